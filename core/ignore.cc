@@ -1,0 +1,217 @@
+#include "core/ignore.h"
+
+#include <fmt/format.h>
+
+namespace ocifs {
+namespace {
+
+std::vector<std::string> SplitClean(std::string_view p) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    std::string_view seg = p.substr(i, j - i);
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      out.emplace_back(seg);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+// Matches one character class starting after '['; advances `p`. Returns {matched, ok}.
+std::pair<bool, bool> MatchClass(std::string_view pat, size_t& p, char c) {
+  bool negated = false;
+  if (p < pat.size() && pat[p] == '^') {
+    negated = true;
+    ++p;
+  }
+  bool matched = false;
+  size_t count = 0;
+  for (;;) {
+    if (p >= pat.size()) return {false, false};
+    if (pat[p] == ']' && count > 0) {
+      ++p;
+      break;
+    }
+    char lo = pat[p];
+    if (lo == '\\') {
+      if (++p >= pat.size()) return {false, false};
+      lo = pat[p];
+    }
+    ++p;
+    char hi = lo;
+    if (p + 1 < pat.size() && pat[p] == '-' && pat[p + 1] != ']') {
+      hi = pat[p + 1];
+      if (hi == '\\') {
+        if (p + 2 >= pat.size()) return {false, false};
+        hi = pat[p + 2];
+        ++p;
+      }
+      p += 2;
+    }
+    if (lo <= c && c <= hi) matched = true;
+    ++count;
+  }
+  return {matched != negated, true};
+}
+
+bool GlobAt(std::string_view pat, size_t p, std::string_view name, size_t n) {
+  while (p < pat.size()) {
+    char c = pat[p];
+    if (c == '*') {
+      while (p < pat.size() && pat[p] == '*') ++p;
+      if (p == pat.size()) return true;
+      for (size_t k = n; k <= name.size(); ++k) {
+        if (GlobAt(pat, p, name, k)) return true;
+      }
+      return false;
+    }
+    if (n >= name.size()) return false;
+    if (c == '?') {
+      ++p;
+    } else if (c == '[') {
+      ++p;
+      auto [m, ok] = MatchClass(pat, p, name[n]);
+      if (!ok || !m) return false;
+    } else {
+      if (c == '\\') {
+        if (++p >= pat.size()) return false;
+        c = pat[p];
+      }
+      if (c != name[n]) return false;
+      ++p;
+    }
+    ++n;
+  }
+  return n == name.size();
+}
+
+// Matches pattern segments [pi..] against path segments [si..]; `**` spans zero or more.
+bool MatchSegments(const std::vector<std::string>& pat, size_t pi, const std::vector<std::string_view>& path,
+                   size_t si, bool prefix_ok) {
+  if (pi == pat.size()) return si == path.size() || prefix_ok;
+  if (pat[pi] == "**") {
+    for (size_t k = si; k <= path.size(); ++k) {
+      if (MatchSegments(pat, pi + 1, path, k, prefix_ok)) return true;
+    }
+    return false;
+  }
+  if (si == path.size()) return false;
+  return GlobMatchSegment(pat[pi], path[si]) && MatchSegments(pat, pi + 1, path, si + 1, prefix_ok);
+}
+
+std::vector<std::string_view> SplitPath(std::string_view p) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    if (j > i) out.push_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+bool IsValidGlob(std::string_view seg) {
+  // Go's filepath.Match reports ErrBadPattern for an unclosed class or a trailing backslash.
+  for (size_t p = 0; p < seg.size(); ++p) {
+    if (seg[p] == '\\') {
+      if (++p >= seg.size()) return false;
+    } else if (seg[p] == '[') {
+      ++p;
+      auto r = MatchClass(seg, p, '\0');
+      if (!r.second) return false;
+      --p;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool GlobMatchSegment(std::string_view pattern, std::string_view name) {
+  return GlobAt(pattern, 0, name, 0);
+}
+
+Status IgnoreRules::AddFile(std::string_view content, std::string_view source) {
+  size_t line_no = 0;
+  size_t i = 0;
+  while (i < content.size()) {
+    size_t j = content.find('\n', i);
+    if (j == std::string_view::npos) j = content.size();
+    ++line_no;
+    std::string_view line = content.substr(i, j - i);
+    i = j + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    Status s = Add(line, fmt::format("{} line {}", source, line_no));
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status IgnoreRules::Add(std::string_view pattern, std::string_view source) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  std::string_view p = trim(pattern);
+  if (p.empty() || p.front() == '#') return Status::Ok();
+  Rule rule;
+  if (p.front() == '!') {
+    rule.negate = true;
+    p = trim(p.substr(1));
+  }
+  rule.segments = SplitClean(p);
+  for (const auto& seg : rule.segments) {
+    if (seg != "**" && !IsValidGlob(seg)) {
+      return InvalidArgument(fmt::format("{}: bad pattern `{}`", source, pattern));
+    }
+  }
+  if (rule.segments.empty()) return Status::Ok();  // "/" or "." : Docker ignores these too
+  rules_.push_back(std::move(rule));
+  return Status::Ok();
+}
+
+bool IgnoreRules::Matches(const Rule& rule, std::string_view path) {
+  // prefix_ok: the pattern may match a parent directory of `path` (it then covers `path`).
+  return MatchSegments(rule.segments, 0, SplitPath(path), 0, /*prefix_ok=*/true);
+}
+
+bool IgnoreRules::Excluded(std::string_view path) const {
+  bool excluded = false;
+  for (const Rule& r : rules_) {
+    if (r.negate == excluded && Matches(r, path)) excluded = !r.negate;
+  }
+  return excluded;
+}
+
+bool IgnoreRules::CanSkipDirectory(std::string_view dir) const {
+  auto segs = SplitPath(dir);
+  for (const Rule& r : rules_) {
+    if (!r.negate) continue;
+    // Could this negation match something strictly below `dir`? Compare the pattern's leading
+    // segments with the directory's; a `**` or running out of directory segments means yes.
+    size_t k = 0;
+    bool possible = true;
+    for (; k < segs.size(); ++k) {
+      if (k >= r.segments.size()) {
+        break;  // the pattern names `dir` or a parent: it may re-include what lies below
+        break;
+      }
+      if (r.segments[k] == "**") break;
+      if (!GlobMatchSegment(r.segments[k], segs[k])) {
+        possible = false;
+        break;
+      }
+    }
+    if (possible) return false;
+  }
+  return true;
+}
+
+}  // namespace ocifs

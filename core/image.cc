@@ -1,0 +1,406 @@
+#include "core/image.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/layer.h"
+
+namespace ocifs {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string EnvKey(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+
+void SetEnv(json& env, const std::string& key, const std::string& value) {
+  for (auto& e : env) {
+    if (e.is_string() && EnvKey(e.get<std::string>()) == key) {
+      e = key + "=" + value;
+      return;
+    }
+  }
+  env.push_back(key + "=" + value);
+}
+
+std::optional<std::string> GetEnv(const json& env, const std::string& key) {
+  for (const auto& e : env) {
+    if (e.is_string() && EnvKey(e.get<std::string>()) == key) {
+      std::string s = e.get<std::string>();
+      return s.size() > key.size() ? s.substr(key.size() + 1) : "";
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The user the container runs as: the setting, else the base's, else kDefaultUser.
+std::string EffectiveUser(const ResolvedProject& p, const json& base_config) {
+  if (p.user) return *p.user;
+  std::string base_user = base_config.value("/config/User"_json_pointer, "");
+  return base_user.empty() ? kDefaultUser : base_user;
+}
+
+// Warns once when the (numeric, non-root) runtime user cannot read packed application files.
+void WarnUnreadable(const std::vector<TarEntry>& entries, const std::string& user, std::vector<std::string>& warnings) {
+  static const std::regex kNum(R"((\d+)(?::\d+)?)");
+  std::smatch m;
+  if (!std::regex_match(user, m, kNum) || m[1].str() == "0") return;
+  uint32_t uid = static_cast<uint32_t>(std::stoul(m[1].str()));
+  size_t count = 0;
+  std::string first;
+  for (const auto& e : entries) {
+    uint32_t need = e.type == TarEntry::Type::kDirectory ? 05 : e.type == TarEntry::Type::kFile ? 04 : 0;
+    if (need == 0 || e.uid == uid || (e.mode & need) == need) continue;
+    if (count++ == 0) first = e.name;
+  }
+  if (count > 0) {
+    warnings.push_back(fmt::format("{} packed entr{} (first: `/{}`) cannot be read by the image's user {}: make them "
+                                   "world-readable or set user to their owner",
+                                   count, count == 1 ? "y" : "ies", first, user));
+  }
+}
+
+std::string PipWrapper(const std::string& module, const std::string& attr) {
+  std::string head = attr.substr(0, attr.find('.'));
+  return fmt::format(
+      "#!/usr/bin/env python3\n"
+      "# -*- coding: utf-8 -*-\n"
+      "import re\n"
+      "import sys\n"
+      "from {} import {}\n"
+      "if __name__ == '__main__':\n"
+      "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+      "    sys.exit({}())\n",
+      module, head, attr);
+}
+
+}  // namespace
+
+std::string Rfc3339(int64_t epoch_seconds) {
+  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps) {
+  OCIFS_ASSIGN_OR_RETURN(auto names, deps.ReadDir(""));
+  std::sort(names.begin(), names.end());
+  static const std::regex kEntry(R"(\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*(\[.*\])?\s*)");
+  std::vector<TarEntry> out;
+  std::set<std::string> seen;
+  for (const auto& dist : names) {
+    if (!dist.ends_with(".dist-info")) continue;
+    std::string path = dist + "/entry_points.txt";
+    auto st = deps.Lstat(path);
+    if (!st.ok() || st->type != FileType::kRegular) continue;
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(deps, path));
+    bool in_section = false;
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t j = text.find('\n', i);
+      if (j == std::string::npos) j = text.size();
+      std::string line = text.substr(i, j - i);
+      i = j + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
+      if (line[first] == '[') {
+        in_section = line.substr(first).starts_with("[console_scripts]");
+        continue;
+      }
+      std::smatch m;
+      if (!in_section || !std::regex_match(line, m, kEntry)) continue;
+      std::string name = m[1].str();
+      if (!seen.insert(name).second) continue;  // the first distribution (in name order) wins
+      TarEntry e;
+      e.name = fmt::format("{}/bin/{}", kDepsPrefix, name);
+      e.type = TarEntry::Type::kFile;
+      e.mode = 0755;
+      e.data = std::make_shared<const std::string>(PipWrapper(m[2].str(), m[3].str()));
+      e.size = e.data->size();
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base) {
+  ImagePlan plan;
+  const ResolvedProject& p = *project;
+  plan.warnings = p.warnings;
+
+  if (p.deps) {
+    IgnoreRules deps_ignore;
+    OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/__pycache__", "the dependencies ignore list"));
+    OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/*.pyc", "the dependencies ignore list"));
+    PackOptions o;
+    o.dest = fmt::format("{}/lib/python{}/site-packages", kDepsPrefix, p.python);
+    o.strict = p.strict;
+    o.ignore = &deps_ignore;
+    auto packed = PackTree(p.deps->tree, o);
+    if (!packed.ok()) return packed.status().WithContext("dependencies layer");
+    for (auto& w : packed->warnings) plan.warnings.push_back("dependencies: " + w);
+    OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*p.deps->tree));
+    const size_t script_count = scripts.size();
+    OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));
+    plan.layers.push_back({"dependencies",
+                           fmt::format("ocifs: dependencies for Python {} (site-packages, {} console scripts)",
+                                       p.python, script_count),
+                           VirtualTar::Build(std::move(packed->entries), p.epoch)});
+  }
+
+  PackOptions o;
+  o.dest = p.workdir.substr(1);
+  o.uid = p.file_uid;
+  o.gid = p.file_gid;
+  o.strict = p.strict;
+  o.ignore = &p.ignore;
+  auto packed = PackTree(p.tree, o);
+  if (!packed.ok()) return packed.status().WithContext("application layer");
+  for (auto& w : packed->warnings) plan.warnings.push_back(w);
+  WarnUnreadable(packed->entries, EffectiveUser(p, base.config), plan.warnings);
+  if (p.strict && plan.warnings.size() > p.warnings.size()) {
+    return InvalidArgument(plan.warnings.back() + " (an error with --strict)");
+  }
+  plan.layers.push_back({"application", fmt::format("ocifs: application files in {}", p.workdir),
+                         VirtualTar::Build(std::move(packed->entries), p.epoch)});
+  plan.base = std::move(base);
+  plan.project = std::move(project);
+  return plan;
+}
+
+const std::string& Generation::oci_layout() {
+  static const std::string kLayout = R"({"imageLayoutVersion":"1.0.0"})";
+  return kLayout;
+}
+
+const Blob* Generation::FindBlob(std::string_view hex) const {
+  auto it = blobs_.find(std::string(hex));
+  return it == blobs_.end() ? nullptr : it->second.get();
+}
+
+nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids) {
+  const ResolvedProject& p = *plan.project;
+  json config = plan.base.config.is_object() ? plan.base.config : json::object();
+  json c = config.value("config", json::object());
+  if (!c.is_object()) c = json::object();
+  json env = c.value("Env", json::array());
+  if (!env.is_array()) env = json::array();
+  if (!p.path_prepend.empty()) {
+    std::string path = fmt::format("{}", fmt::join(p.path_prepend, ":"));
+    SetEnv(env, "PATH", path + ":" + GetEnv(env, "PATH").value_or(kDefaultPath));
+  }
+  for (const auto& [k, v] : p.env) SetEnv(env, k, v);
+  c["Env"] = env;
+  if (p.entrypoint) {
+    c["Entrypoint"] = *p.entrypoint;
+    // As in a Dockerfile: a new ENTRYPOINT resets the base's CMD.
+    if (p.cmd) {
+      c["Cmd"] = *p.cmd;
+    } else {
+      c.erase("Cmd");
+    }
+  } else if (p.cmd) {
+    c["Cmd"] = *p.cmd;
+  }
+  c["WorkingDir"] = p.workdir;
+  c["User"] = EffectiveUser(p, config);
+  json labels = c.value("Labels", json::object());
+  if (!labels.is_object()) labels = json::object();
+  for (const auto& [k, v] : p.labels) labels[k] = v;
+  if (!labels.empty()) c["Labels"] = labels;
+  json ports = c.value("ExposedPorts", json::object());
+  if (!ports.is_object()) ports = json::object();
+  for (const auto& port : p.expose) ports[port] = json::object();
+  if (!ports.empty()) c["ExposedPorts"] = ports;
+  config["config"] = c;
+
+  const std::string created = Rfc3339(p.epoch);
+  config["created"] = created;
+  config["os"] = p.platform.os;
+  config["architecture"] = p.platform.architecture;
+  if (p.platform.variant.empty()) {
+    config.erase("variant");
+  } else {
+    config["variant"] = p.platform.variant;
+  }
+  json diff_ids = json::array();
+  for (const auto& l : plan.base.layers) diff_ids.push_back(l.diff_id.str());
+  for (const auto& d : own_diff_ids) diff_ids.push_back(d.str());
+  config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
+  json history = config.value("history", json::array());
+  if (!history.is_array()) history = json::array();
+  for (const auto& l : plan.layers) history.push_back({{"created", created}, {"created_by", l.created_by}});
+  config["history"] = history;
+  // Fields that describe the base's build, not this image.
+  for (const char* k : {"container", "container_config", "docker_version", "author"}) config.erase(k);
+
+  return config;
+}
+
+Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
+                                                          HashProgress* progress) {
+  const ResolvedProject& p = *plan.project;
+  auto gen = std::make_shared<Generation>();
+  gen->number_ = number;
+
+  // Hash the own layers, one thread each (there are at most a handful).
+  if (progress) {
+    for (const auto& l : plan.layers) progress->bytes_total += l.tar->size();
+  }
+  std::vector<Result<Digest>> digests(plan.layers.size(), Result<Digest>(Internal("not hashed")));
+  {
+    std::vector<std::jthread> workers;
+    for (size_t i = 0; i < plan.layers.size(); ++i) {
+      workers.emplace_back([&, i] {
+        Sha256 h;
+        Status s = plan.layers[i].tar->Stream([&](std::span<const std::byte> chunk) {
+          h.Update(chunk);
+          if (progress) progress->bytes_done += chunk.size();
+        });
+        digests[i] = s.ok() ? Result<Digest>(h.Finish()) : Result<Digest>(s.WithContext(plan.layers[i].name + " layer"));
+      });
+    }
+  }
+  for (const auto& d : digests) {
+    if (!d.ok()) return d.status();
+  }
+
+  json config = ImageConfig(plan, [&] {
+    std::vector<Digest> ids;
+    for (const auto& d : digests) ids.push_back(*d);
+    return ids;
+  }());
+  const std::string created = Rfc3339(p.epoch);
+  const std::string config_text = Dump(config);
+  gen->config_digest_ = Digest::Of(config_text);
+
+  // Manifest
+  json layers = json::array();
+  for (const auto& l : plan.base.layers) {
+    layers.push_back(l.descriptor.ToJson());
+    gen->blobs_[l.descriptor.digest.hex()] = l.blob;
+  }
+  for (size_t i = 0; i < plan.layers.size(); ++i) {
+    Descriptor d{kMediaTypeOciLayer, *digests[i], plan.layers[i].tar->size()};
+    layers.push_back(d.ToJson());
+    gen->own_layers_.push_back({plan.layers[i].name, d});
+    gen->blobs_[d.digest.hex()] = std::make_shared<TarBlob>(plan.layers[i].tar);
+  }
+  json annotations = {{"org.opencontainers.image.created", created}};
+  if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
+  if (!p.pyproject.version.empty()) annotations["org.opencontainers.image.version"] = p.pyproject.version;
+  if (plan.base.manifest_digest) annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kMediaTypeOciManifest},
+      {"config", Descriptor{kMediaTypeOciConfig, gen->config_digest_, config_text.size()}.ToJson()},
+      {"layers", layers},
+      {"annotations", annotations},
+  };
+  const std::string manifest_text = Dump(manifest);
+  gen->manifest_digest_ = Digest::Of(manifest_text);
+  gen->blobs_[gen->config_digest_.hex()] = std::make_shared<MemoryBlob>(config_text);
+  gen->blobs_[gen->manifest_digest_.hex()] = std::make_shared<MemoryBlob>(manifest_text);
+
+  // index.json: one descriptor per tag.
+  json platform = {{"os", p.platform.os}, {"architecture", p.platform.architecture}};
+  if (!p.platform.variant.empty()) platform["variant"] = p.platform.variant;
+  json manifests = json::array();
+  for (const auto& tag : p.tags) {
+    json d = Descriptor{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()}.ToJson();
+    d["platform"] = platform;
+    d["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
+    manifests.push_back(d);
+  }
+  gen->index_json_ = Dump({{"schemaVersion", 2}, {"mediaType", kMediaTypeOciIndex}, {"manifests", manifests}});
+  return std::shared_ptr<const Generation>(std::move(gen));
+}
+
+namespace {
+
+Status WriteFileAtomically(const std::string& path, const Blob& blob, const Digest* expect) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, fmt::format("`{}`", tmp), "create");
+  Sha256 h;
+  std::vector<std::byte> buf(1 << 20);
+  Status status;
+  for (uint64_t off = 0; off < blob.size() && status.ok();) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), blob.size() - off));
+    status = blob.ReadAt(off, std::span(buf.data(), n));
+    if (!status.ok()) break;
+    h.Update(std::span<const std::byte>(buf.data(), n));
+    for (size_t done = 0; done < n;) {
+      ssize_t w = ::write(fd, buf.data() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "write");
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+    off += n;
+  }
+  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
+  ::close(fd);
+  if (status.ok() && expect != nullptr && h.Finish() != *expect) {
+    status = Internal(fmt::format("blob {} did not hash to its name while it was written", expect->str()));
+  }
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
+}
+
+}  // namespace
+
+Status WriteLayout(const Generation& gen, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return InvalidArgument(fmt::format("output `{}` exists and is not a directory", dir));
+    if (!fs::is_empty(dir, ec)) return Status(Code::kAlreadyExists, fmt::format("output directory `{}` is not empty", dir));
+  } else if (!fs::create_directory(dir, ec)) {
+    return Status(Code::kIo, fmt::format("output directory `{}`: {}", dir, ec.message()));
+  }
+  fs::create_directories(fs::path(dir) / "blobs" / "sha256", ec);
+  if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir, ec.message()));
+  OCIFS_RETURN_IF_ERROR(WriteFileAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
+  for (const auto& [hex, blob] : gen.blobs()) {
+    Digest d = Digest::FromHex(hex);
+    Status s = WriteFileAtomically(fmt::format("{}/blobs/sha256/{}", dir, hex), *blob, &d);
+    if (!s.ok()) return s.WithContext(fmt::format("blob {}", d.str()));
+  }
+  return WriteFileAtomically(dir + "/index.json", MemoryBlob(gen.index_json()), nullptr);
+}
+
+}  // namespace ocifs
+
+namespace ocifs {
+
+Result<ImagePlan> PlanProject(const ResolveInputs& in) {
+  OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, ResolveProject(in));
+  auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
+  OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base));
+  OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(project->platform));
+  return PlanImage(std::move(project), std::move(base));
+}
+
+}  // namespace ocifs

@@ -1,0 +1,103 @@
+// Image assembly: from a resolved project and its base to a Generation, the immutable set of
+// blobs and the index.json that a mount or `ocifs build` serves.
+//
+//   PlanImage()       packs the dependencies and application layers (no file content is read);
+//   BuildGeneration() hashes the planned layers (in parallel, streaming), then writes the config,
+//                     the manifest and index.json.
+//
+// Layers, bottom to top: the base's, dependencies (when there are any), application. Own layers
+// are uncompressed tars (`application/vnd.oci.image.layer.v1.tar`), so digest == diff_id.
+//
+// Thread safety: an ImagePlan is immutable once made; a Generation is immutable and shared by
+// shared_ptr (a file handle keeps the generation it was opened on).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/base.h"
+#include "core/blob.h"
+#include "core/digest.h"
+#include "core/project.h"
+#include "core/tar.h"
+
+namespace ocifs {
+
+struct PlannedLayer {
+  std::string name;        // "dependencies", "application"
+  std::string created_by;  // the history entry (never a host path)
+  std::shared_ptr<const VirtualTar> tar;
+};
+
+struct ImagePlan {
+  std::shared_ptr<const ResolvedProject> project;
+  BaseImage base;
+  std::vector<PlannedLayer> layers;
+  std::vector<std::string> warnings;  // the project's and the packer's
+};
+
+// REQUIRES: `base` resolved for project->platform.
+Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base);
+
+// The generated console scripts of the dependencies layer: one per `[console_scripts]` entry of
+// every `*.dist-info/entry_points.txt` in the dependencies tree. Exposed for tests.
+Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps);
+
+// How far hashing has got; read by status displays while BuildGeneration runs.
+struct HashProgress {
+  std::atomic<uint64_t> bytes_done{0};
+  uint64_t bytes_total = 0;
+};
+
+class Generation {
+ public:
+  struct Layer {
+    std::string name;
+    Descriptor descriptor;
+  };
+
+  uint64_t number() const { return number_; }
+  const std::string& index_json() const { return index_json_; }
+  static const std::string& oci_layout();
+  const Digest& manifest_digest() const { return manifest_digest_; }
+  const Digest& config_digest() const { return config_digest_; }
+  const std::vector<Layer>& own_layers() const { return own_layers_; }
+  // Every blob by hex digest (sorted, so listings are stable).
+  const std::map<std::string, std::shared_ptr<const Blob>>& blobs() const { return blobs_; }
+  const Blob* FindBlob(std::string_view hex) const;
+
+ private:
+  friend Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan&, uint64_t, HashProgress*);
+  uint64_t number_ = 0;
+  std::string index_json_;
+  Digest manifest_digest_, config_digest_;
+  std::vector<Layer> own_layers_;
+  std::map<std::string, std::shared_ptr<const Blob>> blobs_;
+};
+
+// ResolveProject, then the base, then PlanImage: what every command does first.
+Result<ImagePlan> PlanProject(const ResolveInputs& in);
+
+// The image config: the base's, with the image's settings on top, and rootfs/history for the
+// base's layers and the own layers (`own_diff_ids` may be empty, for `inspect` before hashing).
+nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids);
+
+// Hashes the planned layers and assembles the image. `progress` may be null.
+Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
+                                                          HashProgress* progress);
+
+// "1970-01-01T00:00:00Z"
+std::string Rfc3339(int64_t epoch_seconds);
+
+// Writes the layout (oci-layout, blobs, index.json last) into `dir`, which must not exist or be
+// empty. Blobs are written to temporary names and renamed, so a crash leaves no wrong blob.
+Status WriteLayout(const Generation& gen, const std::string& dir);
+
+}  // namespace ocifs

@@ -1,0 +1,249 @@
+#include "core/layer.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace ocifs {
+namespace {
+
+std::string Join(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  return fmt::format("{}/{}", a, b);
+}
+
+std::string TarName(const TarEntry& e) {
+  return e.type == TarEntry::Type::kDirectory ? e.name + "/" : e.name;
+}
+
+// Whether a relative symlink at `link_path` (relative to the tree root) pointing at `target`
+// stays inside the root, judged lexically (the walk never follows links, so neither do we).
+bool StaysInside(std::string_view link_path, std::string_view target) {
+  int depth = 0;
+  size_t slash = link_path.rfind('/');
+  std::string_view parent = slash == std::string_view::npos ? "" : link_path.substr(0, slash);
+  for (std::string_view part : {parent, target}) {
+    size_t i = 0;
+    while (i <= part.size()) {
+      size_t j = part.find('/', i);
+      if (j == std::string_view::npos) j = part.size();
+      std::string_view c = part.substr(i, j - i);
+      if (c == "..") {
+        if (--depth < 0) return false;
+      } else if (!c.empty() && c != ".") {
+        ++depth;
+      }
+      i = j + 1;
+    }
+  }
+  return true;
+}
+
+class Packer {
+ public:
+  Packer(std::shared_ptr<const Tree> tree, const PackOptions& o) : tree_(std::move(tree)), o_(o) {}
+
+  Result<PackResult> Run() {
+    OCIFS_RETURN_IF_ERROR(Walk(""));
+    // The destination directory and its parents.
+    std::string acc;
+    size_t i = 0;
+    while (i < o_.dest.size()) {
+      size_t j = o_.dest.find('/', i);
+      if (j == std::string::npos) j = o_.dest.size();
+      acc = Join(acc, std::string_view(o_.dest).substr(i, j - i));
+      AddDir(acc, 0755, /*owned=*/acc == o_.dest);
+      i = j + 1;
+    }
+    SortAndLinkEntries(out_.entries);
+    return std::move(out_);
+  }
+
+ private:
+  Status Warn(std::string message) {
+    if (o_.strict) return InvalidArgument(message + " (an error with --strict)");
+    out_.warnings.push_back(std::move(message));
+    return Status::Ok();
+  }
+
+  void AddDir(const std::string& name, uint32_t mode, bool owned) {
+    if (!dirs_.insert(name).second) return;
+    TarEntry e;
+    e.name = name;
+    e.type = TarEntry::Type::kDirectory;
+    e.mode = mode;
+    e.uid = owned ? o_.uid : 0;
+    e.gid = owned ? o_.gid : 0;
+    out_.entries.push_back(std::move(e));
+  }
+
+  std::string Dest(std::string_view rel) const { return Join(o_.dest, rel); }
+
+  Status CheckName(const std::string& rel, std::string_view base) {
+    if (!IsValidUtf8(rel)) {
+      return InvalidArgument(fmt::format("`{}` in `{}`: the name is not valid UTF-8; rename it or exclude it",
+                                         FieldSafe(rel), tree_->root_name()));
+    }
+    if (base.starts_with(".wh.")) {
+      return InvalidArgument(fmt::format("`{}` in `{}`: names starting with `.wh.` are OCI whiteouts and "
+                                         "cannot be packed; rename it or exclude it",
+                                         rel, tree_->root_name()));
+    }
+    return Status::Ok();
+  }
+
+  static std::string FieldSafe(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) out += c < 0x80 && c >= 0x20 ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
+    return out;
+  }
+
+  Status Walk(const std::string& dir) {
+    OCIFS_ASSIGN_OR_RETURN(auto names, tree_->ReadDir(dir));
+    std::sort(names.begin(), names.end());
+    for (const std::string& base : names) {
+      std::string rel = Join(dir, base);
+      OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
+      OCIFS_ASSIGN_OR_RETURN(FileInfo info, tree_->Lstat(rel));
+      const bool excluded = o_.ignore != nullptr && o_.ignore->Excluded(rel);
+      if (info.type == FileType::kDirectory) {
+        if (excluded && o_.ignore->CanSkipDirectory(rel)) continue;
+        size_t before = out_.entries.size();
+        OCIFS_RETURN_IF_ERROR(Walk(rel));
+        // An excluded directory appears only as the parent of something re-included below it.
+        if (!excluded || out_.entries.size() > before) AddDir(Dest(rel), info.mode & 0777, true);
+        continue;
+      }
+      if (excluded) continue;
+      switch (info.type) {
+        case FileType::kRegular: {
+          OCIFS_RETURN_IF_ERROR(tree_->CheckReadable(rel));
+          TarEntry e;
+          e.name = Dest(rel);
+          e.type = TarEntry::Type::kFile;
+          e.mode = info.mode & 0777;
+          e.uid = o_.uid;
+          e.gid = o_.gid;
+          e.size = info.size;
+          e.tree = tree_;
+          e.source_path = rel;
+          e.source_info = info;
+          out_.entries.push_back(std::move(e));
+          break;
+        }
+        case FileType::kSymlink: {
+          OCIFS_ASSIGN_OR_RETURN(std::string target, tree_->ReadLink(rel));
+          if (target.empty() || target.front() == '/') {
+            OCIFS_RETURN_IF_ERROR(Warn(fmt::format("left out symlink `{}` -> `{}`: it is absolute", rel, target)));
+            break;
+          }
+          if (!StaysInside(rel, target)) {
+            OCIFS_RETURN_IF_ERROR(
+                Warn(fmt::format("left out symlink `{}` -> `{}`: it points outside `{}`", rel, target, tree_->root_name())));
+            break;
+          }
+          if (!IsValidUtf8(target)) {
+            return InvalidArgument(fmt::format("symlink `{}`: its target is not valid UTF-8", rel));
+          }
+          TarEntry e;
+          e.name = Dest(rel);
+          e.type = TarEntry::Type::kSymlink;
+          e.mode = 0777;
+          e.uid = o_.uid;
+          e.gid = o_.gid;
+          e.link = std::move(target);
+          out_.entries.push_back(std::move(e));
+          break;
+        }
+        default:
+          OCIFS_RETURN_IF_ERROR(Warn(fmt::format("left out {} `{}`: only regular files, directories and symlinks "
+                                                 "are packed",
+                                                 FileTypeName(info.type), rel)));
+          break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<const Tree> tree_;
+  const PackOptions& o_;
+  PackResult out_;
+  std::set<std::string> dirs_;
+};
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 99;
+    if (n == 99 || i + n >= s.size()) return false;  // a bad lead byte, or a sequence cut short
+    uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+Result<PackResult> PackTree(std::shared_ptr<const Tree> tree, const PackOptions& options) {
+  return Packer(std::move(tree), options).Run();
+}
+
+void SortAndLinkEntries(std::vector<TarEntry>& entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const TarEntry& a, const TarEntry& b) { return TarName(a) < TarName(b); });
+  // Second and later names of one source file (same tree, device and inode) become hardlinks to
+  // the first name in sorted order, so the link always points to an earlier entry.
+  std::map<std::tuple<const Tree*, uint64_t, uint64_t>, std::string> first;
+  for (TarEntry& e : entries) {
+    if (e.type != TarEntry::Type::kFile || !e.tree || e.source_info.nlink < 2) continue;
+    auto key = std::make_tuple(e.tree.get(), e.source_info.dev, e.source_info.ino);
+    auto [it, inserted] = first.emplace(key, e.name);
+    if (inserted) continue;
+    e.type = TarEntry::Type::kHardlink;
+    e.link = it->second;
+    e.size = 0;
+    e.tree.reset();
+    e.source_path.clear();
+  }
+}
+
+Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> generated) {
+  std::set<std::string> names;
+  for (const auto& e : entries) names.insert(e.name);
+  for (TarEntry& g : generated) {
+    if (names.contains(g.name)) {
+      return InvalidArgument(fmt::format("generated file `/{}` clashes with a packed file of that name", g.name));
+    }
+    // Missing parents, root-owned 0755.
+    for (size_t slash = g.name.find('/'); slash != std::string::npos; slash = g.name.find('/', slash + 1)) {
+      std::string parent = g.name.substr(0, slash);
+      if (names.insert(parent).second) {
+        TarEntry d;
+        d.name = parent;
+        d.type = TarEntry::Type::kDirectory;
+        d.mode = 0755;
+        entries.push_back(std::move(d));
+      }
+    }
+    names.insert(g.name);
+    entries.push_back(std::move(g));
+  }
+  SortAndLinkEntries(entries);
+  return Status::Ok();
+}
+
+}  // namespace ocifs

@@ -1,0 +1,65 @@
+// ImageOptions: every setting a user can give, from `[tool.ocifs]` in pyproject.toml or from the
+// command line. The keys of `[tool.ocifs]` are the long flag names (`--tag` is `tag`, ...).
+//
+// Precedence, lowest first: detection (project.h) < `[tool.ocifs]` < flags. Merge() implements the
+// last two: a scalar set in `high` replaces `low`; env and labels merge key by key (high wins);
+// expose and exclude are unions. Relative paths from pyproject.toml are relative to the project
+// directory, those from flags to the working directory; callers make them absolute before merging.
+//
+// Values; thread-compatible.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace toml {
+inline namespace v3 {
+class table;
+}
+}  // namespace toml
+
+namespace ocifs {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;  // ordered; a later key wins
+
+struct ImageOptions {
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::string> base;
+  std::optional<std::string> deps;
+  std::optional<std::string> python;
+  std::optional<std::string> platform;
+  std::optional<std::string> workdir;
+  KeyValues env;
+  KeyValues labels;
+  std::vector<std::string> expose;
+  std::optional<std::string> user;
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::vector<std::string> exclude;
+  std::optional<bool> strict;
+};
+
+ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);
+
+// Reads `[tool.ocifs]`. `file` names pyproject.toml in messages; errors carry "file:line:col".
+// Unknown keys are errors (a typo must not be silently ignored).
+Result<ImageOptions> OptionsFromToml(const toml::table& tool_ocifs, std::string_view file);
+
+// Helpers shared by the flag parser and the TOML reader.
+Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text, std::string_view what);
+// "python3 -m app" (shell-like words, quotes allowed) or a JSON array ["python3", "-m", "app"].
+Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string_view what);
+// "8000", "8000/tcp", "53/udp" -> "8000/tcp" form.
+Result<std::string> NormalizePort(std::string_view text);
+// A tag as image-spec's ref.name grammar and the distribution spec's tag rule both accept.
+Status ValidateTag(std::string_view tag);
+
+// Sets a value in KeyValues, replacing an earlier one with the same key in place.
+void SetKeyValue(KeyValues& kv, std::string key, std::string value);
+
+}  // namespace ocifs

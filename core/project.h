@@ -1,0 +1,108 @@
+// Project discovery: from a directory (and the user's options) to everything the image needs to
+// know about the project, before any layer is planned.
+//
+// Detection fills what the user did not say, in this order of precedence (highest first):
+// command-line flags > `[tool.ocifs]` > detection. Detection covers:
+//   * Python version: a virtualenv's (pyvenv.cfg), else the newest CPython 3.9..3.13 that
+//     `requires-python` admits, else 3.13;
+//   * dependencies: `--deps DIR` (a virtualenv or a site-packages directory), else the project's
+//     `.venv` or `venv` when it holds a pyvenv.cfg;
+//   * entrypoint: `[project.scripts]` (the script named like the project, else the first, with a
+//     warning), else a top-level `main.py`, `app.py` or `__main__.py`;
+//   * the files: everything under the root minus the default ignores, `.dockerignore`,
+//     `.ocifsignore` and `--exclude`.
+//
+// Thread safety: ResolveProject is a pure function of its inputs and the tree.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ignore.h"
+#include "core/options.h"
+#include "core/status.h"
+#include "core/tree.h"
+
+namespace ocifs {
+
+// The default mtime of every entry and the `created` time: 1970-01-01T00:00:00Z, used when
+// SOURCE_DATE_EPOCH is not set.
+inline constexpr int64_t kDefaultEpoch = 0;
+// The user the image runs as when neither the base nor the user names one (distroless' nonroot).
+inline constexpr const char* kDefaultUser = "65532:65532";
+// Where the dependencies layer puts its virtualenv-like prefix.
+inline constexpr const char* kDepsPrefix = "opt/venv";
+
+struct PyProject {
+  bool present = false;  // pyproject.toml exists
+  std::string name, version, requires_python, description, license;
+  std::vector<std::pair<std::string, std::string>> scripts;  // [project.scripts] in file order
+  ImageOptions tool;                                         // [tool.ocifs]
+};
+
+// Parses pyproject.toml text. `file` names it in messages ("file:line:col: ...").
+Result<PyProject> ParsePyProject(std::string_view text, std::string_view file);
+
+struct Platform {
+  std::string os = "linux";
+  std::string architecture;
+  std::string variant;
+  std::string str() const;  // "linux/amd64", "linux/arm/v7"
+};
+Result<Platform> ParsePlatform(std::string_view text);
+Platform HostPlatform();
+
+struct DepsSource {
+  std::string host_path;           // the site-packages directory on the host
+  std::string venv_path;           // the virtualenv root, when it is one
+  std::string python;              // "3.11" when known
+  std::string excluded_from_app;   // the venv's path relative to the project, when inside it
+  std::shared_ptr<const Tree> tree;
+};
+
+struct ResolvedProject {
+  std::string dir;                     // absolute project directory
+  std::shared_ptr<const Tree> tree;
+  PyProject pyproject;
+  ImageOptions options;                // the merged user options (file < flags)
+  std::string python;                  // "3.11"
+  std::string python_reason;           // why: "--python", "virtualenv `.venv`", ...
+  std::optional<DepsSource> deps;
+  std::vector<std::string> tags;       // at least one
+  std::string base;                    // "scratch", "oci:/abs/path[:tag]", or a registry reference
+  Platform platform;
+  std::string workdir;                 // absolute, e.g. "/app"
+  std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
+  std::optional<std::vector<std::string>> cmd;         // unset: keep the base's (unless entrypoint set)
+  std::string entrypoint_reason;
+  KeyValues env;                       // the image's own Env (the base's comes first at assembly)
+  std::vector<std::string> path_prepend;  // directories put in front of the base's PATH
+  KeyValues labels;
+  std::vector<std::string> expose;
+  std::optional<std::string> user;     // unset: the base's, else kDefaultUser
+  uint32_t file_uid = 0, file_gid = 0; // owner of packed files
+  IgnoreRules ignore;
+  bool strict = false;
+  int64_t epoch = kDefaultEpoch;
+  std::vector<std::string> warnings;
+};
+
+struct ResolveInputs {
+  std::string project_dir;        // as given; made absolute
+  ImageOptions flags;             // from the command line, paths already absolute
+  std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
+};
+
+Result<ResolvedProject> ResolveProject(const ResolveInputs& in);
+
+// Exposed for tests: the command that runs a `[project.scripts]` target.
+Result<std::vector<std::string>> ScriptCommand(std::string_view script_name, std::string_view target);
+// The default ignore patterns, in order.
+const std::vector<std::string>& DefaultIgnorePatterns();
+// PEP 503 name normalization: lower case, runs of -_. become one '-'.
+std::string NormalizeName(std::string_view name);
+
+}  // namespace ocifs

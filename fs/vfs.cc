@@ -1,0 +1,402 @@
+#define FUSE_USE_VERSION 312
+#include "fs/vfs.h"
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <csignal>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace ocifs::vfs {
+namespace {
+
+constexpr fuse_ino_t kRootIno = FUSE_ROOT_ID;  // 1
+constexpr fuse_ino_t kLayoutIno = 2;
+constexpr fuse_ino_t kIndexIno = 3;
+constexpr fuse_ino_t kBlobsIno = 4;
+constexpr fuse_ino_t kSha256Ino = 5;
+constexpr fuse_ino_t kFirstBlobIno = 16;
+
+constexpr double kForever = 86400.0;  // content-addressed names and bytes never change
+constexpr uint32_t kIoSize = 1 << 20;
+
+void Log(const std::string& message) {
+  ::syslog(LOG_ERR, "%s", message.c_str());
+  std::fprintf(stderr, "ocifs: %s\n", message.c_str());
+}
+
+// One open file: the bytes it reads and the generation they belong to.
+struct Handle {
+  std::shared_ptr<const Generation> generation;
+  std::shared_ptr<const Blob> blob;
+};
+
+class ImageFs {
+ public:
+  // Called once by the maker thread.
+  void Publish(Result<std::shared_ptr<const Generation>> made) {
+    {
+      std::lock_guard lock(mu_);
+      if (made.ok()) {
+        current_ = std::move(made).value();
+        for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
+      } else {
+        error_ = made.status();
+      }
+      ready_ = true;
+    }
+    ready_cv_.notify_all();
+    if (!made.ok()) Log("making the image failed: " + made.status().message());
+  }
+
+  // Waits for the first generation. Null with `err` set when making it failed.
+  std::shared_ptr<const Generation> Wait(int& err) {
+    std::unique_lock lock(mu_);
+    ready_cv_.wait(lock, [&] { return ready_; });
+    err = current_ ? 0 : ErrnoFor(error_);
+    return current_;
+  }
+
+  // Returns the blob inode's hex name, or "" for an unknown inode.
+  std::string HexOf(fuse_ino_t ino) {
+    std::lock_guard lock(mu_);
+    size_t i = ino - kFirstBlobIno;
+    return ino >= kFirstBlobIno && i < hex_of_.size() ? hex_of_[i] : std::string();
+  }
+
+  fuse_ino_t InoOf(const std::string& hex) {
+    std::lock_guard lock(mu_);
+    return InoOfLocked(hex);
+  }
+
+ private:
+  // Blob inodes are stable for the life of the mount: a digest keeps its number.
+  fuse_ino_t InoOfLocked(const std::string& hex) {
+    auto [it, inserted] = ino_of_.emplace(hex, kFirstBlobIno + hex_of_.size());
+    if (inserted) hex_of_.push_back(hex);
+    return it->second;
+  }
+
+  std::mutex mu_;  // guards everything below; never held across a FUSE reply
+  std::condition_variable ready_cv_;
+  bool ready_ = false;
+  std::shared_ptr<const Generation> current_;
+  Status error_;
+  std::unordered_map<std::string, fuse_ino_t> ino_of_;
+  std::vector<std::string> hex_of_;
+};
+
+ImageFs& Fs(fuse_req_t req) { return *static_cast<ImageFs*>(fuse_req_userdata(req)); }
+
+struct stat DirAttr(fuse_ino_t ino) {
+  struct stat st = {};
+  st.st_ino = ino;
+  st.st_mode = S_IFDIR | 0555;
+  st.st_nlink = 2;
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  st.st_blksize = kIoSize;
+  return st;
+}
+
+struct stat FileAttr(fuse_ino_t ino, uint64_t size) {
+  struct stat st = {};
+  st.st_ino = ino;
+  st.st_mode = S_IFREG | 0444;
+  st.st_nlink = 1;
+  st.st_size = static_cast<off_t>(size);
+  st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  st.st_blksize = kIoSize;
+  return st;
+}
+
+// Fills `st` for `ino`. Returns 0 or an errno. May wait for the first generation.
+int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
+  timeout = kForever;
+  switch (ino) {
+    case kRootIno:
+    case kBlobsIno:
+    case kSha256Ino: st = DirAttr(ino); return 0;
+    case kLayoutIno: st = FileAttr(ino, Generation::oci_layout().size()); return 0;
+    case kIndexIno: {
+      int err = 0;
+      auto gen = fs.Wait(err);
+      if (!gen) return err;
+      st = FileAttr(ino, gen->index_json().size());
+      timeout = 0;  // the one file whose content moves
+      return 0;
+    }
+    default: break;
+  }
+  std::string hex = fs.HexOf(ino);
+  if (hex.empty()) return ENOENT;
+  int err = 0;
+  auto gen = fs.Wait(err);
+  if (!gen) return err;
+  const Blob* blob = gen->FindBlob(hex);
+  if (blob == nullptr) return ENOENT;  // a blob of an older generation (only with live updates)
+  st = FileAttr(ino, blob->size());
+  return 0;
+}
+
+void ReplyEntry(fuse_req_t req, ImageFs& fs, fuse_ino_t ino) {
+  struct fuse_entry_param e = {};
+  double timeout = 0;
+  int err = AttrOf(fs, ino, e.attr, timeout);
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  e.ino = ino;
+  e.attr_timeout = timeout;
+  e.entry_timeout = kForever;
+  fuse_reply_entry(req, &e);
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ImageFs& fs = Fs(req);
+  std::string_view n(name);
+  if (parent == kRootIno) {
+    if (n == "oci-layout") return ReplyEntry(req, fs, kLayoutIno);
+    if (n == "index.json") return ReplyEntry(req, fs, kIndexIno);
+    if (n == "blobs") return ReplyEntry(req, fs, kBlobsIno);
+  } else if (parent == kBlobsIno) {
+    if (n == "sha256") return ReplyEntry(req, fs, kSha256Ino);
+  } else if (parent == kSha256Ino) {
+    int err = 0;
+    auto gen = fs.Wait(err);
+    if (!gen) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    if (gen->FindBlob(n) != nullptr) return ReplyEntry(req, fs, fs.InoOf(std::string(n)));
+  }
+  fuse_reply_err(req, ENOENT);  // negative entries are not cached (entry_timeout 0)
+}
+
+void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
+  struct stat st;
+  double timeout = 0;
+  int err = AttrOf(Fs(req), ino, st, timeout);
+  if (err != 0) {
+    fuse_reply_err(req, err);
+  } else {
+    fuse_reply_attr(req, &st, timeout);
+  }
+}
+
+void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
+  ImageFs& fs = Fs(req);
+  std::vector<std::pair<std::string, struct stat>> entries = {{".", DirAttr(ino)}, {"..", DirAttr(kRootIno)}};
+  switch (ino) {
+    case kRootIno:
+      entries.emplace_back("blobs", DirAttr(kBlobsIno));
+      entries.emplace_back("index.json", FileAttr(kIndexIno, 0));
+      entries.emplace_back("oci-layout", FileAttr(kLayoutIno, 0));
+      break;
+    case kBlobsIno: entries.emplace_back("sha256", DirAttr(kSha256Ino)); break;
+    case kSha256Ino: {
+      int err = 0;
+      auto gen = fs.Wait(err);
+      if (!gen) {
+        fuse_reply_err(req, err);
+        return;
+      }
+      for (const auto& [hex, blob] : gen->blobs()) entries.emplace_back(hex, FileAttr(fs.InoOf(hex), 0));
+      break;
+    }
+    default: fuse_reply_err(req, ENOTDIR); return;
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].first.c_str(), &entries[i].second,
+                                    static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  ImageFs& fs = Fs(req);
+  auto h = std::make_unique<Handle>();
+  if (ino == kLayoutIno) {
+    h->blob = std::make_shared<MemoryBlob>(Generation::oci_layout());
+    fi->keep_cache = 1;
+  } else {
+    int err = 0;
+    h->generation = fs.Wait(err);
+    if (!h->generation) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    if (ino == kIndexIno) {
+      h->blob = std::make_shared<MemoryBlob>(h->generation->index_json());
+      fi->keep_cache = 0;
+    } else {
+      std::string hex = fs.HexOf(ino);
+      auto it = h->generation->blobs().find(hex);
+      if (hex.empty() || it == h->generation->blobs().end()) {
+        fuse_reply_err(req, ino < kFirstBlobIno ? EISDIR : ENOENT);
+        return;
+      }
+      h->blob = it->second;
+      fi->keep_cache = 1;  // content-addressed: the page cache stays valid forever
+    }
+  }
+  fi->fh = reinterpret_cast<uint64_t>(h.get());
+  if (fuse_reply_open(req, fi) == 0) h.release();  // released in OnRelease
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  const Handle& h = *reinterpret_cast<const Handle*>(fi->fh);
+  const uint64_t total = h.blob->size();
+  if (off < 0 || static_cast<uint64_t>(off) >= total) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  size_t n = static_cast<size_t>(std::min<uint64_t>(size, total - static_cast<uint64_t>(off)));
+  std::unique_ptr<std::byte[]> buf(new std::byte[n]);
+  Status s = h.blob->ReadAt(static_cast<uint64_t>(off), std::span(buf.get(), n));
+  if (!s.ok()) {
+    Log(fmt::format("read of {} bytes at {}: {}", n, off, s.message()));
+    fuse_reply_err(req, EIO);  // never a short read, never other bytes
+    return;
+  }
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), n);
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  delete reinterpret_cast<Handle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OnStatfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st = {};
+  st.f_bsize = kIoSize;
+  st.f_frsize = 512;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+void OnInit(void*, struct fuse_conn_info* conn) {
+  conn->max_readahead = kIoSize;
+  conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
+}
+
+}  // namespace
+
+int ErrnoFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return 0;
+    case Code::kNotFound: return ENOENT;
+    case Code::kPermissionDenied: return EACCES;
+    case Code::kInvalidArgument: return EINVAL;
+    case Code::kUnsupported: return ENOTSUP;
+    // Bytes that cannot be vouched for are an I/O error: never short, never wrong.
+    case Code::kIo:
+    case Code::kCorrupt:
+    case Code::kChanged:
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+    case Code::kInternal: return EIO;
+  }
+  return EIO;
+}
+
+Status CheckMountpoint(const std::string& mountpoint) {
+  std::error_code ec;
+  if (!std::filesystem::exists(mountpoint, ec)) {
+    return NotFound(fmt::format("mountpoint `{}` does not exist (create it with mkdir)", mountpoint));
+  }
+  if (!std::filesystem::is_directory(mountpoint, ec)) {
+    return InvalidArgument(fmt::format("mountpoint `{}` is not a directory", mountpoint));
+  }
+  if (!std::filesystem::is_empty(mountpoint, ec)) {
+    if (ec) return Status(Code::kIo, fmt::format("mountpoint `{}`: {}", mountpoint, ec.message()));
+    return InvalidArgument(fmt::format("mountpoint `{}` is not empty", mountpoint));
+  }
+  return Status::Ok();
+}
+
+Status Serve(const MountOptions& options, GenerationMaker make) {
+  OCIFS_RETURN_IF_ERROR(CheckMountpoint(options.mountpoint));
+  std::vector<std::string> argv_store = {"ocifs"};
+  std::string opts = "ro,nosuid,nodev,noatime,default_permissions,fsname=ocifs,subtype=ocifs,max_read=1048576";
+  if (options.allow_other) opts += ",allow_other";
+  argv_store.insert(argv_store.end(), {"-o", opts});
+  if (options.debug) argv_store.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  static const struct fuse_lowlevel_ops kOps = [] {
+    struct fuse_lowlevel_ops ops = {};
+    ops.init = OnInit;
+    ops.lookup = OnLookup;
+    ops.getattr = OnGetattr;
+    ops.readdir = OnReaddir;
+    ops.open = OnOpen;
+    ops.read = OnRead;
+    ops.release = OnRelease;
+    ops.statfs = OnStatfs;
+    return ops;
+  }();
+
+  ImageFs fs;
+  struct fuse_session* se = fuse_session_new(&args, &kOps, sizeof kOps, &fs);
+  fuse_opt_free_args(&args);
+  if (se == nullptr) return Status(Code::kIo, "could not create the FUSE session (see the message above)");
+  // Owns the session: signal handlers, mount, destroy in reverse order.
+  struct SessionGuard {
+    struct fuse_session* se;
+    bool handlers = false, mounted = false;
+    ~SessionGuard() {
+      if (mounted) fuse_session_unmount(se);
+      if (handlers) fuse_remove_signal_handlers(se);
+      fuse_session_destroy(se);
+    }
+  } guard{se};
+  if (fuse_set_signal_handlers(se) != 0) return Status(Code::kIo, "could not install signal handlers");
+  guard.handlers = true;
+  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
+    return Status(Code::kIo, fmt::format("could not mount on `{}` (is /dev/fuse available and fuse3 installed?)",
+                                         options.mountpoint));
+  }
+  guard.mounted = true;
+  // The parent exits here once the child is ready; threads start only after the fork.
+  if (fuse_daemonize(options.foreground ? 1 : 0) != 0) return Status(Code::kIo, "could not daemonize");
+  ::openlog("ocifs", LOG_PID, LOG_DAEMON);
+
+  std::jthread maker([&fs, make = std::move(make)] { fs.Publish(make()); });
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, options.max_threads);
+  fuse_loop_cfg_set_clone_fd(cfg, 0);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  // The maker may still be hashing after an early unmount: let it finish (it only reads).
+  maker.join();
+  if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
+    return Status(Code::kIo, fmt::format("the FUSE loop ended with error {}", rc));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ocifs::vfs

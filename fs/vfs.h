@@ -1,0 +1,48 @@
+// ocifs::vfs: the libfuse3 low-level adapter that shows a Generation as an OCI image layout.
+//
+//   /oci-layout  /index.json  /blobs/sha256/<hex>
+//
+// The tree is read-only (mounted ro,nosuid,nodev) and holds only regular files and directories.
+// Blobs are content-addressed: they keep the kernel page cache and long entry/attr timeouts.
+// index.json is the one file whose content moves between generations; its attributes are never
+// cached. An open file handle holds the Generation it was opened on until it is released.
+//
+// Until the first generation is ready (digests are computed in the background after mounting),
+// requests that need it (index.json, a listing or lookup in blobs/sha256) wait for it; if making
+// it failed, they fail with EIO and the error is logged.
+//
+// Threads: libfuse's multithreaded loop calls the handlers concurrently; see vfs.cc for locks.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/image.h"
+#include "core/status.h"
+
+namespace ocifs::vfs {
+
+struct MountOptions {
+  std::string mountpoint;
+  bool foreground = false;   // stay in the foreground (else daemonize once mounted)
+  bool debug = false;        // libfuse's request trace
+  bool allow_other = false;  // let other users read the mount (needs user_allow_other for non-root)
+  unsigned max_threads = 16;
+};
+
+// Checks that `mountpoint` exists, is a directory and is empty.
+Status CheckMountpoint(const std::string& mountpoint);
+
+// Makes the first generation; called on a background thread once the mount is up.
+using GenerationMaker = std::function<Result<std::shared_ptr<const Generation>>()>;
+
+// Mounts, daemonizes unless options.foreground (the parent process exits 0 once the mount is up),
+// starts `make` in the background and serves requests until unmounted or sent SIGTERM/SIGINT.
+// Returns once the file system has been unmounted.
+Status Serve(const MountOptions& options, GenerationMaker make);
+
+// The errno a FUSE reply carries for a Status (the one table).
+int ErrnoFor(const Status& status);
+
+}  // namespace ocifs::vfs

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what ocifs needs to build, test and run, from Debian 12 packages only.
+#   scripts/install-deps.sh            build and runtime dependencies, plus the test tools
+# Needs root (apt-get). Safe to run again: apt-get skips what is installed.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang-format
+  libfuse3-dev nlohmann-json3-dev libssl-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+  libgtest-dev libgmock-dev
+  # runtime
+  fuse3
+  # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
+  skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: run as root (it uses apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "install-deps.sh: ${#packages[@]} packages present"

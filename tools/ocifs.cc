@@ -1,0 +1,247 @@
+// The `ocifs` command: mount, build, inspect, umount.
+//
+// Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
+// project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
+// Exit codes: 0 success, 1 an error (printed as "ocifs: error: ..."), 2 bad usage.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/image.h"
+#include "core/layer.h"
+#include "fs/vfs.h"
+
+namespace {
+
+using ocifs::ImageOptions;
+using ocifs::Result;
+using ocifs::Status;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "ocifs: error: %s\n", s.message().c_str());
+  return 1;
+}
+
+// The image flags, as CLI11 fills them, before they become ImageOptions.
+struct ImageFlags {
+  std::vector<std::string> tags, env, labels, expose, exclude;
+  std::string base, deps, python, platform, workdir, user, entrypoint, cmd;
+  bool strict = false;
+
+  void Register(CLI::App& app) {
+    app.add_option("--tag,-t", tags, "Tag of the image in index.json (repeatable; default: latest)");
+    app.add_option("--base", base, "Base image: scratch, oci:PATH[:TAG] (default: python:X.Y-slim)");
+    app.add_option("--deps", deps, "Dependencies: a virtualenv or a site-packages directory (default: .venv or venv)");
+    app.add_option("--python", python, "CPython minor version, e.g. 3.12 (default: from the venv or requires-python)");
+    app.add_option("--platform", platform, "OS/ARCH[/VARIANT] of the image (default: the host's)");
+    app.add_option("--workdir", workdir, "Where the project goes in the image (default: /app)");
+    app.add_option("--env,-e", env, "Environment variable KEY=VALUE (repeatable)");
+    app.add_option("--label,-l", labels, "Label KEY=VALUE (repeatable)");
+    app.add_option("--expose", expose, "Port to expose: PORT[/tcp|udp|sctp] (repeatable)");
+    app.add_option("--user,-u", user, "User the image runs as: NAME or UID[:GID] (default: the base's, else 65532)");
+    app.add_option("--entrypoint", entrypoint, "Entrypoint: a command line or a JSON array");
+    app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
+    app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
+    app.add_flag("--strict", strict, "Make every warning an error");
+  }
+
+  Result<ImageOptions> ToOptions(const CLI::App& app) const {
+    ImageOptions o;
+    auto given = [&](const char* name) { return app.count(name) > 0; };
+    auto absolute = [](const std::string& p) {
+      return std::filesystem::absolute(p).lexically_normal().string();
+    };
+    if (given("--tag")) {
+      for (const auto& t : tags) OCIFS_RETURN_IF_ERROR(ocifs::ValidateTag(t).WithContext("--tag"));
+      o.tags = tags;
+    }
+    if (given("--base")) {
+      o.base = base;
+      if (base.starts_with("oci:")) {
+        // oci:PATH[:TAG]: make PATH absolute relative to the working directory.
+        std::string rest = base.substr(4), tag;
+        size_t colon = rest.rfind(':');
+        if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+          tag = rest.substr(colon);
+          rest = rest.substr(0, colon);
+        }
+        if (!rest.empty()) o.base = "oci:" + absolute(rest) + tag;
+      }
+    }
+    if (given("--deps")) o.deps = absolute(deps);
+    if (given("--python")) o.python = python;
+    if (given("--platform")) o.platform = platform;
+    if (given("--workdir")) o.workdir = workdir;
+    if (given("--user")) o.user = user;
+    if (given("--strict")) o.strict = strict;
+    for (const auto& kv : env) {
+      OCIFS_ASSIGN_OR_RETURN(auto p, ocifs::ParseKeyValue(kv, "--env"));
+      ocifs::SetKeyValue(o.env, p.first, p.second);
+    }
+    for (const auto& kv : labels) {
+      OCIFS_ASSIGN_OR_RETURN(auto p, ocifs::ParseKeyValue(kv, "--label"));
+      ocifs::SetKeyValue(o.labels, p.first, p.second);
+    }
+    for (const auto& port : expose) {
+      auto n = ocifs::NormalizePort(port);
+      if (!n.ok()) return n.status().WithContext("--expose");
+      o.expose.push_back(*n);
+    }
+    if (given("--entrypoint")) {
+      OCIFS_ASSIGN_OR_RETURN(o.entrypoint, ocifs::ParseCommand(entrypoint, "--entrypoint"));
+    }
+    if (given("--cmd")) {
+      OCIFS_ASSIGN_OR_RETURN(o.cmd, ocifs::ParseCommand(cmd, "--cmd"));
+    }
+    o.exclude = exclude;
+    return o;
+  }
+};
+
+Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flags, const CLI::App& app) {
+  OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
+  ocifs::ResolveInputs in;
+  in.project_dir = project;
+  in.flags = std::move(options);
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) in.source_date_epoch = sde;
+  OCIFS_ASSIGN_OR_RETURN(auto plan, ocifs::PlanProject(in));
+  for (const auto& w : plan.warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
+  return plan;
+}
+
+nlohmann::json EntryJson(const ocifs::TarEntry& e) {
+  static const char* kTypes[] = {"file", "directory", "symlink", "hardlink"};
+  nlohmann::json j = {{"name", e.name},
+                      {"type", kTypes[static_cast<int>(e.type)]},
+                      {"mode", fmt::format("{:04o}", e.mode)},
+                      {"uid", e.uid},
+                      {"gid", e.gid}};
+  if (e.type == ocifs::TarEntry::Type::kFile) j["size"] = e.size;
+  if (!e.link.empty()) j["link"] = e.link;
+  return j;
+}
+
+int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App& app, bool digests) {
+  auto plan = Plan(project, flags, app);
+  if (!plan.ok()) return Fail(plan.status());
+  const ocifs::ResolvedProject& p = *plan->project;
+  nlohmann::json out;
+  out["project"] = {{"dir", p.dir}, {"name", p.pyproject.name}, {"version", p.pyproject.version}};
+  out["python"] = {{"version", p.python}, {"reason", p.python_reason}};
+  out["entrypoint_reason"] = p.entrypoint_reason;
+  out["base"] = {{"reference", plan->base.reference}, {"layers", plan->base.layers.size()}};
+  if (plan->base.manifest_digest) out["base"]["manifest"] = plan->base.manifest_digest->str();
+  out["tags"] = p.tags;
+  out["platform"] = p.platform.str();
+  out["warnings"] = plan->warnings;
+  std::vector<ocifs::Digest> ids;
+  if (digests) {
+    auto gen = ocifs::BuildGeneration(*plan, 1, nullptr);
+    if (!gen.ok()) return Fail(gen.status());
+    for (const auto& l : (*gen)->own_layers()) ids.push_back(l.descriptor.digest);
+    out["manifest"] = (*gen)->manifest_digest().str();
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t i = 0; i < plan->layers.size(); ++i) {
+    const auto& l = plan->layers[i];
+    nlohmann::json lj = {{"name", l.name}, {"size", l.tar->size()}, {"entries", nlohmann::json::array()}};
+    if (i < ids.size()) lj["digest"] = ids[i].str();
+    for (const auto& e : l.tar->entries()) lj["entries"].push_back(EntryJson(e));
+    layers.push_back(lj);
+  }
+  out["layers"] = layers;
+  out["config"] = ocifs::ImageConfig(*plan, ids);
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int Build(const std::string& project, const std::string& output, const ImageFlags& flags, const CLI::App& app) {
+  auto plan = Plan(project, flags, app);
+  if (!plan.ok()) return Fail(plan.status());
+  auto gen = ocifs::BuildGeneration(*plan, 1, nullptr);
+  if (!gen.ok()) return Fail(gen.status());
+  Status s = ocifs::WriteLayout(**gen, output);
+  if (!s.ok()) return Fail(s);
+  std::fprintf(stderr, "ocifs: wrote %s (manifest %s)\n", output.c_str(), (*gen)->manifest_digest().str().c_str());
+  return 0;
+}
+
+int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const ImageFlags& flags, const CLI::App& app) {
+  // Everything that can be wrong with the input is found here, before mounting.
+  Status mp = ocifs::vfs::CheckMountpoint(mo.mountpoint);
+  if (!mp.ok()) return Fail(mp);
+  auto plan = Plan(project, flags, app);
+  if (!plan.ok()) return Fail(plan.status());
+  auto shared = std::make_shared<ocifs::ImagePlan>(std::move(plan).value());
+  Status s = ocifs::vfs::Serve(mo, [shared] { return ocifs::BuildGeneration(*shared, 1, nullptr); });
+  if (!s.ok()) return Fail(s);
+  return 0;
+}
+
+int Umount(const std::string& mountpoint) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execlp("fusermount3", "fusermount3", "-u", mountpoint.c_str(), static_cast<char*>(nullptr));
+    std::perror("ocifs: error: could not run fusermount3");
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0) return Fail(Status(ocifs::Code::kIo, "could not run fusermount3"));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ocifs: a Python project as an OCI image layout, through FUSE"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ocifs " OCIFS_VERSION);
+
+  std::string project, mountpoint, output;
+  ocifs::vfs::MountOptions mo;
+
+  auto* mount = app.add_subcommand("mount", "Mount PROJECT as an OCI image layout at MOUNTPOINT");
+  ImageFlags mount_flags;
+  mount->add_option("PROJECT", project, "Project directory")->required();
+  mount->add_option("MOUNTPOINT", mo.mountpoint, "An empty directory")->required();
+  mount->add_flag("--foreground,-f", mo.foreground, "Stay in the foreground");
+  mount->add_flag("--debug", mo.debug, "Trace FUSE requests (implies --foreground)");
+  mount->add_flag("--allow-other", mo.allow_other, "Let other users read the mount");
+  mount_flags.Register(*mount);
+
+  auto* build = app.add_subcommand("build", "Write PROJECT's image layout to a directory");
+  ImageFlags build_flags;
+  build->add_option("PROJECT", project, "Project directory")->required();
+  build->add_option("--output,-o", output, "Output directory (must not exist or be empty)")->required();
+  build_flags.Register(*build);
+
+  auto* inspect = app.add_subcommand("inspect", "Print the image plan of PROJECT as JSON");
+  ImageFlags inspect_flags;
+  bool digests = false;
+  inspect->add_option("PROJECT", project, "Project directory")->required();
+  inspect->add_flag("--digests", digests, "Hash the layers and include digests");
+  inspect_flags.Register(*inspect);
+
+  auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
+  umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (mo.debug) mo.foreground = true;
+  if (mount->parsed()) return Mount(project, mo, mount_flags, *mount);
+  if (build->parsed()) return Build(project, output, build_flags, *build);
+  if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
+  if (umount->parsed()) return Umount(mountpoint);
+  return 2;
+}
