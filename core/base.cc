@@ -37,14 +37,18 @@ class VerifiedFileBlob : public Blob {
     auto now = StatFd();
     if (!now.ok()) return now.status();
     if (!now->SameVersion(verified_)) {
-      return Status(Code::kChanged, fmt::format("base blob `{}` changed after it was verified", path_));
+      return Status(Code::kChanged,
+                    fmt::format("base blob `{}` changed after it was verified", path_));
     }
     size_t done = 0;
     while (done < out.size()) {
-      ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoStatus(errno, fmt::format("base blob `{}`", path_), "read");
-      if (n == 0) return Status(Code::kChanged, fmt::format("base blob `{}` shrank after it was verified", path_));
+      if (n == 0)
+        return Status(Code::kChanged,
+                      fmt::format("base blob `{}` shrank after it was verified", path_));
       done += static_cast<size_t>(n);
     }
     return Status::Ok();
@@ -53,7 +57,8 @@ class VerifiedFileBlob : public Blob {
  private:
   Result<FileInfo> StatFd() const {
     struct stat st;
-    if (::fstat(fd_, &st) != 0) return ErrnoStatus(errno, fmt::format("base blob `{}`", path_), "fstat");
+    if (::fstat(fd_, &st) != 0)
+      return ErrnoStatus(errno, fmt::format("base blob `{}`", path_), "fstat");
     FileInfo i;
     i.type = S_ISREG(st.st_mode) ? FileType::kRegular : FileType::kOther;
     i.size = static_cast<uint64_t>(st.st_size);
@@ -80,7 +85,8 @@ class VerifiedFileBlob : public Blob {
     OCIFS_ASSIGN_OR_RETURN(verified_, StatFd());
     if (verified_.type != FileType::kRegular) return Corrupt(what + ": not a regular file");
     if (verified_.size != size_) {
-      return Corrupt(fmt::format("{}: {} bytes, the manifest says {}", what, verified_.size, size_));
+      return Corrupt(
+          fmt::format("{}: {} bytes, the manifest says {}", what, verified_.size, size_));
     }
     Sha256 h;
     std::vector<std::byte> buf(1 << 20);
@@ -95,18 +101,21 @@ class VerifiedFileBlob : public Blob {
     }
     Digest got = h.Finish();
     if (off != size_ || got != digest_) {
-      return Corrupt(fmt::format("{}: content hashes to {}, not {}", what, got.str(), digest_.str()));
+      return Corrupt(
+          fmt::format("{}: content hashes to {}, not {}", what, got.str(), digest_.str()));
     }
     auto after = StatFd();
     if (!after.ok()) return after.status();
-    if (!after->SameVersion(verified_)) return Status(Code::kChanged, what + ": changed while it was verified");
+    if (!after->SameVersion(verified_))
+      return Status(Code::kChanged, what + ": changed while it was verified");
     return Status::Ok();
   }
 
   const std::string path_;
   const Digest digest_;
   const uint64_t size_;
-  mutable std::mutex mu_;  // guards the fields below until checked_ is set; they are read-only after
+  mutable std::mutex
+      mu_;  // guards the fields below until checked_ is set; they are read-only after
   mutable bool checked_ = false;
   mutable Status verdict_;
   mutable int fd_ = -1;
@@ -131,8 +140,9 @@ class OciLayoutSource : public BaseSource {
     OCIFS_ASSIGN_OR_RETURN(tree_, OpenPosixTree(path_));
     auto layout = ReadSmallFile(*tree_, "oci-layout", 1 << 16);
     if (!layout.ok()) {
-      return InvalidArgument(fmt::format("base `{}`: `{}` is not an OCI image layout (no readable oci-layout file)",
-                                         reference_, path_));
+      return InvalidArgument(
+          fmt::format("base `{}`: `{}` is not an OCI image layout (no readable oci-layout file)",
+                      reference_, path_));
     }
     auto lj = nlohmann::json::parse(*layout, nullptr, false);
     if (lj.is_discarded() || !lj.is_object() || !lj.contains("imageLayoutVersion")) {
@@ -144,13 +154,18 @@ class OciLayoutSource : public BaseSource {
     OCIFS_ASSIGN_OR_RETURN(Descriptor manifest_desc, PickPlatform(top, platform));
 
     OCIFS_ASSIGN_OR_RETURN(std::string manifest_text, ReadVerified(manifest_desc));
-    OCIFS_ASSIGN_OR_RETURN(auto manifest, ParseJson(manifest_text, "manifest " + manifest_desc.digest.str()));
-    if (!manifest.contains("config") || !manifest.contains("layers") || !manifest["layers"].is_array()) {
-      return Corrupt(Where() + fmt::format(": manifest {} has no config or layers", manifest_desc.digest.str()));
+    OCIFS_ASSIGN_OR_RETURN(auto manifest,
+                           ParseJson(manifest_text, "manifest " + manifest_desc.digest.str()));
+    if (!manifest.contains("config") || !manifest.contains("layers") ||
+        !manifest["layers"].is_array()) {
+      return Corrupt(Where() + fmt::format(": manifest {} has no config or layers",
+                                           manifest_desc.digest.str()));
     }
-    OCIFS_ASSIGN_OR_RETURN(Descriptor config_desc, ParseDescriptor(manifest["config"], "manifest config"));
+    OCIFS_ASSIGN_OR_RETURN(Descriptor config_desc,
+                           ParseDescriptor(manifest["config"], "manifest config"));
     OCIFS_ASSIGN_OR_RETURN(std::string config_text, ReadVerified(config_desc));
-    OCIFS_ASSIGN_OR_RETURN(auto config, ParseJson(config_text, "config " + config_desc.digest.str()));
+    OCIFS_ASSIGN_OR_RETURN(auto config,
+                           ParseJson(config_text, "config " + config_desc.digest.str()));
 
     BaseImage b;
     b.reference = reference_;
@@ -158,23 +173,30 @@ class OciLayoutSource : public BaseSource {
     b.config = config;
     std::string os = config.value("os", ""), arch = config.value("architecture", "");
     if (os != platform.os || arch != platform.architecture) {
-      return InvalidArgument(fmt::format("base `{}` is {}/{}, but the image is for {} (set platform to match)",
-                                         reference_, os, arch, platform.str()));
+      return InvalidArgument(
+          fmt::format("base `{}` is {}/{}, but the image is for {} (set platform to match)",
+                      reference_, os, arch, platform.str()));
     }
     const auto& diff_ids = config["rootfs"]["diff_ids"];
     if (!diff_ids.is_array() || diff_ids.size() != manifest["layers"].size()) {
-      return Corrupt(Where() + fmt::format(": config {} lists {} diff_ids for {} layers", config_desc.digest.str(),
-                                           diff_ids.is_array() ? diff_ids.size() : 0, manifest["layers"].size()));
+      return Corrupt(Where() + fmt::format(": config {} lists {} diff_ids for {} layers",
+                                           config_desc.digest.str(),
+                                           diff_ids.is_array() ? diff_ids.size() : 0,
+                                           manifest["layers"].size()));
     }
     for (size_t i = 0; i < diff_ids.size(); ++i) {
-      OCIFS_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor(manifest["layers"][i], fmt::format("layers[{}]", i)));
-      if (!diff_ids[i].is_string()) return Corrupt(Where() + fmt::format(": diff_ids[{}] is not a string", i));
+      OCIFS_ASSIGN_OR_RETURN(Descriptor d,
+                             ParseDescriptor(manifest["layers"][i], fmt::format("layers[{}]", i)));
+      if (!diff_ids[i].is_string())
+        return Corrupt(Where() + fmt::format(": diff_ids[{}] is not a string", i));
       auto diff_id = Digest::Parse(diff_ids[i].get<std::string>());
-      if (!diff_id.ok()) return diff_id.status().WithContext(Where() + fmt::format(": diff_ids[{}]", i));
+      if (!diff_id.ok())
+        return diff_id.status().WithContext(Where() + fmt::format(": diff_ids[{}]", i));
       OCIFS_ASSIGN_OR_RETURN(FileInfo st, StatBlob(d));
       (void)st;
       d.media_type = NormalizeLayerType(d.media_type);
-      b.layers.push_back({d, *diff_id, MakeVerifiedFileBlob(path_ + "/" + BlobPath(d.digest), d.digest, d.size)});
+      b.layers.push_back(
+          {d, *diff_id, MakeVerifiedFileBlob(path_ + "/" + BlobPath(d.digest), d.digest, d.size)});
     }
     return b;
   }
@@ -185,18 +207,21 @@ class OciLayoutSource : public BaseSource {
 
   Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what) const {
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Corrupt(Where() + fmt::format(": {} is not a JSON object", what));
+    if (j.is_discarded() || !j.is_object())
+      return Corrupt(Where() + fmt::format(": {} is not a JSON object", what));
     return j;
   }
 
   Result<Descriptor> ParseDescriptor(const nlohmann::json& j, std::string_view what) const {
-    if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
-        !j["size"].is_number_unsigned() || !j.contains("mediaType") || !j["mediaType"].is_string()) {
+    if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() ||
+        !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("mediaType") ||
+        !j["mediaType"].is_string()) {
       return Corrupt(Where() + fmt::format(": {} is not a valid descriptor", what));
     }
     Descriptor d;
     auto digest = Digest::Parse(j["digest"].get<std::string>());
-    if (!digest.ok()) return Unsupported(Where() + fmt::format(": {}: {}", what, digest.status().message()));
+    if (!digest.ok())
+      return Unsupported(Where() + fmt::format(": {}: {}", what, digest.status().message()));
     d.digest = *digest;
     d.size = j["size"].get<uint64_t>();
     d.media_type = j["mediaType"].get<std::string>();
@@ -205,9 +230,12 @@ class OciLayoutSource : public BaseSource {
 
   Result<FileInfo> StatBlob(const Descriptor& d) const {
     auto st = tree_->Lstat(BlobPath(d.digest));
-    if (!st.ok()) return NotFound(Where() + fmt::format(": blob {} is missing from `{}`", d.digest.str(), path_));
+    if (!st.ok())
+      return NotFound(Where() +
+                      fmt::format(": blob {} is missing from `{}`", d.digest.str(), path_));
     if (st->type != FileType::kRegular || st->size != d.size) {
-      return Corrupt(Where() + fmt::format(": blob {} is {} bytes, its descriptor says {}", d.digest.str(), st->size, d.size));
+      return Corrupt(Where() + fmt::format(": blob {} is {} bytes, its descriptor says {}",
+                                           d.digest.str(), st->size, d.size));
     }
     return st;
   }
@@ -216,14 +244,15 @@ class OciLayoutSource : public BaseSource {
     OCIFS_RETURN_IF_ERROR(StatBlob(d).status());
     OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(*tree_, BlobPath(d.digest)));
     if (Digest::Of(text) != d.digest) {
-      return Corrupt(Where() + fmt::format(": blob {} is corrupt (its content hashes to {})", d.digest.str(),
-                                           Digest::Of(text).str()));
+      return Corrupt(Where() + fmt::format(": blob {} is corrupt (its content hashes to {})",
+                                           d.digest.str(), Digest::Of(text).str()));
     }
     return text;
   }
 
   Result<Descriptor> PickByTag(const nlohmann::json& index) const {
-    if (!index.contains("manifests") || !index["manifests"].is_array() || index["manifests"].empty()) {
+    if (!index.contains("manifests") || !index["manifests"].is_array() ||
+        index["manifests"].empty()) {
       return NotFound(Where() + fmt::format(": `{}/index.json` lists no manifests", path_));
     }
     const auto& ms = index["manifests"];
@@ -232,18 +261,21 @@ class OciLayoutSource : public BaseSource {
     if (want.empty() && ms.size() == 1) return ParseDescriptor(ms[0], "index.json manifests[0]");
     if (want.empty()) want = "latest";
     for (size_t i = 0; i < ms.size(); ++i) {
-      std::string ref = ms[i].value("/annotations/org.opencontainers.image.ref.name"_json_pointer, "");
+      std::string ref =
+          ms[i].value("/annotations/org.opencontainers.image.ref.name"_json_pointer, "");
       if (ref == want) return ParseDescriptor(ms[i], fmt::format("index.json manifests[{}]", i));
       if (!ref.empty()) tags.push_back(ref);
     }
-    return NotFound(Where() + fmt::format(": no tag `{}` in `{}` (tags: {})", want, path_,
-                                          tags.empty() ? "none" : fmt::format("{}", fmt::join(tags, ", "))));
+    return NotFound(Where() +
+                    fmt::format(": no tag `{}` in `{}` (tags: {})", want, path_,
+                                tags.empty() ? "none" : fmt::format("{}", fmt::join(tags, ", "))));
   }
 
   Result<Descriptor> PickPlatform(const Descriptor& top, const Platform& platform) const {
     if (top.media_type != kMediaTypeOciIndex && top.media_type != kMediaTypeDockerList) {
       if (top.media_type != kMediaTypeOciManifest && top.media_type != kMediaTypeDockerManifest) {
-        return Unsupported(Where() + fmt::format(": manifest media type `{}` is not an image", top.media_type));
+        return Unsupported(
+            Where() + fmt::format(": manifest media type `{}` is not an image", top.media_type));
       }
       return top;
     }
@@ -252,13 +284,16 @@ class OciLayoutSource : public BaseSource {
     std::vector<std::string> seen;
     for (const auto& m : index.value("manifests", nlohmann::json::array())) {
       const auto& p = m.value("platform", nlohmann::json::object());
-      std::string os = p.value("os", ""), arch = p.value("architecture", ""), variant = p.value("variant", "");
+      std::string os = p.value("os", ""), arch = p.value("architecture", ""),
+                  variant = p.value("variant", "");
       seen.push_back(variant.empty() ? os + "/" + arch : os + "/" + arch + "/" + variant);
-      if (os == platform.os && arch == platform.architecture && (platform.variant.empty() || variant == platform.variant)) {
+      if (os == platform.os && arch == platform.architecture &&
+          (platform.variant.empty() || variant == platform.variant)) {
         return PickPlatform(*ParseDescriptor(m, "index manifest"), platform);
       }
     }
-    return NotFound(Where() + fmt::format(": no manifest for {} (it has: {})", platform.str(), fmt::join(seen, ", ")));
+    return NotFound(Where() + fmt::format(": no manifest for {} (it has: {})", platform.str(),
+                                          fmt::join(seen, ", ")));
   }
 
   std::string reference_, path_, tag_;
@@ -284,15 +319,18 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference)
     if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
       tag = rest.substr(colon + 1);
       rest = rest.substr(0, colon);
-      if (tag.empty()) return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
+      if (tag.empty())
+        return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
     }
-    if (rest.empty()) return InvalidArgument(fmt::format("base `{}`: want oci:PATH[:TAG]", reference));
+    if (rest.empty())
+      return InvalidArgument(fmt::format("base `{}`: want oci:PATH[:TAG]", reference));
     return std::unique_ptr<BaseSource>(std::make_unique<OciLayoutSource>(reference, rest, tag));
   }
-  return Unsupported(fmt::format("base `{}`: pulling from registries is not supported yet; use `--base scratch` or "
-                                 "`--base oci:PATH[:TAG]` (a local OCI layout, e.g. from `skopeo copy docker://... "
-                                 "oci:PATH:TAG`)",
-                                 reference));
+  return Unsupported(fmt::format(
+      "base `{}`: pulling from registries is not supported yet; use `--base scratch` or "
+      "`--base oci:PATH[:TAG]` (a local OCI layout, e.g. from `skopeo copy docker://... "
+      "oci:PATH:TAG`)",
+      reference));
 }
 
 }  // namespace ocifs

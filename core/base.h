@@ -34,8 +34,10 @@ inline constexpr char kMediaTypeOciConfig[] = "application/vnd.oci.image.config.
 inline constexpr char kMediaTypeOciLayer[] = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr char kMediaTypeOciLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr char kMediaTypeOciLayerZstd[] = "application/vnd.oci.image.layer.v1.tar+zstd";
-inline constexpr char kMediaTypeDockerManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr char kMediaTypeDockerList[] = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr char kMediaTypeDockerManifest[] =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr char kMediaTypeDockerList[] =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 
 struct Descriptor {
   std::string media_type;
@@ -45,8 +47,8 @@ struct Descriptor {
 };
 
 struct BaseImage {
-  std::string reference;                 // as the user named it
-  std::optional<Digest> manifest_digest; // unset for scratch
+  std::string reference;                             // as the user named it
+  std::optional<Digest> manifest_digest;             // unset for scratch
   nlohmann::json config = nlohmann::json::object();  // the base's image config (empty for scratch)
   struct Layer {
     Descriptor descriptor;  // media type normalized to OCI

@@ -41,7 +41,9 @@ class TarBlob : public Blob {
  public:
   explicit TarBlob(std::shared_ptr<const VirtualTar> tar) : tar_(std::move(tar)) {}
   uint64_t size() const override { return tar_->size(); }
-  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override { return tar_->ReadAt(offset, out); }
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    return tar_->ReadAt(offset, out);
+  }
 
  private:
   std::shared_ptr<const VirtualTar> tar_;

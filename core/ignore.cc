@@ -91,8 +91,8 @@ bool GlobAt(std::string_view pat, size_t p, std::string_view name, size_t n) {
 }
 
 // Matches pattern segments [pi..] against path segments [si..]; `**` spans zero or more.
-bool MatchSegments(const std::vector<std::string>& pat, size_t pi, const std::vector<std::string_view>& path,
-                   size_t si, bool prefix_ok) {
+bool MatchSegments(const std::vector<std::string>& pat, size_t pi,
+                   const std::vector<std::string_view>& path, size_t si, bool prefix_ok) {
   if (pi == pat.size()) return si == path.size() || prefix_ok;
   if (pat[pi] == "**") {
     for (size_t k = si; k <= path.size(); ++k) {

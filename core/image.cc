@@ -55,7 +55,8 @@ std::string EffectiveUser(const ResolvedProject& p, const json& base_config) {
 }
 
 // Warns once when the (numeric, non-root) runtime user cannot read packed application files.
-void WarnUnreadable(const std::vector<TarEntry>& entries, const std::string& user, std::vector<std::string>& warnings) {
+void WarnUnreadable(const std::vector<TarEntry>& entries, const std::string& user,
+                    std::vector<std::string>& warnings) {
   static const std::regex kNum(R"((\d+)(?::\d+)?)");
   std::smatch m;
   if (!std::regex_match(user, m, kNum) || m[1].str() == "0") return;
@@ -63,14 +64,17 @@ void WarnUnreadable(const std::vector<TarEntry>& entries, const std::string& use
   size_t count = 0;
   std::string first;
   for (const auto& e : entries) {
-    uint32_t need = e.type == TarEntry::Type::kDirectory ? 05 : e.type == TarEntry::Type::kFile ? 04 : 0;
+    uint32_t need = e.type == TarEntry::Type::kDirectory ? 05
+                    : e.type == TarEntry::Type::kFile    ? 04
+                                                         : 0;
     if (need == 0 || e.uid == uid || (e.mode & need) == need) continue;
     if (count++ == 0) first = e.name;
   }
   if (count > 0) {
-    warnings.push_back(fmt::format("{} packed entr{} (first: `/{}`) cannot be read by the image's user {}: make them "
-                                   "world-readable or set user to their owner",
-                                   count, count == 1 ? "y" : "ies", first, user));
+    warnings.push_back(fmt::format(
+        "{} packed entr{} (first: `/{}`) cannot be read by the image's user {}: make them "
+        "world-readable or set user to their owner",
+        count, count == 1 ? "y" : "ies", first, user));
   }
 }
 
@@ -102,11 +106,13 @@ std::string Rfc3339(int64_t epoch_seconds) {
 Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps) {
   OCIFS_ASSIGN_OR_RETURN(auto names, deps.ReadDir(""));
   std::sort(names.begin(), names.end());
-  static const std::regex kEntry(R"(\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*(\[.*\])?\s*)");
+  static const std::regex kEntry(
+      R"(\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*(\[.*\])?\s*)");
   std::vector<TarEntry> out;
   std::set<std::string> seen;
   for (const auto& dist : names) {
-    if (!dist.ends_with(".dist-info")) continue;
+    // Wheels install *.dist-info; Debian's python3-* packages often ship *.egg-info.
+    if (!dist.ends_with(".dist-info") && !dist.ends_with(".egg-info")) continue;
     std::string path = dist + "/entry_points.txt";
     auto st = deps.Lstat(path);
     if (!st.ok() || st->type != FileType::kRegular) continue;
@@ -160,10 +166,11 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
     OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*p.deps->tree));
     const size_t script_count = scripts.size();
     OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));
-    plan.layers.push_back({"dependencies",
-                           fmt::format("ocifs: dependencies for Python {} (site-packages, {} console scripts)",
-                                       p.python, script_count),
-                           VirtualTar::Build(std::move(packed->entries), p.epoch)});
+    plan.layers.push_back(
+        {"dependencies",
+         fmt::format("ocifs: dependencies for Python {} (site-packages, {} console scripts)",
+                     p.python, script_count),
+         VirtualTar::Build(std::move(packed->entries), p.epoch)});
   }
 
   PackOptions o;
@@ -247,10 +254,12 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   json history = config.value("history", json::array());
   if (!history.is_array()) history = json::array();
-  for (const auto& l : plan.layers) history.push_back({{"created", created}, {"created_by", l.created_by}});
+  for (const auto& l : plan.layers)
+    history.push_back({{"created", created}, {"created_by", l.created_by}});
   config["history"] = history;
   // Fields that describe the base's build, not this image.
-  for (const char* k : {"container", "container_config", "docker_version", "author"}) config.erase(k);
+  for (const char* k : {"container", "container_config", "docker_version", "author"})
+    config.erase(k);
 
   return config;
 }
@@ -275,7 +284,8 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
           h.Update(chunk);
           if (progress) progress->bytes_done += chunk.size();
         });
-        digests[i] = s.ok() ? Result<Digest>(h.Finish()) : Result<Digest>(s.WithContext(plan.layers[i].name + " layer"));
+        digests[i] = s.ok() ? Result<Digest>(h.Finish())
+                            : Result<Digest>(s.WithContext(plan.layers[i].name + " layer"));
       });
     }
   }
@@ -306,8 +316,10 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   }
   json annotations = {{"org.opencontainers.image.created", created}};
   if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
-  if (!p.pyproject.version.empty()) annotations["org.opencontainers.image.version"] = p.pyproject.version;
-  if (plan.base.manifest_digest) annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
+  if (!p.pyproject.version.empty())
+    annotations["org.opencontainers.image.version"] = p.pyproject.version;
+  if (plan.base.manifest_digest)
+    annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
   json manifest = {
       {"schemaVersion", 2},
       {"mediaType", kMediaTypeOciManifest},
@@ -325,12 +337,14 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   if (!p.platform.variant.empty()) platform["variant"] = p.platform.variant;
   json manifests = json::array();
   for (const auto& tag : p.tags) {
-    json d = Descriptor{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()}.ToJson();
+    json d =
+        Descriptor{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()}.ToJson();
     d["platform"] = platform;
     d["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
     manifests.push_back(d);
   }
-  gen->index_json_ = Dump({{"schemaVersion", 2}, {"mediaType", kMediaTypeOciIndex}, {"manifests", manifests}});
+  gen->index_json_ =
+      Dump({{"schemaVersion", 2}, {"mediaType", kMediaTypeOciIndex}, {"manifests", manifests}});
   return std::shared_ptr<const Generation>(std::move(gen));
 }
 
@@ -359,12 +373,15 @@ Status WriteFileAtomically(const std::string& path, const Blob& blob, const Dige
     }
     off += n;
   }
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
+  if (status.ok() && ::fsync(fd) != 0)
+    status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
   ::close(fd);
   if (status.ok() && expect != nullptr && h.Finish() != *expect) {
-    status = Internal(fmt::format("blob {} did not hash to its name while it was written", expect->str()));
+    status = Internal(
+        fmt::format("blob {} did not hash to its name while it was written", expect->str()));
   }
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    status = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
 }
@@ -375,14 +392,17 @@ Status WriteLayout(const Generation& gen, const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) return InvalidArgument(fmt::format("output `{}` exists and is not a directory", dir));
-    if (!fs::is_empty(dir, ec)) return Status(Code::kAlreadyExists, fmt::format("output directory `{}` is not empty", dir));
+    if (!fs::is_directory(dir, ec))
+      return InvalidArgument(fmt::format("output `{}` exists and is not a directory", dir));
+    if (!fs::is_empty(dir, ec))
+      return Status(Code::kAlreadyExists, fmt::format("output directory `{}` is not empty", dir));
   } else if (!fs::create_directory(dir, ec)) {
     return Status(Code::kIo, fmt::format("output directory `{}`: {}", dir, ec.message()));
   }
   fs::create_directories(fs::path(dir) / "blobs" / "sha256", ec);
   if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir, ec.message()));
-  OCIFS_RETURN_IF_ERROR(WriteFileAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
+  OCIFS_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
   for (const auto& [hex, blob] : gen.blobs()) {
     Digest d = Digest::FromHex(hex);
     Status s = WriteFileAtomically(fmt::format("{}/blobs/sha256/{}", dir, hex), *blob, &d);

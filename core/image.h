@@ -47,7 +47,8 @@ struct ImagePlan {
 Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base);
 
 // The generated console scripts of the dependencies layer: one per `[console_scripts]` entry of
-// every `*.dist-info/entry_points.txt` in the dependencies tree. Exposed for tests.
+// every `*.dist-info/entry_points.txt` (or `*.egg-info/entry_points.txt`) in the dependencies
+// tree, in name order; the first distribution to name a script wins. Exposed for tests.
 Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps);
 
 // How far hashing has got; read by status displays while BuildGeneration runs.
@@ -74,7 +75,8 @@ class Generation {
   const Blob* FindBlob(std::string_view hex) const;
 
  private:
-  friend Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan&, uint64_t, HashProgress*);
+  friend Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan&, uint64_t,
+                                                                   HashProgress*);
   uint64_t number_ = 0;
   std::string index_json_;
   Digest manifest_digest_, config_digest_;

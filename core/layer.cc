@@ -84,20 +84,24 @@ class Packer {
 
   Status CheckName(const std::string& rel, std::string_view base) {
     if (!IsValidUtf8(rel)) {
-      return InvalidArgument(fmt::format("`{}` in `{}`: the name is not valid UTF-8; rename it or exclude it",
-                                         FieldSafe(rel), tree_->root_name()));
+      return InvalidArgument(
+          fmt::format("`{}` in `{}`: the name is not valid UTF-8; rename it or exclude it",
+                      FieldSafe(rel), tree_->root_name()));
     }
     if (base.starts_with(".wh.")) {
-      return InvalidArgument(fmt::format("`{}` in `{}`: names starting with `.wh.` are OCI whiteouts and "
-                                         "cannot be packed; rename it or exclude it",
-                                         rel, tree_->root_name()));
+      return InvalidArgument(
+          fmt::format("`{}` in `{}`: names starting with `.wh.` are OCI whiteouts and "
+                      "cannot be packed; rename it or exclude it",
+                      rel, tree_->root_name()));
     }
     return Status::Ok();
   }
 
   static std::string FieldSafe(std::string_view s) {
     std::string out;
-    for (unsigned char c : s) out += c < 0x80 && c >= 0x20 ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
+    for (unsigned char c : s)
+      out += c < 0x80 && c >= 0x20 ? std::string(1, static_cast<char>(c))
+                                   : fmt::format("\\x{:02x}", c);
     return out;
   }
 
@@ -137,12 +141,14 @@ class Packer {
         case FileType::kSymlink: {
           OCIFS_ASSIGN_OR_RETURN(std::string target, tree_->ReadLink(rel));
           if (target.empty() || target.front() == '/') {
-            OCIFS_RETURN_IF_ERROR(Warn(fmt::format("left out symlink `{}` -> `{}`: it is absolute", rel, target)));
+            OCIFS_RETURN_IF_ERROR(
+                Warn(fmt::format("left out symlink `{}` -> `{}`: it is absolute", rel, target)));
             break;
           }
           if (!StaysInside(rel, target)) {
             OCIFS_RETURN_IF_ERROR(
-                Warn(fmt::format("left out symlink `{}` -> `{}`: it points outside `{}`", rel, target, tree_->root_name())));
+                Warn(fmt::format("left out symlink `{}` -> `{}`: it points outside `{}`", rel,
+                                 target, tree_->root_name())));
             break;
           }
           if (!IsValidUtf8(target)) {
@@ -159,9 +165,10 @@ class Packer {
           break;
         }
         default:
-          OCIFS_RETURN_IF_ERROR(Warn(fmt::format("left out {} `{}`: only regular files, directories and symlinks "
-                                                 "are packed",
-                                                 FileTypeName(info.type), rel)));
+          OCIFS_RETURN_IF_ERROR(
+              Warn(fmt::format("left out {} `{}`: only regular files, directories and symlinks "
+                               "are packed",
+                               FileTypeName(info.type), rel)));
           break;
       }
     }
@@ -189,8 +196,8 @@ bool IsValidUtf8(std::string_view s) {
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Overlong forms, surrogates and values past U+10FFFF are invalid.
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
       return false;
     }
     i += n + 1;
@@ -226,10 +233,12 @@ Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> g
   for (const auto& e : entries) names.insert(e.name);
   for (TarEntry& g : generated) {
     if (names.contains(g.name)) {
-      return InvalidArgument(fmt::format("generated file `/{}` clashes with a packed file of that name", g.name));
+      return InvalidArgument(
+          fmt::format("generated file `/{}` clashes with a packed file of that name", g.name));
     }
     // Missing parents, root-owned 0755.
-    for (size_t slash = g.name.find('/'); slash != std::string::npos; slash = g.name.find('/', slash + 1)) {
+    for (size_t slash = g.name.find('/'); slash != std::string::npos;
+         slash = g.name.find('/', slash + 1)) {
       std::string parent = g.name.substr(0, slash);
       if (names.insert(parent).second) {
         TarEntry d;

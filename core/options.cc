@@ -4,8 +4,8 @@
 #include <cctype>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace ocifs {
 namespace {
@@ -15,7 +15,8 @@ std::string Where(std::string_view file, const toml::node& n) {
   return fmt::format("{}:{}:{}", file, b.line, b.column);
 }
 
-Status TypeError(std::string_view file, const toml::node& n, std::string_view key, std::string_view want) {
+Status TypeError(std::string_view file, const toml::node& n, std::string_view key,
+                 std::string_view want) {
   return InvalidArgument(fmt::format("{}: [tool.ocifs] `{}`: want {}", Where(file, n), key, want));
 }
 
@@ -24,8 +25,8 @@ Result<std::string> AsString(std::string_view file, const toml::node& n, std::st
   return TypeError(file, n, key, "a string");
 }
 
-Result<std::vector<std::string>> AsStringList(std::string_view file, const toml::node& n, std::string_view key,
-                                              bool allow_single) {
+Result<std::vector<std::string>> AsStringList(std::string_view file, const toml::node& n,
+                                              std::string_view key, bool allow_single) {
   std::vector<std::string> out;
   if (n.is_string() && allow_single) {
     out.push_back(*n.value<std::string>());
@@ -38,7 +39,8 @@ Result<std::vector<std::string>> AsStringList(std::string_view file, const toml:
     }
     return out;
   }
-  return TypeError(file, n, key, allow_single ? "a string or an array of strings" : "an array of strings");
+  return TypeError(file, n, key,
+                   allow_single ? "a string or an array of strings" : "an array of strings");
 }
 
 Result<KeyValues> AsKeyValues(std::string_view file, const toml::node& n, std::string_view key) {
@@ -63,8 +65,11 @@ Result<KeyValues> AsKeyValues(std::string_view file, const toml::node& n, std::s
   return TypeError(file, n, key, "a table of strings or an array of \"KEY=VALUE\" strings");
 }
 
-Result<std::vector<std::string>> AsCommand(std::string_view file, const toml::node& n, std::string_view key) {
-  if (n.is_string()) return ParseCommand(*n.value<std::string>(), fmt::format("{}: [tool.ocifs] `{}`", Where(file, n), key));
+Result<std::vector<std::string>> AsCommand(std::string_view file, const toml::node& n,
+                                           std::string_view key) {
+  if (n.is_string())
+    return ParseCommand(*n.value<std::string>(),
+                        fmt::format("{}: [tool.ocifs] `{}`", Where(file, n), key));
   return AsStringList(file, n, key, false);
 }
 
@@ -99,7 +104,8 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   for (const auto& [k, v] : high.env) SetKeyValue(out.env, k, v);
   for (const auto& [k, v] : high.labels) SetKeyValue(out.labels, k, v);
   for (const auto& p : high.expose) {
-    if (std::find(out.expose.begin(), out.expose.end(), p) == out.expose.end()) out.expose.push_back(p);
+    if (std::find(out.expose.begin(), out.expose.end(), p) == out.expose.end())
+      out.expose.push_back(p);
   }
   for (const auto& p : high.exclude) out.exclude.push_back(p);
   return out;
@@ -162,16 +168,18 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       if (!n.is_boolean()) return TypeError(file, n, key, "true or false");
       o.strict = *n.value<bool>();
     } else {
-      return InvalidArgument(fmt::format(
-          "{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, workdir, env, label, expose, "
-          "user, entrypoint, cmd, exclude, strict)",
-          Where(file, n), key));
+      return InvalidArgument(
+          fmt::format("{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
+                      "workdir, env, label, expose, "
+                      "user, entrypoint, cmd, exclude, strict)",
+                      Where(file, n), key));
     }
   }
   return o;
 }
 
-Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text, std::string_view what) {
+Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
+                                                          std::string_view what) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) {
     return InvalidArgument(fmt::format("{}: `{}` is not KEY=VALUE", what, text));
@@ -183,10 +191,12 @@ Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string
   size_t first = text.find_first_not_of(" \t\n");
   if (first != std::string_view::npos && text[first] == '[') {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_array()) return InvalidArgument(fmt::format("{}: `{}` is not a JSON array", what, text));
+    if (j.is_discarded() || !j.is_array())
+      return InvalidArgument(fmt::format("{}: `{}` is not a JSON array", what, text));
     std::vector<std::string> out;
     for (const auto& item : j) {
-      if (!item.is_string()) return InvalidArgument(fmt::format("{}: `{}`: every item must be a string", what, text));
+      if (!item.is_string())
+        return InvalidArgument(fmt::format("{}: `{}`: every item must be a string", what, text));
       out.push_back(item.get<std::string>());
     }
     return out;
@@ -203,17 +213,20 @@ Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string
       in_word = false;
     } else if (c == '\'') {
       size_t end = text.find('\'', i + 1);
-      if (end == std::string_view::npos) return InvalidArgument(fmt::format("{}: unclosed ' in `{}`", what, text));
+      if (end == std::string_view::npos)
+        return InvalidArgument(fmt::format("{}: unclosed ' in `{}`", what, text));
       cur += text.substr(i + 1, end - i - 1);
       i = end;
       in_word = true;
     } else if (c == '"') {
       size_t j = i + 1;
       for (; j < text.size() && text[j] != '"'; ++j) {
-        if (text[j] == '\\' && j + 1 < text.size() && (text[j + 1] == '"' || text[j + 1] == '\\')) ++j;
+        if (text[j] == '\\' && j + 1 < text.size() && (text[j + 1] == '"' || text[j + 1] == '\\'))
+          ++j;
         cur += text[j];
       }
-      if (j >= text.size()) return InvalidArgument(fmt::format("{}: unclosed \" in `{}`", what, text));
+      if (j >= text.size())
+        return InvalidArgument(fmt::format("{}: unclosed \" in `{}`", what, text));
       i = j;
       in_word = true;
     } else if (c == '\\' && i + 1 < text.size()) {
@@ -238,7 +251,8 @@ Result<std::string> NormalizePort(std::string_view text) {
   bool digits = !num.empty() && num.size() <= 5 && std::all_of(num.begin(), num.end(), ::isdigit);
   int port = digits ? std::stoi(std::string(num)) : 0;
   if (port < 1 || port > 65535 || (proto != "tcp" && proto != "udp" && proto != "sctp")) {
-    return InvalidArgument(fmt::format("port `{}`: want PORT or PORT/tcp|udp|sctp with 1 <= PORT <= 65535", text));
+    return InvalidArgument(
+        fmt::format("port `{}`: want PORT or PORT/tcp|udp|sctp with 1 <= PORT <= 65535", text));
   }
   return fmt::format("{}/{}", port, proto);
 }
@@ -247,19 +261,23 @@ Status ValidateTag(std::string_view tag) {
   // Distribution spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}. Image-spec ref.name: alphanumeric
   // components joined by one of - . _ : @ + or "--". A tag must satisfy both.
   auto bad = [&](std::string_view why) {
-    return InvalidArgument(fmt::format("tag `{}`: {} (a tag is letters and digits, joined by single `.`, `_` or "
-                                       "`-`, at most 128 characters, e.g. `latest` or `1.2.0`)",
-                                       tag, why));
+    return InvalidArgument(
+        fmt::format("tag `{}`: {} (a tag is letters and digits, joined by single `.`, `_` or "
+                    "`-`, at most 128 characters, e.g. `latest` or `1.2.0`)",
+                    tag, why));
   };
   if (tag.empty()) return bad("empty");
   if (tag.size() > 128) return bad("longer than 128 characters");
   for (char c : tag) {
-    if (!IsAlnum(c) && c != '.' && c != '_' && c != '-') return bad(fmt::format("`{}` is not allowed", c));
+    if (!IsAlnum(c) && c != '.' && c != '_' && c != '-')
+      return bad(fmt::format("`{}` is not allowed", c));
   }
-  if (!IsAlnum(tag.front()) || !IsAlnum(tag.back())) return bad("must start and end with a letter or digit");
+  if (!IsAlnum(tag.front()) || !IsAlnum(tag.back()))
+    return bad("must start and end with a letter or digit");
   for (size_t i = 0; i + 1 < tag.size(); ++i) {
     if (!IsAlnum(tag[i]) && !IsAlnum(tag[i + 1])) {
-      bool double_dash = tag[i] == '-' && tag[i + 1] == '-' && (i + 2 < tag.size() && IsAlnum(tag[i + 2])) &&
+      bool double_dash = tag[i] == '-' && tag[i + 1] == '-' &&
+                         (i + 2 < tag.size() && IsAlnum(tag[i + 2])) &&
                          (i == 0 || IsAlnum(tag[i - 1]));
       if (!double_dash) return bad("separators cannot follow each other");
     }

@@ -51,7 +51,8 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);
 Result<ImageOptions> OptionsFromToml(const toml::table& tool_ocifs, std::string_view file);
 
 // Helpers shared by the flag parser and the TOML reader.
-Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text, std::string_view what);
+Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
+                                                          std::string_view what);
 // "python3 -m app" (shell-like words, quotes allowed) or a JSON array ["python3", "-m", "app"].
 Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string_view what);
 // "8000", "8000/tcp", "53/udp" -> "8000/tcp" form.

@@ -73,7 +73,8 @@ Result<Version> Version::Parse(std::string_view text) {
     if (!first) return bad();
   }
   v.release_.push_back(*first);
-  while (c.i + 1 < c.s.size() && c.s[c.i] == '.' && std::isdigit(static_cast<unsigned char>(c.s[c.i + 1]))) {
+  while (c.i + 1 < c.s.size() && c.s[c.i] == '.' &&
+         std::isdigit(static_cast<unsigned char>(c.s[c.i + 1]))) {
     ++c.i;
     v.release_.push_back(*c.Number());
   }
@@ -82,7 +83,8 @@ Result<Version> Version::Parse(std::string_view text) {
     size_t save = c.i;
     c.EatSep();
     static const std::pair<std::string_view, int> kPre[] = {
-        {"alpha", 0}, {"beta", 1}, {"preview", 2}, {"pre", 2}, {"rc", 2}, {"a", 0}, {"b", 1}, {"c", 2}};
+        {"alpha", 0}, {"beta", 1}, {"preview", 2}, {"pre", 2},
+        {"rc", 2},    {"a", 0},    {"b", 1},       {"c", 2}};
     bool found = false;
     for (auto [word, kind] : kPre) {
       if (c.Eat(word)) {
@@ -174,7 +176,9 @@ int Compare(const Version& a, const Version& b) {
     return {3, 0};                           // no pre-release: after all of them
   };
   if (int c = Cmp(pre_key(a), pre_key(b))) return c;
-  auto post_key = [](const Version& v) -> int64_t { return v.post_ ? static_cast<int64_t>(*v.post_) : -1; };
+  auto post_key = [](const Version& v) -> int64_t {
+    return v.post_ ? static_cast<int64_t>(*v.post_) : -1;
+  };
   if (int c = Cmp(post_key(a), post_key(b))) return c;
   auto dev_key = [](const Version& v) -> std::pair<int, uint64_t> {
     return v.dev_ ? std::make_pair(0, *v.dev_) : std::make_pair(1, uint64_t{0});
@@ -187,7 +191,8 @@ int Compare(const Version& a, const Version& b) {
     if (i >= b.local_.size()) return 1;
     const auto& x = a.local_[i];
     const auto& y = b.local_[i];
-    bool xn = std::all_of(x.begin(), x.end(), ::isdigit), yn = std::all_of(y.begin(), y.end(), ::isdigit);
+    bool xn = std::all_of(x.begin(), x.end(), ::isdigit),
+         yn = std::all_of(y.begin(), y.end(), ::isdigit);
     if (xn && yn) {
       if (int c = Cmp(std::stoull(x), std::stoull(y))) return c;
     } else if (xn != yn) {
@@ -208,8 +213,10 @@ Result<SpecifierSet> SpecifierSet::Parse(std::string_view text) {
     if (j == std::string_view::npos) j = text.size();
     std::string_view item = text.substr(i, j - i);
     i = j + 1;
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())))
+      item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+      item.remove_suffix(1);
     if (item.empty()) {
       if (text.find_first_not_of(" \t") == std::string_view::npos) break;  // "" = any
       return InvalidArgument(fmt::format("specifier set `{}` has an empty item", text));
@@ -222,15 +229,18 @@ Result<SpecifierSet> SpecifierSet::Parse(std::string_view text) {
       }
     }
     if (s.op.empty()) {
-      return InvalidArgument(fmt::format("specifier `{}` in `{}` has no operator (==, >=, ~=, ...)", item, text));
+      return InvalidArgument(
+          fmt::format("specifier `{}` in `{}` has no operator (==, >=, ~=, ...)", item, text));
     }
     std::string_view ver = item.substr(s.op.size());
-    while (!ver.empty() && std::isspace(static_cast<unsigned char>(ver.front()))) ver.remove_prefix(1);
+    while (!ver.empty() && std::isspace(static_cast<unsigned char>(ver.front())))
+      ver.remove_prefix(1);
     s.raw = std::string(ver);
     if (s.op != "===") {
       if (ver.ends_with(".*")) {
         if (s.op != "==" && s.op != "!=") {
-          return InvalidArgument(fmt::format("specifier `{}`: a `.*` suffix only goes with == and !=", item));
+          return InvalidArgument(
+              fmt::format("specifier `{}`: a `.*` suffix only goes with == and !=", item));
         }
         s.wildcard = true;
         ver.remove_suffix(2);
@@ -238,10 +248,12 @@ Result<SpecifierSet> SpecifierSet::Parse(std::string_view text) {
       auto v = Version::Parse(ver);
       if (!v.ok()) return v.status().WithContext(fmt::format("specifier `{}`", item));
       if (s.op == "~=" && v->release().size() < 2) {
-        return InvalidArgument(fmt::format("specifier `{}`: ~= needs at least two release numbers", item));
+        return InvalidArgument(
+            fmt::format("specifier `{}`: ~= needs at least two release numbers", item));
       }
       if (s.wildcard && v->has_local()) {
-        return InvalidArgument(fmt::format("specifier `{}`: a wildcard version cannot have a local part", item));
+        return InvalidArgument(
+            fmt::format("specifier `{}`: a wildcard version cannot have a local part", item));
       }
       s.version = std::move(v).value();
     }
@@ -275,13 +287,17 @@ bool SpecifierSet::Matches(const Spec& s, const Version& v) {
   if (s.op == "<") {
     if (Compare(plain, spec) >= 0) return false;
     // <V excludes pre-releases of V itself unless V is one.
-    if (!spec.is_prerelease() && plain.is_prerelease() && CmpRelease(plain.release(), spec.release()) == 0) return false;
+    if (!spec.is_prerelease() && plain.is_prerelease() &&
+        CmpRelease(plain.release(), spec.release()) == 0)
+      return false;
     return true;
   }
   if (s.op == ">") {
     if (Compare(plain, spec) <= 0) return false;
     // >V excludes post-releases of V unless V is one.
-    if (!spec.is_postrelease() && plain.is_postrelease() && CmpRelease(plain.release(), spec.release()) == 0) return false;
+    if (!spec.is_postrelease() && plain.is_postrelease() &&
+        CmpRelease(plain.release(), spec.release()) == 0)
+      return false;
     return true;
   }
   if (s.op == "~=") {

@@ -19,17 +19,21 @@ std::string Where(std::string_view file, const toml::node& n) {
   return fmt::format("{}:{}:{}", file, n.source().begin.line, n.source().begin.column);
 }
 
-Result<std::string> StringAt(const toml::table& t, std::string_view key, std::string_view file, std::string_view table) {
+Result<std::string> StringAt(const toml::table& t, std::string_view key, std::string_view file,
+                             std::string_view table) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return std::string();
-  if (!n->is_string()) return InvalidArgument(fmt::format("{}: [{}] `{}`: want a string", Where(file, *n), table, key));
+  if (!n->is_string())
+    return InvalidArgument(
+        fmt::format("{}: [{}] `{}`: want a string", Where(file, *n), table, key));
   return *n->value<std::string>();
 }
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           static_cast<unsigned char>(c) >= 0x80;
   });
 }
 
@@ -66,7 +70,8 @@ void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
     std::string rest = o.base->substr(4);
     // oci:PATH[:TAG] - only the PATH part is a path.
     std::string tag;
-    if (size_t colon = rest.rfind(':'); colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+    if (size_t colon = rest.rfind(':');
+        colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
       tag = rest.substr(colon);
       rest = rest.substr(0, colon);
     }
@@ -78,7 +83,8 @@ void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
 std::string PythonFromPyvenvCfg(std::string_view cfg) {
   static const std::regex kLine(R"((?:^|\n)\s*(?:version|version_info)\s*=\s*(\d+)\.(\d+))");
   std::match_results<std::string_view::const_iterator> m;
-  if (std::regex_search(cfg.begin(), cfg.end(), m, kLine)) return fmt::format("{}.{}", m[1].str(), m[2].str());
+  if (std::regex_search(cfg.begin(), cfg.end(), m, kLine))
+    return fmt::format("{}.{}", m[1].str(), m[2].str());
   return "";
 }
 
@@ -93,15 +99,18 @@ Result<std::pair<std::string, std::string>> VenvSitePackages(const std::string& 
       std::string n = e.path().filename().string();
       static const std::regex kPy(R"(python(3\.\d+))");
       std::smatch m;
-      if (std::regex_match(n, m, kPy) && std::filesystem::is_directory(e.path() / "site-packages", ec)) {
+      if (std::regex_match(n, m, kPy) &&
+          std::filesystem::is_directory(e.path() / "site-packages", ec)) {
         found.emplace_back((e.path() / "site-packages").string(), m[1].str());
       }
     }
   }
-  if (found.empty()) return NotFound(fmt::format("virtualenv `{}` has no lib/python3.*/site-packages", venv));
+  if (found.empty())
+    return NotFound(fmt::format("virtualenv `{}` has no lib/python3.*/site-packages", venv));
   if (found.size() > 1) {
-    return InvalidArgument(fmt::format("virtualenv `{}` has several site-packages directories (`{}`, `{}`)", venv,
-                                       found[0].first, found[1].first));
+    return InvalidArgument(
+        fmt::format("virtualenv `{}` has several site-packages directories (`{}`, `{}`)", venv,
+                    found[0].first, found[1].first));
   }
   return found[0];
 }
@@ -110,7 +119,8 @@ Result<DepsSource> OpenDeps(const std::string& path, const std::string& project_
   DepsSource d;
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) {
-    return NotFound(fmt::format("dependencies directory `{}` does not exist or is not a directory", path));
+    return NotFound(
+        fmt::format("dependencies directory `{}` does not exist or is not a directory", path));
   }
   if (std::filesystem::exists(std::filesystem::path(path) / "pyvenv.cfg", ec)) {
     d.venv_path = path;
@@ -121,8 +131,9 @@ Result<DepsSource> OpenDeps(const std::string& path, const std::string& project_
     d.python = PythonFromPyvenvCfg(cfg);
     if (d.python.empty()) d.python = sp.second;
     if (d.python != sp.second) {
-      return InvalidArgument(fmt::format("virtualenv `{}`: pyvenv.cfg says Python {} but its site-packages is for {}",
-                                         path, d.python, sp.second));
+      return InvalidArgument(
+          fmt::format("virtualenv `{}`: pyvenv.cfg says Python {} but its site-packages is for {}",
+                      path, d.python, sp.second));
     }
   } else {
     d.host_path = path;
@@ -139,21 +150,25 @@ Result<DepsSource> OpenDeps(const std::string& path, const std::string& project_
 }
 
 Result<int64_t> ParseEpoch(std::string_view text) {
-  bool digits = !text.empty() && text.size() <= 11 && std::all_of(text.begin(), text.end(), ::isdigit);
+  bool digits =
+      !text.empty() && text.size() <= 11 && std::all_of(text.begin(), text.end(), ::isdigit);
   if (!digits || std::stoll(std::string(text)) > 077777777777LL) {
-    return InvalidArgument(fmt::format("SOURCE_DATE_EPOCH `{}`: want whole seconds since 1970, at most 8589934591",
-                                       text));
+    return InvalidArgument(fmt::format(
+        "SOURCE_DATE_EPOCH `{}`: want whole seconds since 1970, at most 8589934591", text));
   }
   return std::stoll(std::string(text));
 }
 
 Result<std::string> CheckWorkdir(const std::string& w) {
   std::filesystem::path p(w);
-  if (!p.is_absolute()) return InvalidArgument(fmt::format("workdir `{}`: want an absolute path such as /app", w));
+  if (!p.is_absolute())
+    return InvalidArgument(fmt::format("workdir `{}`: want an absolute path such as /app", w));
   std::string norm = p.lexically_normal().string();
   while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
-  if (norm == "/") return InvalidArgument("workdir `/`: the project cannot be packed at the root of the image");
-  if (norm.find("/..") != std::string::npos) return InvalidArgument(fmt::format("workdir `{}`: `..` is not allowed", w));
+  if (norm == "/")
+    return InvalidArgument("workdir `/`: the project cannot be packed at the root of the image");
+  if (norm.find("/..") != std::string::npos)
+    return InvalidArgument(fmt::format("workdir `{}`: `..` is not allowed", w));
   return norm;
 }
 
@@ -186,22 +201,30 @@ std::string NormalizeName(std::string_view name) {
 
 const std::vector<std::string>& DefaultIgnorePatterns() {
   static const std::vector<std::string> kDefaults = {
-      ".git",         ".hg",          ".svn",        ".venv",        "**/__pycache__", "**/*.pyc",
-      "**/*.pyo",     "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", ".tox", ".nox",
-      "dist",         "build",        "**/*.egg-info", "**/node_modules", "**/.DS_Store",
+      ".git",           ".hg",
+      ".svn",           ".venv",
+      "**/__pycache__", "**/*.pyc",
+      "**/*.pyo",       "**/.pytest_cache",
+      "**/.mypy_cache", "**/.ruff_cache",
+      ".tox",           ".nox",
+      "dist",           "build",
+      "**/*.egg-info",  "**/node_modules",
+      "**/.DS_Store",
   };
   return kDefaults;
 }
 
 std::string Platform::str() const {
-  return variant.empty() ? fmt::format("{}/{}", os, architecture) : fmt::format("{}/{}/{}", os, architecture, variant);
+  return variant.empty() ? fmt::format("{}/{}", os, architecture)
+                         : fmt::format("{}/{}/{}", os, architecture, variant);
 }
 
 Result<Platform> ParsePlatform(std::string_view text) {
   static const std::regex kPlat(R"(([a-z0-9]+)/([a-z0-9_]+)(?:/([a-z0-9]+))?)");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(text.begin(), text.end(), m, kPlat)) {
-    return InvalidArgument(fmt::format("platform `{}`: want OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64", text));
+    return InvalidArgument(fmt::format(
+        "platform `{}`: want OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64", text));
   }
   Platform p;
   p.os = m[1].str();
@@ -236,33 +259,39 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
   try {
     root = toml::parse(text, std::string(file));
   } catch (const toml::parse_error& e) {
-    return InvalidArgument(
-        fmt::format("{}:{}:{}: {}", file, e.source().begin.line, e.source().begin.column, e.description()));
+    return InvalidArgument(fmt::format("{}:{}:{}: {}", file, e.source().begin.line,
+                                       e.source().begin.column, e.description()));
   }
   if (const toml::node* pn = root.get("project")) {
     const toml::table* project = pn->as_table();
-    if (project == nullptr) return InvalidArgument(fmt::format("{}: [project] must be a table", Where(file, *pn)));
+    if (project == nullptr)
+      return InvalidArgument(fmt::format("{}: [project] must be a table", Where(file, *pn)));
     OCIFS_ASSIGN_OR_RETURN(py.name, StringAt(*project, "name", file, "project"));
     OCIFS_ASSIGN_OR_RETURN(py.version, StringAt(*project, "version", file, "project"));
-    OCIFS_ASSIGN_OR_RETURN(py.requires_python, StringAt(*project, "requires-python", file, "project"));
+    OCIFS_ASSIGN_OR_RETURN(py.requires_python,
+                           StringAt(*project, "requires-python", file, "project"));
     OCIFS_ASSIGN_OR_RETURN(py.description, StringAt(*project, "description", file, "project"));
     if (const toml::node* lic = project->get("license")) {
       if (lic->is_string()) {
         py.license = *lic->value<std::string>();
-      } else if (const toml::table* lt = lic->as_table(); lt && lt->get("text") && lt->get("text")->is_string()) {
+      } else if (const toml::table* lt = lic->as_table();
+                 lt && lt->get("text") && lt->get("text")->is_string()) {
         py.license = *lt->get("text")->value<std::string>();
       }
     }
     if (const toml::node* sn = project->get("scripts")) {
       const toml::table* scripts = sn->as_table();
       if (scripts == nullptr) {
-        return InvalidArgument(fmt::format("{}: [project.scripts] must be a table", Where(file, *sn)));
+        return InvalidArgument(
+            fmt::format("{}: [project.scripts] must be a table", Where(file, *sn)));
       }
-      std::vector<std::tuple<toml::source_index, toml::source_index, std::string, std::string>> ordered;
+      std::vector<std::tuple<toml::source_index, toml::source_index, std::string, std::string>>
+          ordered;
       for (const auto& [k, v] : *scripts) {
         if (!v.is_string()) {
-          return InvalidArgument(fmt::format("{}: [project.scripts] `{}`: want a string \"module:function\"",
-                                             Where(file, v), k.str()));
+          return InvalidArgument(
+              fmt::format("{}: [project.scripts] `{}`: want a string \"module:function\"",
+                          Where(file, v), k.str()));
         }
         ordered.emplace_back(v.source().begin.line, v.source().begin.column, std::string(k.str()),
                              *v.value<std::string>());
@@ -273,21 +302,24 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
   }
   if (const toml::node* tn = root.at_path("tool.ocifs").node()) {
     const toml::table* tool = tn->as_table();
-    if (tool == nullptr) return InvalidArgument(fmt::format("{}: [tool.ocifs] must be a table", Where(file, *tn)));
+    if (tool == nullptr)
+      return InvalidArgument(fmt::format("{}: [tool.ocifs] must be a table", Where(file, *tn)));
     OCIFS_ASSIGN_OR_RETURN(py.tool, OptionsFromToml(*tool, file));
   }
   return py;
 }
 
-Result<std::vector<std::string>> ScriptCommand(std::string_view script_name, std::string_view target) {
+Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,
+                                               std::string_view target) {
   // "pkg.mod:obj.attr [extra1, extra2]" (the entry-point syntax of the packaging spec).
   std::string t(target);
   if (size_t bracket = t.find('['); bracket != std::string::npos) t = t.substr(0, bracket);
   t.erase(std::remove_if(t.begin(), t.end(), ::isspace), t.end());
   auto bad = [&] {
-    return InvalidArgument(fmt::format("[project.scripts] `{}` = `{}`: want \"package.module:function\" or "
-                                       "\"package.module\"",
-                                       script_name, target));
+    return InvalidArgument(
+        fmt::format("[project.scripts] `{}` = `{}`: want \"package.module:function\" or "
+                    "\"package.module\"",
+                    script_name, target));
   };
   size_t colon = t.find(':');
   std::string module = t.substr(0, colon);
@@ -297,8 +329,8 @@ Result<std::vector<std::string>> ScriptCommand(std::string_view script_name, std
   if (!IsDottedName(attr)) return bad();
   std::string head = attr.substr(0, attr.find('.'));
   // What pip's console-script wrapper does: import the object, call it, exit with its result.
-  std::string code = fmt::format("import sys; from {} import {}; sys.argv[0] = {}; sys.exit({}())", module, head,
-                                 PyQuote(script_name), attr);
+  std::string code = fmt::format("import sys; from {} import {}; sys.argv[0] = {}; sys.exit({}())",
+                                 module, head, PyQuote(script_name), attr);
   return std::vector<std::string>{"python3", "-c", code};
 }
 
@@ -308,7 +340,8 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   std::filesystem::path dir = std::filesystem::absolute(in.project_dir, ec).lexically_normal();
   r.dir = dir.string();
   while (r.dir.size() > 1 && r.dir.back() == '/') r.dir.pop_back();
-  if (!std::filesystem::exists(dir, ec)) return NotFound(fmt::format("project directory `{}` does not exist", in.project_dir));
+  if (!std::filesystem::exists(dir, ec))
+    return NotFound(fmt::format("project directory `{}` does not exist", in.project_dir));
   if (!std::filesystem::is_directory(dir, ec)) {
     return InvalidArgument(fmt::format("project `{}` is not a directory", in.project_dir));
   }
@@ -352,7 +385,8 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       if (std::filesystem::is_directory(venv, ec) && !std::filesystem::is_symlink(venv, ec) &&
           std::filesystem::exists(venv / "pyvenv.cfg", ec)) {
         auto deps = OpenDeps(venv.string(), r.dir);
-        if (!deps.ok()) return deps.status().WithContext(fmt::format("the project's virtualenv `{}`", name));
+        if (!deps.ok())
+          return deps.status().WithContext(fmt::format("the project's virtualenv `{}`", name));
         r.deps = std::move(deps).value();
         break;
       }
@@ -363,18 +397,23 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   static const std::regex kMinor(R"(3\.\d{1,2})");
   if (o.python) {
     if (!std::regex_match(*o.python, kMinor)) {
-      return InvalidArgument(fmt::format("python `{}`: want a CPython minor version such as 3.12", *o.python));
+      return InvalidArgument(
+          fmt::format("python `{}`: want a CPython minor version such as 3.12", *o.python));
     }
     r.python = *o.python;
     r.python_reason = "the python setting";
   } else if (r.deps && !r.deps->python.empty()) {
     r.python = r.deps->python;
-    r.python_reason = fmt::format("the dependencies in `{}`", r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path);
+    r.python_reason =
+        fmt::format("the dependencies in `{}`",
+                    r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path);
   } else if (!r.pyproject.requires_python.empty()) {
     auto spec = SpecifierSet::Parse(r.pyproject.requires_python);
-    if (!spec.ok()) return spec.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
+    if (!spec.ok())
+      return spec.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
     auto minor = NewestPythonMinor(*spec);
-    if (!minor.ok()) return minor.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
+    if (!minor.ok())
+      return minor.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
     r.python = *minor;
     r.python_reason = fmt::format("requires-python `{}`", r.pyproject.requires_python);
   } else {
@@ -382,21 +421,24 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     r.python_reason = "the newest supported CPython (no requires-python)";
   }
   if (r.deps && !r.deps->python.empty() && r.deps->python != r.python) {
-    return InvalidArgument(fmt::format("the dependencies in `{}` are for Python {}, but the image uses Python {} ({})",
-                                       r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path,
-                                       r.deps->python, r.python, r.python_reason));
+    return InvalidArgument(
+        fmt::format("the dependencies in `{}` are for Python {}, but the image uses Python {} ({})",
+                    r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path,
+                    r.deps->python, r.python, r.python_reason));
   }
   if (!r.pyproject.requires_python.empty()) {
     auto spec = SpecifierSet::Parse(r.pyproject.requires_python);
-    if (!spec.ok()) return spec.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
+    if (!spec.ok())
+      return spec.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
     auto v = Version::Parse(r.python);
     bool any = false;
     for (int patch = 0; v.ok() && patch < 100 && !any; ++patch) {
       any = spec->Contains(*Version::Parse(fmt::format("{}.{}", r.python, patch)));
     }
     if (!any) {
-      std::string msg = fmt::format("Python {} ({}) does not satisfy requires-python `{}` in {}", r.python,
-                                    r.python_reason, r.pyproject.requires_python, pyproject_name);
+      std::string msg =
+          fmt::format("Python {} ({}) does not satisfy requires-python `{}` in {}", r.python,
+                      r.python_reason, r.pyproject.requires_python, pyproject_name);
       if (r.strict) return InvalidArgument(msg + " (an error with --strict)");
       r.warnings.push_back(msg);
     }
@@ -404,8 +446,10 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   r.base = o.base.value_or(fmt::format("python:{}-slim", r.python));
 
   // Files: ignore rules in order of rising priority.
-  for (const auto& p : DefaultIgnorePatterns()) OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, "the default ignore list"));
-  if (std::filesystem::is_directory(dir / "venv", ec) && std::filesystem::exists(dir / "venv" / "pyvenv.cfg", ec)) {
+  for (const auto& p : DefaultIgnorePatterns())
+    OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, "the default ignore list"));
+  if (std::filesystem::is_directory(dir / "venv", ec) &&
+      std::filesystem::exists(dir / "venv" / "pyvenv.cfg", ec)) {
     OCIFS_RETURN_IF_ERROR(r.ignore.Add("venv", "the default ignore list"));
   }
   for (const char* name : {".dockerignore", ".ocifsignore"}) {
@@ -415,7 +459,8 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   }
   for (const auto& p : o.exclude) OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, "exclude"));
   if (r.deps && !r.deps->excluded_from_app.empty()) {
-    OCIFS_RETURN_IF_ERROR(r.ignore.Add("/" + r.deps->excluded_from_app, "the dependencies directory"));
+    OCIFS_RETURN_IF_ERROR(
+        r.ignore.Add("/" + r.deps->excluded_from_app, "the dependencies directory"));
   }
 
   // Entrypoint
@@ -432,9 +477,10 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     if (chosen == scripts.end()) {
       chosen = scripts.begin();
       if (scripts.size() > 1) {
-        std::string msg = fmt::format("{} has {} [project.scripts] and none is named like the project; using the "
-                                      "first, `{}` (set entrypoint to choose)",
-                                      pyproject_name, scripts.size(), chosen->first);
+        std::string msg = fmt::format(
+            "{} has {} [project.scripts] and none is named like the project; using the "
+            "first, `{}` (set entrypoint to choose)",
+            pyproject_name, scripts.size(), chosen->first);
         if (r.strict) return InvalidArgument(msg + " (an error with --strict)");
         r.warnings.push_back(msg);
       }
@@ -442,7 +488,8 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     auto cmd = ScriptCommand(chosen->first, chosen->second);
     if (!cmd.ok()) return cmd.status().WithContext(pyproject_name);
     r.entrypoint = std::move(cmd).value();
-    r.entrypoint_reason = fmt::format("[project.scripts] `{}` = `{}`", chosen->first, chosen->second);
+    r.entrypoint_reason =
+        fmt::format("[project.scripts] `{}` = `{}`", chosen->first, chosen->second);
     // A src layout: the script's top-level package lives under src/.
     std::string module = chosen->second.substr(0, chosen->second.find(':'));
     std::string top = module.substr(0, module.find('.'));
@@ -455,16 +502,18 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     for (const char* main : {"main.py", "app.py", "__main__.py"}) {
       auto st = t.Lstat(main);
       if (!st.ok() || st->type != FileType::kRegular) continue;
-      r.entrypoint = std::string(main) == "__main__.py" ? std::vector<std::string>{"python3", r.workdir}
-                                                        : std::vector<std::string>{"python3", r.workdir + "/" + main};
+      r.entrypoint = std::string(main) == "__main__.py"
+                         ? std::vector<std::string>{"python3", r.workdir}
+                         : std::vector<std::string>{"python3", r.workdir + "/" + main};
       r.entrypoint_reason = fmt::format("the top-level `{}`", main);
       break;
     }
     if (!r.entrypoint) {
-      return InvalidArgument(fmt::format(
-          "project `{}`: no entrypoint found: add [project.scripts] to pyproject.toml, a top-level main.py, app.py or "
-          "__main__.py, or set entrypoint (--entrypoint or [tool.ocifs])",
-          r.dir));
+      return InvalidArgument(
+          fmt::format("project `{}`: no entrypoint found: add [project.scripts] to pyproject.toml, "
+                      "a top-level main.py, app.py or "
+                      "__main__.py, or set entrypoint (--entrypoint or [tool.ocifs])",
+                      r.dir));
     }
   }
   pythonpath.push_back(r.workdir);
@@ -482,8 +531,10 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   for (const auto& [k, v] : o.env) SetKeyValue(r.env, k, v);
 
   // Labels: detected from [project], then the user's.
-  if (!r.pyproject.name.empty()) SetKeyValue(r.labels, "org.opencontainers.image.title", r.pyproject.name);
-  if (!r.pyproject.version.empty()) SetKeyValue(r.labels, "org.opencontainers.image.version", r.pyproject.version);
+  if (!r.pyproject.name.empty())
+    SetKeyValue(r.labels, "org.opencontainers.image.title", r.pyproject.name);
+  if (!r.pyproject.version.empty())
+    SetKeyValue(r.labels, "org.opencontainers.image.version", r.pyproject.version);
   if (!r.pyproject.description.empty()) {
     SetKeyValue(r.labels, "org.opencontainers.image.description", r.pyproject.description);
   }

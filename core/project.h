@@ -56,34 +56,34 @@ Result<Platform> ParsePlatform(std::string_view text);
 Platform HostPlatform();
 
 struct DepsSource {
-  std::string host_path;           // the site-packages directory on the host
-  std::string venv_path;           // the virtualenv root, when it is one
-  std::string python;              // "3.11" when known
-  std::string excluded_from_app;   // the venv's path relative to the project, when inside it
+  std::string host_path;          // the site-packages directory on the host
+  std::string venv_path;          // the virtualenv root, when it is one
+  std::string python;             // "3.11" when known
+  std::string excluded_from_app;  // the venv's path relative to the project, when inside it
   std::shared_ptr<const Tree> tree;
 };
 
 struct ResolvedProject {
-  std::string dir;                     // absolute project directory
+  std::string dir;  // absolute project directory
   std::shared_ptr<const Tree> tree;
   PyProject pyproject;
-  ImageOptions options;                // the merged user options (file < flags)
-  std::string python;                  // "3.11"
-  std::string python_reason;           // why: "--python", "virtualenv `.venv`", ...
+  ImageOptions options;       // the merged user options (file < flags)
+  std::string python;         // "3.11"
+  std::string python_reason;  // why: "--python", "virtualenv `.venv`", ...
   std::optional<DepsSource> deps;
-  std::vector<std::string> tags;       // at least one
-  std::string base;                    // "scratch", "oci:/abs/path[:tag]", or a registry reference
+  std::vector<std::string> tags;  // at least one
+  std::string base;               // "scratch", "oci:/abs/path[:tag]", or a registry reference
   Platform platform;
-  std::string workdir;                 // absolute, e.g. "/app"
+  std::string workdir;                                 // absolute, e.g. "/app"
   std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
-  std::optional<std::vector<std::string>> cmd;         // unset: keep the base's (unless entrypoint set)
+  std::optional<std::vector<std::string>> cmd;  // unset: keep the base's (unless entrypoint set)
   std::string entrypoint_reason;
-  KeyValues env;                       // the image's own Env (the base's comes first at assembly)
+  KeyValues env;  // the image's own Env (the base's comes first at assembly)
   std::vector<std::string> path_prepend;  // directories put in front of the base's PATH
   KeyValues labels;
   std::vector<std::string> expose;
-  std::optional<std::string> user;     // unset: the base's, else kDefaultUser
-  uint32_t file_uid = 0, file_gid = 0; // owner of packed files
+  std::optional<std::string> user;      // unset: the base's, else kDefaultUser
+  uint32_t file_uid = 0, file_gid = 0;  // owner of packed files
   IgnoreRules ignore;
   bool strict = false;
   int64_t epoch = kDefaultEpoch;
@@ -91,15 +91,16 @@ struct ResolvedProject {
 };
 
 struct ResolveInputs {
-  std::string project_dir;        // as given; made absolute
-  ImageOptions flags;             // from the command line, paths already absolute
+  std::string project_dir;                       // as given; made absolute
+  ImageOptions flags;                            // from the command line, paths already absolute
   std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
 };
 
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in);
 
 // Exposed for tests: the command that runs a `[project.scripts]` target.
-Result<std::vector<std::string>> ScriptCommand(std::string_view script_name, std::string_view target);
+Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,
+                                               std::string_view target);
 // The default ignore patterns, in order.
 const std::vector<std::string>& DefaultIgnorePatterns();
 // PEP 503 name normalization: lower case, runs of -_. become one '-'.

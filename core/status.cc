@@ -8,17 +8,28 @@ namespace ocifs {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kAlreadyExists: return "already exists";
-    case Code::kPermissionDenied: return "permission denied";
-    case Code::kIo: return "I/O error";
-    case Code::kCorrupt: return "corrupt";
-    case Code::kChanged: return "changed";
-    case Code::kUnsupported: return "unsupported";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kAlreadyExists:
+      return "already exists";
+    case Code::kPermissionDenied:
+      return "permission denied";
+    case Code::kIo:
+      return "I/O error";
+    case Code::kCorrupt:
+      return "corrupt";
+    case Code::kChanged:
+      return "changed";
+    case Code::kUnsupported:
+      return "unsupported";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }
@@ -34,12 +45,19 @@ Status ErrnoStatus(int err, std::string_view what, std::string_view operation) {
   Code code = Code::kIo;
   switch (err) {
     case ENOENT:
-    case ENOTDIR: code = Code::kNotFound; break;
+    case ENOTDIR:
+      code = Code::kNotFound;
+      break;
     case EACCES:
-    case EPERM: code = Code::kPermissionDenied; break;
+    case EPERM:
+      code = Code::kPermissionDenied;
+      break;
     case EEXIST:
-    case ENOTEMPTY: code = Code::kAlreadyExists; break;
-    default: break;
+    case ENOTEMPTY:
+      code = Code::kAlreadyExists;
+      break;
+    default:
+      break;
   }
   return Status(code, fmt::format("{}: {}: {}", what, operation, std::strerror(err)));
 }

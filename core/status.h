@@ -98,9 +98,9 @@ class [[nodiscard]] Result {
 #define OCIFS_CONCAT_INNER_(a, b) a##b
 #define OCIFS_CONCAT_(a, b) OCIFS_CONCAT_INNER_(a, b)
 
-#define OCIFS_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::ocifs::Status ocifs_status_ = (expr);  \
+#define OCIFS_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::ocifs::Status ocifs_status_ = (expr);        \
     if (!ocifs_status_.ok()) return ocifs_status_; \
   } while (0)
 

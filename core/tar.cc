@@ -15,7 +15,8 @@ constexpr uint64_t kMaxOctal7 = 07777777ULL;
 uint64_t PadTo512(uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
 
 bool IsAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 void PutString(char* field, size_t width, std::string_view value) {
@@ -54,8 +55,8 @@ void Checksum(char* block) {
   block[155] = ' ';
 }
 
-std::string UstarBlock(std::string_view name, char type, uint32_t mode, uint64_t uid, uint64_t gid, uint64_t size,
-                       int64_t mtime, std::string_view link) {
+std::string UstarBlock(std::string_view name, char type, uint32_t mode, uint64_t uid, uint64_t gid,
+                       uint64_t size, int64_t mtime, std::string_view link) {
   std::string b(kBlock, '\0');
   char* p = b.data();
   PutString(p + 0, 100, name);
@@ -66,7 +67,10 @@ std::string UstarBlock(std::string_view name, char type, uint32_t mode, uint64_t
   PutOctal(p + 136, 12, static_cast<uint64_t>(mtime));
   p[156] = type;
   PutString(p + 157, 100, link);
-  std::memcpy(p + 257, "ustar\0" "00", 8);
+  std::memcpy(p + 257,
+              "ustar\0"
+              "00",
+              8);
   PutOctal(p + 329, 8, 0);  // devmajor
   PutOctal(p + 337, 8, 0);  // devminor
   Checksum(p);
@@ -96,9 +100,10 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
     // Go's archive/tar names the extended header "<dir>/PaxHeaders.0/<base>".
     std::string_view n(e.name);
     size_t slash = n.rfind('/');
-    std::string pax_name = slash == std::string_view::npos
-                               ? fmt::format("PaxHeaders.0/{}", n)
-                               : fmt::format("{}/PaxHeaders.0/{}", n.substr(0, slash), n.substr(slash + 1));
+    std::string pax_name =
+        slash == std::string_view::npos
+            ? fmt::format("PaxHeaders.0/{}", n)
+            : fmt::format("{}/PaxHeaders.0/{}", n.substr(0, slash), n.substr(slash + 1));
     out += UstarBlock(FieldFallback(pax_name, 100), 'x', 0644, 0, 0, records.size(), mtime, "");
     out += records;
     out.resize(PadTo512(out.size()), '\0');
@@ -106,17 +111,25 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
 
   char type = '0';
   switch (e.type) {
-    case TarEntry::Type::kFile: type = '0'; break;
-    case TarEntry::Type::kDirectory: type = '5'; break;
-    case TarEntry::Type::kSymlink: type = '2'; break;
-    case TarEntry::Type::kHardlink: type = '1'; break;
+    case TarEntry::Type::kFile:
+      type = '0';
+      break;
+    case TarEntry::Type::kDirectory:
+      type = '5';
+      break;
+    case TarEntry::Type::kSymlink:
+      type = '2';
+      break;
+    case TarEntry::Type::kHardlink:
+      type = '1';
+      break;
   }
   const bool name_fits = name.size() <= 100 && IsAscii(name);
   const bool link_fits = !has_link || (e.link.size() <= 100 && IsAscii(e.link));
-  out += UstarBlock(name_fits ? name : FieldFallback(name, 100), type, e.mode & 07777,
-                    e.uid > kMaxOctal7 ? 0 : e.uid, e.gid > kMaxOctal7 ? 0 : e.gid,
-                    size > kMaxOctal11 ? 0 : size, mtime,
-                    has_link ? (link_fits ? std::string_view(e.link) : FieldFallback(e.link, 100)) : "");
+  out += UstarBlock(
+      name_fits ? name : FieldFallback(name, 100), type, e.mode & 07777,
+      e.uid > kMaxOctal7 ? 0 : e.uid, e.gid > kMaxOctal7 ? 0 : e.gid, size > kMaxOctal11 ? 0 : size,
+      mtime, has_link ? (link_fits ? std::string_view(e.link) : FieldFallback(e.link, 100)) : "");
   return out;
 }
 
@@ -151,9 +164,10 @@ Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byt
     return Status::Ok();
   }
   auto changed = [&](std::string_view why) {
-    return Status(Code::kChanged, fmt::format("file `{}` in `{}` {} since it was hashed; the layer can no "
-                                              "longer be served",
-                                              e.source_path, e.tree->root_name(), why));
+    return Status(Code::kChanged,
+                  fmt::format("file `{}` in `{}` {} since it was hashed; the layer can no "
+                              "longer be served",
+                              e.source_path, e.tree->root_name(), why));
   };
   OCIFS_ASSIGN_OR_RETURN(auto file, e.tree->Open(e.source_path));
   OCIFS_ASSIGN_OR_RETURN(FileInfo now, file->Stat());
@@ -171,11 +185,13 @@ Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byt
 
 Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   if (offset + out.size() > size_ || offset + out.size() < offset) {
-    return Internal(fmt::format("read of {} bytes at {} past the end of a {}-byte layer", out.size(), offset, size_));
+    return Internal(fmt::format("read of {} bytes at {} past the end of a {}-byte layer",
+                                out.size(), offset, size_));
   }
   // The first segment that ends after `offset`.
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
-                             [](uint64_t off, const Segment& s) { return off < s.offset + s.length; });
+  auto it =
+      std::upper_bound(segments_.begin(), segments_.end(), offset,
+                       [](uint64_t off, const Segment& s) { return off < s.offset + s.length; });
   size_t done = 0;
   while (done < out.size()) {
     const Segment& s = *it++;
@@ -183,16 +199,23 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
     size_t n = static_cast<size_t>(std::min<uint64_t>(s.length - within, out.size() - done));
     std::span<std::byte> dst = out.subspan(done, n);
     switch (s.kind) {
-      case Kind::kHeader: std::memcpy(dst.data(), headers_.data() + s.ref + within, n); break;
-      case Kind::kZero: std::memset(dst.data(), 0, n); break;
-      case Kind::kFile: OCIFS_RETURN_IF_ERROR(ReadFile(entries_[s.ref], within, dst)); break;
+      case Kind::kHeader:
+        std::memcpy(dst.data(), headers_.data() + s.ref + within, n);
+        break;
+      case Kind::kZero:
+        std::memset(dst.data(), 0, n);
+        break;
+      case Kind::kFile:
+        OCIFS_RETURN_IF_ERROR(ReadFile(entries_[s.ref], within, dst));
+        break;
     }
     done += n;
   }
   return Status::Ok();
 }
 
-Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>& sink, size_t chunk) const {
+Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>& sink,
+                          size_t chunk) const {
   std::vector<std::byte> buf(chunk);
   size_t used = 0;
   auto flush = [&] {

@@ -70,14 +70,15 @@ class VirtualTar {
   Status ReadAt(uint64_t offset, std::span<std::byte> out) const;
 
   // Feeds the whole stream, in order, to `sink` in chunks of at most `chunk` bytes.
-  Status Stream(const std::function<void(std::span<const std::byte>)>& sink, size_t chunk = 1 << 20) const;
+  Status Stream(const std::function<void(std::span<const std::byte>)>& sink,
+                size_t chunk = 1 << 20) const;
 
  private:
   enum class Kind : uint8_t { kHeader, kFile, kZero };
   struct Segment {
     uint64_t offset;  // in the tar stream
     uint64_t length;
-    uint64_t ref;     // kHeader: offset in headers_; kFile: index in entries_
+    uint64_t ref;  // kHeader: offset in headers_; kFile: index in entries_
     Kind kind;
   };
   Status ReadFile(const TarEntry& e, uint64_t from, std::span<std::byte> out) const;

@@ -155,7 +155,8 @@ class PosixTree : public Tree {
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, Quote(name_, path), "fstat");
     if (!S_ISREG(st.st_mode)) {
-      return Status(Code::kChanged, fmt::format("{}: is no longer a regular file", Quote(name_, path)));
+      return Status(Code::kChanged,
+                    fmt::format("{}: is no longer a regular file", Quote(name_, path)));
     }
     return std::unique_ptr<File>(std::make_unique<PosixFile>(std::move(fd), Quote(name_, path)));
   }
@@ -181,14 +182,22 @@ class PosixTree : public Tree {
 
 std::string_view FileTypeName(FileType type) {
   switch (type) {
-    case FileType::kRegular: return "regular file";
-    case FileType::kDirectory: return "directory";
-    case FileType::kSymlink: return "symlink";
-    case FileType::kFifo: return "FIFO";
-    case FileType::kSocket: return "socket";
-    case FileType::kCharDevice: return "character device";
-    case FileType::kBlockDevice: return "block device";
-    case FileType::kOther: return "special file";
+    case FileType::kRegular:
+      return "regular file";
+    case FileType::kDirectory:
+      return "directory";
+    case FileType::kSymlink:
+      return "symlink";
+    case FileType::kFifo:
+      return "FIFO";
+    case FileType::kSocket:
+      return "socket";
+    case FileType::kCharDevice:
+      return "character device";
+    case FileType::kBlockDevice:
+      return "block device";
+    case FileType::kOther:
+      return "special file";
   }
   return "special file";
 }
@@ -196,16 +205,19 @@ std::string_view FileTypeName(FileType type) {
 Result<std::string> ReadSmallFile(const Tree& tree, std::string_view path, uint64_t max_size) {
   OCIFS_ASSIGN_OR_RETURN(auto info, tree.Lstat(path));
   if (info.type != FileType::kRegular) {
-    return InvalidArgument(fmt::format("`{}`: is a {}, want a regular file", path, FileTypeName(info.type)));
+    return InvalidArgument(
+        fmt::format("`{}`: is a {}, want a regular file", path, FileTypeName(info.type)));
   }
   if (info.size > max_size) {
-    return InvalidArgument(fmt::format("`{}`: {} bytes is larger than the {} allowed", path, info.size, max_size));
+    return InvalidArgument(
+        fmt::format("`{}`: {} bytes is larger than the {} allowed", path, info.size, max_size));
   }
   OCIFS_ASSIGN_OR_RETURN(auto file, tree.Open(path));
   std::string out(info.size, '\0');
   size_t done = 0;
   while (done < out.size()) {
-    OCIFS_ASSIGN_OR_RETURN(size_t n, file->Pread(std::as_writable_bytes(std::span(out).subspan(done)), done));
+    OCIFS_ASSIGN_OR_RETURN(size_t n,
+                           file->Pread(std::as_writable_bytes(std::span(out).subspan(done)), done));
     if (n == 0) break;
     done += n;
   }
@@ -322,7 +334,8 @@ MemTree& MemTree::Modify(std::string_view path, std::string content) {
   return *this;
 }
 
-MemTree& MemTree::SetTimesAndOwner(std::string_view path, int64_t mtime_ns, uint32_t uid, uint32_t gid) {
+MemTree& MemTree::SetTimesAndOwner(std::string_view path, int64_t mtime_ns, uint32_t uid,
+                                   uint32_t gid) {
   auto it = nodes_.find(path);
   if (it == nodes_.end()) std::abort();
   it->second.info.mtime_ns = mtime_ns;
@@ -346,10 +359,12 @@ Result<FileInfo> MemTree::Lstat(std::string_view path) const {
 
 Result<std::vector<std::string>> MemTree::ReadDir(std::string_view path) const {
   OCIFS_ASSIGN_OR_RETURN(const Node* dir, Find(path, "open directory"));
-  if (dir->info.type != FileType::kDirectory) return ErrnoStatus(ENOTDIR, Quote(name_, path), "open directory");
+  if (dir->info.type != FileType::kDirectory)
+    return ErrnoStatus(ENOTDIR, Quote(name_, path), "open directory");
   std::string prefix = path.empty() ? "" : std::string(path) + "/";
   std::vector<std::string> names;
-  for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix); ++it) {
+  for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);
+       ++it) {
     std::string_view rest = std::string_view(it->first).substr(prefix.size());
     if (!rest.empty() && rest.find('/') == std::string_view::npos) names.emplace_back(rest);
   }
@@ -359,7 +374,8 @@ Result<std::vector<std::string>> MemTree::ReadDir(std::string_view path) const {
 
 Result<std::string> MemTree::ReadLink(std::string_view path) const {
   OCIFS_ASSIGN_OR_RETURN(const Node* n, Find(path, "readlink"));
-  if (n->info.type != FileType::kSymlink) return ErrnoStatus(EINVAL, Quote(name_, path), "readlink");
+  if (n->info.type != FileType::kSymlink)
+    return ErrnoStatus(EINVAL, Quote(name_, path), "readlink");
   return n->target;
 }
 
@@ -371,7 +387,8 @@ Status MemTree::CheckReadable(std::string_view path) const {
 Result<std::unique_ptr<File>> MemTree::Open(std::string_view path) const {
   OCIFS_ASSIGN_OR_RETURN(const Node* n, Find(path, "open"));
   if (n->info.type != FileType::kRegular) {
-    return Status(Code::kChanged, fmt::format("{}: is no longer a regular file", Quote(name_, path)));
+    return Status(Code::kChanged,
+                  fmt::format("{}: is no longer a regular file", Quote(name_, path)));
   }
   return std::unique_ptr<File>(std::make_unique<MemFile>(this, n->info, n->content));
 }

@@ -26,7 +26,16 @@
 
 namespace ocifs {
 
-enum class FileType { kRegular, kDirectory, kSymlink, kFifo, kSocket, kCharDevice, kBlockDevice, kOther };
+enum class FileType {
+  kRegular,
+  kDirectory,
+  kSymlink,
+  kFifo,
+  kSocket,
+  kCharDevice,
+  kBlockDevice,
+  kOther
+};
 std::string_view FileTypeName(FileType type);
 
 struct FileInfo {
@@ -74,7 +83,8 @@ class Tree {
 };
 
 // Reads a whole regular file of at most `max_size` bytes (config files: pyproject.toml, ...).
-Result<std::string> ReadSmallFile(const Tree& tree, std::string_view path, uint64_t max_size = 1 << 24);
+Result<std::string> ReadSmallFile(const Tree& tree, std::string_view path,
+                                  uint64_t max_size = 1 << 24);
 
 // Opens a directory of the host as a Tree. The root itself may be reached through symlinks.
 Result<std::unique_ptr<Tree>> OpenPosixTree(const std::string& root);

@@ -4,8 +4,8 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <condition_variable>
 #include <cstring>
@@ -128,8 +128,12 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
   switch (ino) {
     case kRootIno:
     case kBlobsIno:
-    case kSha256Ino: st = DirAttr(ino); return 0;
-    case kLayoutIno: st = FileAttr(ino, Generation::oci_layout().size()); return 0;
+    case kSha256Ino:
+      st = DirAttr(ino);
+      return 0;
+    case kLayoutIno:
+      st = FileAttr(ino, Generation::oci_layout().size());
+      return 0;
     case kIndexIno: {
       int err = 0;
       auto gen = fs.Wait(err);
@@ -138,7 +142,8 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
       timeout = 0;  // the one file whose content moves
       return 0;
     }
-    default: break;
+    default:
+      break;
   }
   std::string hex = fs.HexOf(ino);
   if (hex.empty()) return ENOENT;
@@ -199,14 +204,17 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
 
 void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
   ImageFs& fs = Fs(req);
-  std::vector<std::pair<std::string, struct stat>> entries = {{".", DirAttr(ino)}, {"..", DirAttr(kRootIno)}};
+  std::vector<std::pair<std::string, struct stat>> entries = {{".", DirAttr(ino)},
+                                                              {"..", DirAttr(kRootIno)}};
   switch (ino) {
     case kRootIno:
       entries.emplace_back("blobs", DirAttr(kBlobsIno));
       entries.emplace_back("index.json", FileAttr(kIndexIno, 0));
       entries.emplace_back("oci-layout", FileAttr(kLayoutIno, 0));
       break;
-    case kBlobsIno: entries.emplace_back("sha256", DirAttr(kSha256Ino)); break;
+    case kBlobsIno:
+      entries.emplace_back("sha256", DirAttr(kSha256Ino));
+      break;
     case kSha256Ino: {
       int err = 0;
       auto gen = fs.Wait(err);
@@ -214,16 +222,19 @@ void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
         fuse_reply_err(req, err);
         return;
       }
-      for (const auto& [hex, blob] : gen->blobs()) entries.emplace_back(hex, FileAttr(fs.InoOf(hex), 0));
+      for (const auto& [hex, blob] : gen->blobs())
+        entries.emplace_back(hex, FileAttr(fs.InoOf(hex), 0));
       break;
     }
-    default: fuse_reply_err(req, ENOTDIR); return;
+    default:
+      fuse_reply_err(req, ENOTDIR);
+      return;
   }
   std::vector<char> buf(size);
   size_t used = 0;
   for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].first.c_str(), &entries[i].second,
-                                    static_cast<off_t>(i + 1));
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, entries[i].first.c_str(),
+                                    &entries[i].second, static_cast<off_t>(i + 1));
     if (need > size - used) break;
     used += need;
   }
@@ -297,6 +308,7 @@ void OnStatfs(fuse_req_t req, fuse_ino_t) {
 }
 
 void OnInit(void*, struct fuse_conn_info* conn) {
+  conn->max_read = kIoSize;  // must equal the max_read mount option (libfuse checks)
   conn->max_readahead = kIoSize;
   conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
 }
@@ -305,18 +317,24 @@ void OnInit(void*, struct fuse_conn_info* conn) {
 
 int ErrnoFor(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return 0;
-    case Code::kNotFound: return ENOENT;
-    case Code::kPermissionDenied: return EACCES;
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kUnsupported: return ENOTSUP;
+    case Code::kOk:
+      return 0;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kPermissionDenied:
+      return EACCES;
+    case Code::kInvalidArgument:
+      return EINVAL;
+    case Code::kUnsupported:
+      return ENOTSUP;
     // Bytes that cannot be vouched for are an I/O error: never short, never wrong.
     case Code::kIo:
     case Code::kCorrupt:
     case Code::kChanged:
     case Code::kAlreadyExists:
     case Code::kFailedPrecondition:
-    case Code::kInternal: return EIO;
+    case Code::kInternal:
+      return EIO;
   }
   return EIO;
 }
@@ -324,7 +342,8 @@ int ErrnoFor(const Status& status) {
 Status CheckMountpoint(const std::string& mountpoint) {
   std::error_code ec;
   if (!std::filesystem::exists(mountpoint, ec)) {
-    return NotFound(fmt::format("mountpoint `{}` does not exist (create it with mkdir)", mountpoint));
+    return NotFound(
+        fmt::format("mountpoint `{}` does not exist (create it with mkdir)", mountpoint));
   }
   if (!std::filesystem::is_directory(mountpoint, ec)) {
     return InvalidArgument(fmt::format("mountpoint `{}` is not a directory", mountpoint));
@@ -339,7 +358,8 @@ Status CheckMountpoint(const std::string& mountpoint) {
 Status Serve(const MountOptions& options, GenerationMaker make) {
   OCIFS_RETURN_IF_ERROR(CheckMountpoint(options.mountpoint));
   std::vector<std::string> argv_store = {"ocifs"};
-  std::string opts = "ro,nosuid,nodev,noatime,default_permissions,fsname=ocifs,subtype=ocifs,max_read=1048576";
+  std::string opts =
+      "ro,nosuid,nodev,noatime,default_permissions,fsname=ocifs,subtype=ocifs,max_read=1048576";
   if (options.allow_other) opts += ",allow_other";
   argv_store.insert(argv_store.end(), {"-o", opts});
   if (options.debug) argv_store.push_back("-d");
@@ -363,7 +383,8 @@ Status Serve(const MountOptions& options, GenerationMaker make) {
   ImageFs fs;
   struct fuse_session* se = fuse_session_new(&args, &kOps, sizeof kOps, &fs);
   fuse_opt_free_args(&args);
-  if (se == nullptr) return Status(Code::kIo, "could not create the FUSE session (see the message above)");
+  if (se == nullptr)
+    return Status(Code::kIo, "could not create the FUSE session (see the message above)");
   // Owns the session: signal handlers, mount, destroy in reverse order.
   struct SessionGuard {
     struct fuse_session* se;
@@ -374,15 +395,19 @@ Status Serve(const MountOptions& options, GenerationMaker make) {
       fuse_session_destroy(se);
     }
   } guard{se};
-  if (fuse_set_signal_handlers(se) != 0) return Status(Code::kIo, "could not install signal handlers");
+  if (fuse_set_signal_handlers(se) != 0)
+    return Status(Code::kIo, "could not install signal handlers");
   guard.handlers = true;
   if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
-    return Status(Code::kIo, fmt::format("could not mount on `{}` (is /dev/fuse available and fuse3 installed?)",
-                                         options.mountpoint));
+    return Status(
+        Code::kIo,
+        fmt::format("could not mount on `{}` (is /dev/fuse available and fuse3 installed?)",
+                    options.mountpoint));
   }
   guard.mounted = true;
   // The parent exits here once the child is ready; threads start only after the fork.
-  if (fuse_daemonize(options.foreground ? 1 : 0) != 0) return Status(Code::kIo, "could not daemonize");
+  if (fuse_daemonize(options.foreground ? 1 : 0) != 0)
+    return Status(Code::kIo, "could not daemonize");
   ::openlog("ocifs", LOG_PID, LOG_DAEMON);
 
   std::jthread maker([&fs, make = std::move(make)] { fs.Publish(make()); });

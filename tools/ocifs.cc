@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/image.h"
@@ -37,16 +37,22 @@ struct ImageFlags {
   bool strict = false;
 
   void Register(CLI::App& app) {
-    app.add_option("--tag,-t", tags, "Tag of the image in index.json (repeatable; default: latest)");
-    app.add_option("--base", base, "Base image: scratch, oci:PATH[:TAG] (default: python:X.Y-slim)");
-    app.add_option("--deps", deps, "Dependencies: a virtualenv or a site-packages directory (default: .venv or venv)");
-    app.add_option("--python", python, "CPython minor version, e.g. 3.12 (default: from the venv or requires-python)");
+    app.add_option("--tag,-t", tags,
+                   "Tag of the image in index.json (repeatable; default: latest)");
+    app.add_option("--base", base,
+                   "Base image: scratch, oci:PATH[:TAG] (default: python:X.Y-slim)");
+    app.add_option(
+        "--deps", deps,
+        "Dependencies: a virtualenv or a site-packages directory (default: .venv or venv)");
+    app.add_option("--python", python,
+                   "CPython minor version, e.g. 3.12 (default: from the venv or requires-python)");
     app.add_option("--platform", platform, "OS/ARCH[/VARIANT] of the image (default: the host's)");
     app.add_option("--workdir", workdir, "Where the project goes in the image (default: /app)");
     app.add_option("--env,-e", env, "Environment variable KEY=VALUE (repeatable)");
     app.add_option("--label,-l", labels, "Label KEY=VALUE (repeatable)");
     app.add_option("--expose", expose, "Port to expose: PORT[/tcp|udp|sctp] (repeatable)");
-    app.add_option("--user,-u", user, "User the image runs as: NAME or UID[:GID] (default: the base's, else 65532)");
+    app.add_option("--user,-u", user,
+                   "User the image runs as: NAME or UID[:GID] (default: the base's, else 65532)");
     app.add_option("--entrypoint", entrypoint, "Entrypoint: a command line or a JSON array");
     app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
     app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
@@ -106,7 +112,8 @@ struct ImageFlags {
   }
 };
 
-Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flags, const CLI::App& app) {
+Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flags,
+                              const CLI::App& app) {
   OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
   ocifs::ResolveInputs in;
   in.project_dir = project;
@@ -129,7 +136,8 @@ nlohmann::json EntryJson(const ocifs::TarEntry& e) {
   return j;
 }
 
-int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App& app, bool digests) {
+int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App& app,
+            bool digests) {
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
   const ocifs::ResolvedProject& p = *plan->project;
@@ -152,7 +160,8 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   nlohmann::json layers = nlohmann::json::array();
   for (size_t i = 0; i < plan->layers.size(); ++i) {
     const auto& l = plan->layers[i];
-    nlohmann::json lj = {{"name", l.name}, {"size", l.tar->size()}, {"entries", nlohmann::json::array()}};
+    nlohmann::json lj = {
+        {"name", l.name}, {"size", l.tar->size()}, {"entries", nlohmann::json::array()}};
     if (i < ids.size()) lj["digest"] = ids[i].str();
     for (const auto& e : l.tar->entries()) lj["entries"].push_back(EntryJson(e));
     layers.push_back(lj);
@@ -163,25 +172,29 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   return 0;
 }
 
-int Build(const std::string& project, const std::string& output, const ImageFlags& flags, const CLI::App& app) {
+int Build(const std::string& project, const std::string& output, const ImageFlags& flags,
+          const CLI::App& app) {
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
   auto gen = ocifs::BuildGeneration(*plan, 1, nullptr);
   if (!gen.ok()) return Fail(gen.status());
   Status s = ocifs::WriteLayout(**gen, output);
   if (!s.ok()) return Fail(s);
-  std::fprintf(stderr, "ocifs: wrote %s (manifest %s)\n", output.c_str(), (*gen)->manifest_digest().str().c_str());
+  std::fprintf(stderr, "ocifs: wrote %s (manifest %s)\n", output.c_str(),
+               (*gen)->manifest_digest().str().c_str());
   return 0;
 }
 
-int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const ImageFlags& flags, const CLI::App& app) {
+int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const ImageFlags& flags,
+          const CLI::App& app) {
   // Everything that can be wrong with the input is found here, before mounting.
   Status mp = ocifs::vfs::CheckMountpoint(mo.mountpoint);
   if (!mp.ok()) return Fail(mp);
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
   auto shared = std::make_shared<ocifs::ImagePlan>(std::move(plan).value());
-  Status s = ocifs::vfs::Serve(mo, [shared] { return ocifs::BuildGeneration(*shared, 1, nullptr); });
+  Status s =
+      ocifs::vfs::Serve(mo, [shared] { return ocifs::BuildGeneration(*shared, 1, nullptr); });
   if (!s.ok()) return Fail(s);
   return 0;
 }
@@ -194,7 +207,8 @@ int Umount(const std::string& mountpoint) {
     ::_exit(127);
   }
   int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) < 0) return Fail(Status(ocifs::Code::kIo, "could not run fusermount3"));
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0)
+    return Fail(Status(ocifs::Code::kIo, "could not run fusermount3"));
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
@@ -220,7 +234,8 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "Write PROJECT's image layout to a directory");
   ImageFlags build_flags;
   build->add_option("PROJECT", project, "Project directory")->required();
-  build->add_option("--output,-o", output, "Output directory (must not exist or be empty)")->required();
+  build->add_option("--output,-o", output, "Output directory (must not exist or be empty)")
+      ->required();
   build_flags.Register(*build);
 
   auto* inspect = app.add_subcommand("inspect", "Print the image plan of PROJECT as JSON");

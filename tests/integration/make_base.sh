@@ -5,12 +5,12 @@
 #   tests/integration/make_base.sh [CACHE_DIR]      (default: $OCIFS_TEST_CACHE or /var/cache/ocifs-tests)
 #
 # The layout has one tag, `3.11-slim`, one gzip layer (the debootstrap minbase rootfs with
-# python3-minimal) and a config whose Env PATH and Cmd are what python:3.11-slim users expect.
+# python3 and its standard library) and a config whose Env PATH and Cmd are what python:3.11-slim users expect.
 # A finished layout is marked with a `.complete` file; a half-made one is thrown away and redone.
 set -euo pipefail
 
 cache=${1:-${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}}
-layout="$cache/python-base"
+layout="$cache/bookworm-python3-v1"
 tag="3.11-slim"
 if [[ -f "$layout/.complete" ]]; then
   echo "$layout"
@@ -27,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
 echo "make_base.sh: debootstrap bookworm into $rootfs (about 90 s)" >&2
-debootstrap --variant=minbase --include=python3-minimal bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 || {
+debootstrap --variant=minbase --include=python3 bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 || {
   tail -n 30 "$work/debootstrap.log" >&2
   echo "make_base.sh: debootstrap failed (log above)" >&2
   exit 1
@@ -45,7 +45,7 @@ umoci new --image "$layout.tmp:$tag"
 umoci raw add-layer --image "$layout.tmp:$tag" "$work/layer.tar"
 umoci config --image "$layout.tmp:$tag" --os linux --architecture amd64 \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  --config.env LANG=C.UTF-8 --config.cmd python3 --history.created_by "make_base.sh: debootstrap bookworm minbase + python3-minimal"
+  --config.env LANG=C.UTF-8 --config.cmd python3 --history.created_by "make_base.sh: debootstrap bookworm minbase + python3"
 umoci gc --layout "$layout.tmp"
 rm -rf "$layout"
 mv "$layout.tmp" "$layout"

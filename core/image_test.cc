@@ -1,0 +1,352 @@
+#include "core/image.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/test_util.h"
+
+namespace ocifs {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// A small project with fixed modes (umask must not matter), a src layout and a console script.
+void WriteFixture(const TempDir& d) {
+  d.Write("pyproject.toml",
+          "[project]\nname = \"golden\"\nversion = \"1.0.0\"\nrequires-python = \">=3.9,<3.12\"\n"
+          "[project.scripts]\ngolden = \"golden.cli:main\"\n");
+  d.Write("src/golden/__init__.py", "");
+  d.Write("src/golden/cli.py", "def main():\n    print('golden')\n");
+  d.Write("bin/run.sh", "#!/bin/sh\nexec golden\n", fs::perms(0755));
+  d.Write("README.md", "# golden\n");
+  d.Write("src/golden/__pycache__/cli.cpython-311.pyc", "junk");  // ignored by default
+  for (const auto& e : fs::recursive_directory_iterator(d.path())) {
+    if (e.is_directory()) fs::permissions(e.path(), fs::perms(0755));
+  }
+  fs::permissions(d.path(), fs::perms(0755));
+}
+
+Result<std::shared_ptr<const Generation>> Build(const std::string& dir, ImageOptions flags,
+                                                std::optional<std::string> epoch = "1700000000") {
+  ResolveInputs in;
+  in.project_dir = dir;
+  if (!flags.base) flags.base = "scratch";
+  if (!flags.platform) flags.platform = "linux/amd64";
+  in.flags = std::move(flags);
+  in.source_date_epoch = std::move(epoch);
+  OCIFS_ASSIGN_OR_RETURN(auto plan, PlanProject(in));
+  return BuildGeneration(plan, 1, nullptr);
+}
+
+json BlobJson(const Generation& g, const Digest& d) {
+  const Blob* b = g.FindBlob(d.hex());
+  EXPECT_NE(b, nullptr);
+  std::string s(b->size(), '\0');
+  EXPECT_TRUE(b->ReadAt(0, std::as_writable_bytes(std::span(s))).ok());
+  return json::parse(s);
+}
+
+// Golden digests: if the tar format or the image assembly changes on purpose, bump
+// kTarFormatVersion (tar.h) when it is the tar, and update these after checking the new bytes
+// with `ocifs build` + `tar -tvf`.
+constexpr char kGoldenAppLayer[] =
+    "sha256:e96326c38b1caf92ba89fc45133508409b789dba5c15b2bec2d611f87e64652a";
+constexpr char kGoldenManifest[] =
+    "sha256:f4904cdfabae39a3a422c322db033906e2090ea732407a15d708021536316abf";
+
+TEST(ImageTest, GoldenDigests) {
+  TempDir d;
+  WriteFixture(d);
+  auto g = Build(d.path(), {});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ((*g)->own_layers().size(), 1u);
+  EXPECT_EQ((*g)->own_layers()[0].descriptor.digest.str(), kGoldenAppLayer);
+  EXPECT_EQ((*g)->manifest_digest().str(), kGoldenManifest);
+}
+
+TEST(ImageTest, SameDigestsForCopiesThatDifferInMtimesOwnersAndPath) {
+  TempDir a, b;
+  WriteFixture(a);
+  WriteFixture(b);
+  // Other mtimes, and (as root) other owners, for every entry of the copy.
+  for (const auto& e : fs::recursive_directory_iterator(b.path())) {
+    fs::last_write_time(e.path(), fs::file_time_type::clock::now() - std::chrono::hours(1000));
+    if (::geteuid() == 0) {
+      ASSERT_EQ(::lchown(e.path().c_str(), 4321, 8765), 0);
+    }
+  }
+  auto ga = Build(a.path(), {});
+  auto ga2 = Build(a.path(), {});
+  auto gb = Build(b.path(), {});
+  ASSERT_TRUE(ga.ok() && ga2.ok() && gb.ok());
+  EXPECT_EQ((*ga)->manifest_digest(), (*ga2)->manifest_digest()) << "the same project twice";
+  EXPECT_EQ((*ga)->manifest_digest(), (*gb)->manifest_digest())
+      << "a copy elsewhere with other mtimes and owners";
+  EXPECT_EQ((*ga)->index_json(), (*gb)->index_json());
+  // Without SOURCE_DATE_EPOCH the fixed default is used: still the same twice.
+  auto gc = Build(a.path(), {}, std::nullopt);
+  auto gd = Build(b.path(), {}, std::nullopt);
+  ASSERT_TRUE(gc.ok() && gd.ok());
+  EXPECT_EQ((*gc)->manifest_digest(), (*gd)->manifest_digest());
+  EXPECT_NE((*gc)->manifest_digest(), (*ga)->manifest_digest());
+  EXPECT_EQ(BlobJson(**gc, (*gc)->config_digest())["created"], "1970-01-01T00:00:00Z");
+}
+
+TEST(ImageTest, ConfigManifestAndIndex) {
+  TempDir d;
+  WriteFixture(d);
+  ImageOptions flags;
+  flags.tags = std::vector<std::string>{"latest", "1.0.0"};
+  flags.expose = {"8000/tcp"};
+  flags.labels = {{"team", "core"}};
+  flags.env = {{"MODE", "prod"}};
+  auto g = Build(d.path(), flags);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  json config = BlobJson(**g, (*g)->config_digest());
+  EXPECT_EQ(config["os"], "linux");
+  EXPECT_EQ(config["architecture"], "amd64");
+  EXPECT_EQ(config["created"], "2023-11-14T22:13:20Z");
+  const json& c = config["config"];
+  EXPECT_EQ(c["WorkingDir"], "/app");
+  EXPECT_EQ(c["User"], "65532:65532");
+  EXPECT_EQ(c["ExposedPorts"], json({{"8000/tcp", json::object()}}));
+  EXPECT_EQ(c["Labels"]["team"], "core");
+  EXPECT_EQ(c["Labels"]["org.opencontainers.image.title"], "golden");
+  EXPECT_EQ(c["Entrypoint"][0], "python3");
+  EXPECT_FALSE(c.contains("Cmd"));
+  EXPECT_NE(std::find(c["Env"].begin(), c["Env"].end(), "MODE=prod"), c["Env"].end());
+  EXPECT_NE(std::find(c["Env"].begin(), c["Env"].end(), "PYTHONPATH=/app/src:/app"),
+            c["Env"].end());
+  EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 1u);
+  EXPECT_EQ(config["history"].size(), 1u);
+
+  json index = json::parse((*g)->index_json());
+  ASSERT_EQ(index["manifests"].size(), 2u);
+  EXPECT_EQ(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "latest");
+  EXPECT_EQ(index["manifests"][1]["annotations"]["org.opencontainers.image.ref.name"], "1.0.0");
+  EXPECT_EQ(index["manifests"][0]["platform"], json({{"os", "linux"}, {"architecture", "amd64"}}));
+  json manifest = BlobJson(**g, (*g)->manifest_digest());
+  EXPECT_EQ(manifest["annotations"]["org.opencontainers.image.version"], "1.0.0");
+  EXPECT_EQ(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+  // Layers are uncompressed: digest == diff_id.
+  EXPECT_EQ(manifest["layers"][0]["digest"], config["rootfs"]["diff_ids"][0]);
+}
+
+// A synthetic OCI layout base, as skopeo writes it: optionally an index with several platforms.
+struct BaseLayout {
+  TempDir dir;
+  Digest layer;
+  Digest manifest_amd64;
+
+  std::string Put(const std::string& content) {
+    Digest d = Digest::Of(content);
+    dir.Write("blobs/sha256/" + d.hex(), content);
+    return d.str();
+  }
+
+  json ManifestFor(const std::string& arch, const std::string& layer_content) {
+    std::string layer_digest = Put(layer_content);
+    json config = {
+        {"architecture", arch},
+        {"os", "linux"},
+        {"config",
+         {{"Env", {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}},
+          {"Cmd", {"python3"}},
+          {"User", ""},
+          {"Labels", {{"base", "yes"}}}}},
+        {"rootfs", {{"type", "layers"}, {"diff_ids", {Digest::Of(layer_content).str()}}}},
+        {"history", {{{"created_by", "base"}}}}};
+    std::string config_text = config.dump();
+    std::string config_digest = Put(config_text);
+    return {{"schemaVersion", 2},
+            {"mediaType", kMediaTypeOciManifest},
+            {"config",
+             {{"mediaType", kMediaTypeOciConfig},
+              {"digest", config_digest},
+              {"size", config_text.size()}}},
+            {"layers",
+             {{{"mediaType", kMediaTypeOciLayer},
+               {"digest", layer_digest},
+               {"size", layer_content.size()}}}}};
+  }
+
+  explicit BaseLayout(bool multi_platform) {
+    dir.Write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    std::string layer_content(2048, 'L');
+    layer = Digest::Of(layer_content);
+    std::string m = ManifestFor("amd64", layer_content).dump();
+    manifest_amd64 = Digest::Of(m);
+    json top = {{"mediaType", kMediaTypeOciManifest}, {"digest", Put(m)}, {"size", m.size()}};
+    if (multi_platform) {
+      std::string arm = ManifestFor("arm64", std::string(1024, 'A')).dump();
+      json index = {{"schemaVersion", 2},
+                    {"mediaType", kMediaTypeOciIndex},
+                    {"manifests",
+                     {{{"mediaType", kMediaTypeOciManifest},
+                       {"digest", Put(arm)},
+                       {"size", arm.size()},
+                       {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                      {{"mediaType", kMediaTypeOciManifest},
+                       {"digest", manifest_amd64.str()},
+                       {"size", m.size()},
+                       {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+      std::string it = index.dump();
+      top = {{"mediaType", kMediaTypeOciIndex}, {"digest", Put(it)}, {"size", it.size()}};
+    }
+    top["annotations"] = {{"org.opencontainers.image.ref.name", "3.11-slim"}};
+    dir.Write("index.json", json({{"schemaVersion", 2}, {"manifests", {top}}}).dump());
+  }
+};
+
+TEST(ImageTest, BaseFromOciLayoutIsMerged) {
+  for (bool multi : {false, true}) {
+    BaseLayout base(multi);
+    TempDir d;
+    WriteFixture(d);
+    ImageOptions flags;
+    flags.base = "oci:" + base.dir.path() + ":3.11-slim";
+    auto g = Build(d.path(), flags);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    json config = BlobJson(**g, (*g)->config_digest());
+    const json& env = config["config"]["Env"];
+    EXPECT_NE(std::find(env.begin(), env.end(), "PATH=/usr/local/bin:/usr/bin:/bin"), env.end())
+        << env.dump();
+    EXPECT_NE(std::find(env.begin(), env.end(), "LANG=C.UTF-8"), env.end());
+    EXPECT_FALSE(config["config"].contains("Cmd")) << "a new entrypoint resets the base's Cmd";
+    EXPECT_EQ(config["config"]["Labels"]["base"], "yes");
+    ASSERT_EQ(config["rootfs"]["diff_ids"].size(), 2u);
+    EXPECT_EQ(config["rootfs"]["diff_ids"][0], base.layer.str());
+    EXPECT_EQ(config["history"].size(), 2u);
+    json manifest = BlobJson(**g, (*g)->manifest_digest());
+    EXPECT_EQ(manifest["layers"][0]["digest"], base.layer.str());
+    EXPECT_EQ(manifest["annotations"]["org.opencontainers.image.base.digest"],
+              base.manifest_amd64.str());
+    // The base layer is served from the layout, verified.
+    const Blob* layer = (*g)->FindBlob(base.layer.hex());
+    ASSERT_NE(layer, nullptr);
+    std::string bytes(layer->size(), '\0');
+    ASSERT_TRUE(layer->ReadAt(0, std::as_writable_bytes(std::span(bytes))).ok());
+    EXPECT_EQ(bytes, std::string(2048, 'L'));
+  }
+}
+
+TEST(ImageTest, CorruptBaseBlobFailsEveryRead) {
+  BaseLayout base(false);
+  TempDir d;
+  WriteFixture(d);
+  ImageOptions flags;
+  flags.base = "oci:" + base.dir.path();
+  auto g = Build(d.path(), flags);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  // Same size, other bytes: only hashing can tell.
+  base.dir.Write("blobs/sha256/" + base.layer.hex(), std::string(2047, 'L') + "X");
+  const Blob* layer = (*g)->FindBlob(base.layer.hex());
+  std::string bytes(16, '\0');
+  for (int i = 0; i < 2; ++i) {
+    Status s = layer->ReadAt(0, std::as_writable_bytes(std::span(bytes)));
+    EXPECT_EQ(s.code(), Code::kCorrupt) << s.message();
+    EXPECT_NE(s.message().find(base.layer.hex()), std::string::npos) << s.message();
+  }
+}
+
+TEST(ImageTest, BadBaseLayouts) {
+  struct Case {
+    std::string what;
+    std::function<std::string(BaseLayout&)> ref;  // may break the layout, returns the --base
+    std::string want;
+  };
+  const Case cases[] = {
+      {"not a layout",
+       [](BaseLayout& b) {
+         fs::remove(b.dir.path() + "/oci-layout");
+         return "oci:" + b.dir.path();
+       },
+       "is not an OCI image layout"},
+      {"missing directory", [](BaseLayout& b) { return "oci:" + b.dir.path() + "/nope"; },
+       "does not exist"},
+      {"unknown tag", [](BaseLayout& b) { return "oci:" + b.dir.path() + ":3.12"; },
+       "no tag `3.12`"},
+      {"missing layer blob",
+       [](BaseLayout& b) {
+         fs::remove(b.dir.path() + "/blobs/sha256/" + b.layer.hex());
+         return "oci:" + b.dir.path();
+       },
+       "is missing"},
+      {"corrupt manifest",
+       [](BaseLayout& b) {
+         b.dir.Write("blobs/sha256/" + b.manifest_amd64.hex(), "{}");
+         return "oci:" + b.dir.path();
+       },
+       "is "},
+      {"registry reference", [](BaseLayout&) { return std::string("python:3.11-slim"); },
+       "not supported yet"},
+  };
+  for (const auto& c : cases) {
+    BaseLayout base(false);
+    TempDir d;
+    WriteFixture(d);
+    ImageOptions flags;
+    flags.base = c.ref(base);
+    auto g = Build(d.path(), flags);
+    ASSERT_FALSE(g.ok()) << c.what;
+    EXPECT_NE(g.status().message().find(c.want), std::string::npos)
+        << c.what << ": " << g.status().message();
+  }
+  // A platform the layout does not have.
+  BaseLayout multi(true);
+  TempDir d;
+  WriteFixture(d);
+  ImageOptions flags;
+  flags.base = "oci:" + multi.dir.path();
+  flags.platform = "linux/s390x";
+  auto g = Build(d.path(), flags);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(
+      g.status().message().find("no manifest for linux/s390x (it has: linux/arm64, linux/amd64)"),
+      std::string::npos)
+      << g.status().message();
+}
+
+TEST(ImageTest, DependencyConsoleScripts) {
+  MemTree deps;
+  deps.AddDir("click-8.1.3.egg-info").AddFile("click-8.1.3.egg-info/entry_points.txt", "");
+  deps.AddDir("Pygments-2.14.0.dist-info")
+      .AddFile(
+          "Pygments-2.14.0.dist-info/entry_points.txt",
+          "[console_scripts]\npygmentize = pygments.cmdline:main\n\n[pygments.lexers]\nx = y:z\n");
+  deps.AddDir("tool-1.0.dist-info")
+      .AddFile("tool-1.0.dist-info/entry_points.txt",
+               "[gui_scripts]\ngui = a:b\n[console_scripts]\ntool = tool.cli:App.run "
+               "[extra]\npygmentize = other:main\n");
+  auto scripts = DependencyConsoleScripts(deps);
+  ASSERT_TRUE(scripts.ok()) << scripts.status().message();
+  ASSERT_EQ(scripts->size(), 2u);
+  EXPECT_EQ((*scripts)[0].name, "opt/venv/bin/pygmentize");
+  EXPECT_EQ((*scripts)[0].mode, 0755u);
+  EXPECT_NE((*scripts)[0].data->find("from pygments.cmdline import main"), std::string::npos);
+  EXPECT_TRUE((*scripts)[0].data->starts_with("#!/usr/bin/env python3\n"));
+  EXPECT_EQ((*scripts)[1].name, "opt/venv/bin/tool");
+  EXPECT_NE((*scripts)[1].data->find("sys.exit(App.run())"), std::string::npos);
+}
+
+TEST(ImageTest, WriteLayoutRefusesANonEmptyDirectory) {
+  TempDir d, out;
+  WriteFixture(d);
+  auto g = Build(d.path(), {});
+  ASSERT_TRUE(g.ok());
+  out.Write("existing", "x");
+  Status s = WriteLayout(**g, out.path());
+  EXPECT_EQ(s.code(), Code::kAlreadyExists);
+  EXPECT_NE(s.message().find(out.path()), std::string::npos);
+  const std::string fresh = out.path() + "/layout";
+  ASSERT_TRUE(WriteLayout(**g, fresh).ok());
+  EXPECT_EQ(ReadFileOrDie(fresh + "/index.json"), (*g)->index_json());
+  for (const auto& [hex, blob] : (*g)->blobs()) {
+    EXPECT_EQ(Digest::Of(ReadFileOrDie(fresh + "/blobs/sha256/" + hex)).hex(), hex);
+  }
+}
+
+}  // namespace
+}  // namespace ocifs

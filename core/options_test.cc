@@ -1,0 +1,152 @@
+#include "core/options.h"
+
+#include <gtest/gtest.h>
+#include <toml++/toml.h>
+
+namespace ocifs {
+namespace {
+
+TEST(OptionsTest, ParseCommand) {
+  using V = std::vector<std::string>;
+  struct Case {
+    std::string text;
+    V words;  // empty = error
+  };
+  const Case cases[] = {
+      {"python3 -m app", {"python3", "-m", "app"}},
+      {"  gunicorn   app:wsgi ", {"gunicorn", "app:wsgi"}},
+      {R"(sh -c 'echo "hi there"')", {"sh", "-c", "echo \"hi there\""}},
+      {R"(echo "a \"b\" c")", {"echo", "a \"b\" c"}},
+      {R"(a\ b)", {"a b"}},
+      {R"j(["python3", "-c", "print(1)"])j", {"python3", "-c", "print(1)"}},
+      {R"(["x", 1])", {}},
+      {"[not json", {}},
+      {"'unclosed", {}},
+      {"", {}},
+  };
+  for (const auto& c : cases) {
+    auto got = ParseCommand(c.text, "--cmd");
+    if (c.words.empty()) {
+      EXPECT_FALSE(got.ok()) << c.text;
+    } else {
+      ASSERT_TRUE(got.ok()) << c.text << ": " << got.status().message();
+      EXPECT_EQ(*got, c.words) << c.text;
+    }
+  }
+}
+
+TEST(OptionsTest, NormalizePort) {
+  struct Case {
+    std::string in, out;  // out "" = error
+  };
+  const Case cases[] = {{"8000", "8000/tcp"}, {"53/udp", "53/udp"}, {"1/sctp", "1/sctp"}, {"0", ""},
+                        {"65536", ""},        {"80/icmp", ""},      {"http", ""},         {"", ""}};
+  for (const auto& c : cases) {
+    auto got = NormalizePort(c.in);
+    EXPECT_EQ(got.ok() ? *got : "", c.out) << c.in;
+  }
+}
+
+TEST(OptionsTest, ValidateTag) {
+  struct Case {
+    std::string tag;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"latest", true},
+      {"1.2.0", true},
+      {"v1.2-rc1", true},
+      {"a_b", true},
+      {"a--b", true},
+      {std::string(128, 'a'), true},
+      {std::string(129, 'a'), false},
+      {"", false},
+      {"-a", false},
+      {"a-", false},
+      {".a", false},
+      {"a..b", false},
+      {"a b", false},
+      {"a:b", false},
+      {"a/b", false},
+      {"Ünïcode", false},
+      {"_a", false},
+  };
+  for (const auto& c : cases) {
+    Status s = ValidateTag(c.tag);
+    EXPECT_EQ(s.ok(), c.ok) << c.tag;
+    if (!s.ok()) {
+      EXPECT_NE(s.message().find(c.tag), std::string::npos) << s.message();
+    }
+  }
+}
+
+TEST(OptionsTest, MergeFlagsOverFile) {
+  ImageOptions file, flags;
+  file.tags = std::vector<std::string>{"file"};
+  file.python = "3.10";
+  file.workdir = "/srv";
+  file.env = {{"A", "file"}, {"B", "file"}};
+  file.exclude = {"*.md"};
+  file.expose = {"8000/tcp"};
+  flags.python = "3.12";
+  flags.env = {{"B", "flag"}, {"C", "flag"}};
+  flags.exclude = {"docs"};
+  flags.expose = {"8000/tcp", "9000/tcp"};
+  ImageOptions m = Merge(file, flags);
+  EXPECT_EQ(m.tags, std::vector<std::string>{"file"});  // not given as a flag: the file's
+  EXPECT_EQ(m.python, "3.12");                          // flag wins
+  EXPECT_EQ(m.workdir, "/srv");
+  EXPECT_EQ(m.env, (KeyValues{{"A", "file"}, {"B", "flag"}, {"C", "flag"}}));  // merged by key
+  EXPECT_EQ(m.exclude, (std::vector<std::string>{"*.md", "docs"}));            // union
+  EXPECT_EQ(m.expose, (std::vector<std::string>{"8000/tcp", "9000/tcp"}));  // union, no duplicates
+}
+
+TEST(OptionsTest, FromToml) {
+  auto t = toml::parse(R"(
+tag = ["a", "b"]
+python = "3.11"
+env = { B = "2", A = "1" }
+label = ["x=1"]
+expose = [8000, "53/udp"]
+entrypoint = "python3 -m app"
+cmd = ["--port", "80"]
+exclude = "docs"
+strict = true
+)");
+  auto o = OptionsFromToml(t, "pyproject.toml");
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(o->python, "3.11");
+  EXPECT_EQ(o->env, (KeyValues{{"A", "1"}, {"B", "2"}}));
+  EXPECT_EQ(o->labels, (KeyValues{{"x", "1"}}));
+  EXPECT_EQ(o->expose, (std::vector<std::string>{"8000/tcp", "53/udp"}));
+  EXPECT_EQ(o->entrypoint, (std::vector<std::string>{"python3", "-m", "app"}));
+  EXPECT_EQ(o->cmd, (std::vector<std::string>{"--port", "80"}));
+  EXPECT_EQ(o->exclude, std::vector<std::string>{"docs"});
+  EXPECT_EQ(o->strict, true);
+}
+
+TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
+  struct Case {
+    std::string toml;
+    std::string want;  // substring of the message
+  };
+  const Case cases[] = {
+      {"tag = 5", "pyproject.toml:1:7: [tool.ocifs] `tag`"},
+      {"\nstrict = \"yes\"", "pyproject.toml:2:10: [tool.ocifs] `strict`"},
+      {"tga = \"x\"", "pyproject.toml:1:7: [tool.ocifs] has no key `tga`"},
+      {"tag = \"bad tag\"", "tag `bad tag`"},
+      {"expose = [70000]", "port `70000`"},
+      {"env = [\"NOEQUALS\"]", "`NOEQUALS` is not KEY=VALUE"},
+      {"entrypoint = \"'unclosed\"", "unclosed"},
+  };
+  for (const auto& c : cases) {
+    auto t = toml::parse(std::string_view(c.toml), std::string_view("pyproject.toml"));
+    auto o = OptionsFromToml(t, "pyproject.toml");
+    ASSERT_FALSE(o.ok()) << c.toml;
+    EXPECT_NE(o.status().message().find(c.want), std::string::npos) << o.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace ocifs

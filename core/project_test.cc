@@ -1,0 +1,375 @@
+#include "core/project.h"
+
+#include <gtest/gtest.h>
+
+#include "core/test_util.h"
+
+namespace ocifs {
+namespace {
+
+std::string Env(const ResolvedProject& r, const std::string& key) {
+  for (const auto& [k, v] : r.env) {
+    if (k == key) return v;
+  }
+  return "<unset>";
+}
+
+// A project directory with a pyproject.toml (when `pyproject` is not empty) and a src layout.
+struct Project {
+  TempDir dir;
+  explicit Project(const std::string& pyproject) {
+    if (!pyproject.empty()) dir.Write("pyproject.toml", pyproject);
+    dir.Write("src/pkg/__init__.py", "");
+    dir.Write("src/pkg/cli.py", "def main():\n    return 0\n");
+  }
+  Result<ResolvedProject> Resolve(ImageOptions flags = {},
+                                  std::optional<std::string> epoch = std::nullopt) const {
+    ResolveInputs in;
+    in.project_dir = dir.path();
+    in.flags = std::move(flags);
+    in.source_date_epoch = std::move(epoch);
+    return ResolveProject(in);
+  }
+};
+
+void MakeVenv(const TempDir& dir, const std::string& name, const std::string& python) {
+  dir.Write(name + "/pyvenv.cfg",
+            "home = /usr/bin\ninclude-system-site-packages = false\nversion = " + python + ".4\n");
+  dir.Write(name + "/lib/python" + python + "/site-packages/dep/__init__.py", "");
+}
+
+TEST(ProjectTest, PyprojectErrorsNameFileLineColumn) {
+  struct Case {
+    std::string toml;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"[project\nname = \"x\"", "pyproject.toml:1:"},
+      {"[project]\nname = 5\n", "pyproject.toml:2:8: [project] `name`: want a string"},
+      {"[project]\nname = \"x\"\nname = \"y\"\n", "pyproject.toml:3:"},
+      {"[project.scripts]\ntool = 5\n", "pyproject.toml:2:8: [project.scripts] `tool`"},
+      {"[project]\nscripts = \"x\"\n", "[project.scripts] must be a table"},
+      {"[tool]\nocifs = 1\n", "[tool.ocifs] must be a table"},
+      {"[tool.ocifs]\nbase = [1]\n", "pyproject.toml:2:8: [tool.ocifs] `base`: want a string"},
+  };
+  for (const auto& c : cases) {
+    Project p(c.toml);
+    auto r = p.Resolve();
+    ASSERT_FALSE(r.ok()) << c.toml;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(p.dir.path()), std::string::npos)
+        << "names the file: " << r.status().message();
+  }
+}
+
+TEST(ProjectTest, ScriptsKeepFileOrder) {
+  auto py = ParsePyProject("[project.scripts]\nzeta = \"a:b\"\nalpha = \"c:d\"\nmid = \"e:f\"\n",
+                           "p.toml");
+  ASSERT_TRUE(py.ok());
+  ASSERT_EQ(py->scripts.size(), 3u);
+  EXPECT_EQ(py->scripts[0].first, "zeta");
+  EXPECT_EQ(py->scripts[1].first, "alpha");
+  EXPECT_EQ(py->scripts[2].first, "mid");
+}
+
+TEST(ProjectTest, ScriptCommand) {
+  using V = std::vector<std::string>;
+  struct Case {
+    std::string target;
+    V command;  // empty = error
+  };
+  const Case cases[] = {
+      {"pkg.cli:main",
+       {"python3", "-c",
+        "import sys; from pkg.cli import main; sys.argv[0] = 'tool'; sys.exit(main())"}},
+      {"pkg.cli:App.run",
+       {"python3", "-c",
+        "import sys; from pkg.cli import App; sys.argv[0] = 'tool'; sys.exit(App.run())"}},
+      {"pkg.cli : main [extra]",
+       {"python3", "-c",
+        "import sys; from pkg.cli import main; sys.argv[0] = 'tool'; sys.exit(main())"}},
+      {"pkg.__main__", {"python3", "-m", "pkg.__main__"}},
+      {"pkg.cli:", {}},
+      {"pkg-cli:main", {}},
+      {"pkg.cli:main()", {}},
+      {"1pkg:main", {}},
+  };
+  for (const auto& c : cases) {
+    auto got = ScriptCommand("tool", c.target);
+    if (c.command.empty()) {
+      EXPECT_FALSE(got.ok()) << c.target;
+    } else {
+      ASSERT_TRUE(got.ok()) << c.target << ": " << got.status().message();
+      EXPECT_EQ(*got, c.command) << c.target;
+    }
+  }
+}
+
+TEST(ProjectTest, PythonVersion) {
+  struct Case {
+    std::string requires_python;
+    std::string flag;
+    std::string venv;  // python of a .venv, "" = none
+    std::string want;  // "" = error
+  };
+  const Case cases[] = {
+      {">=3.9,<3.12", "", "", "3.11"},
+      {"~=3.10", "", "", "3.13"},
+      {"!=3.13.*,>=3.10", "", "", "3.12"},
+      {"", "", "", "3.13"},
+      {">=3.9,<3.12", "3.10", "", "3.10"},  // --python wins over requires-python
+      {">=3.9", "", "3.10", "3.10"},        // a virtualenv's Python wins over requires-python
+      {">=3.9", "3.12", "3.10", ""},        // a virtualenv that differs from --python is an error
+      {">=3.14", "", "", ""},               // nothing satisfies
+      {">=three", "", "", ""},
+  };
+  for (const auto& c : cases) {
+    std::string toml = "[project]\nname = \"pkg\"\n";
+    if (!c.requires_python.empty()) toml += "requires-python = \"" + c.requires_python + "\"\n";
+    toml += "[project.scripts]\npkg = \"pkg.cli:main\"\n";
+    Project p(toml);
+    if (!c.venv.empty()) MakeVenv(p.dir, ".venv", c.venv);
+    ImageOptions flags;
+    if (!c.flag.empty()) flags.python = c.flag;
+    auto r = p.Resolve(flags);
+    std::string label = c.requires_python + " flag=" + c.flag + " venv=" + c.venv;
+    if (c.want.empty()) {
+      EXPECT_FALSE(r.ok()) << label;
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << label << ": " << r.status().message();
+    EXPECT_EQ(r->python, c.want) << label;
+    EXPECT_EQ(r->base, "python:" + c.want + "-slim") << label;
+  }
+}
+
+TEST(ProjectTest, PrecedenceFlagsOverFileOverDetection) {
+  Project p(R"([project]
+name = "pkg"
+version = "1.2.3"
+requires-python = ">=3.9"
+[project.scripts]
+pkg = "pkg.cli:main"
+[tool.ocifs]
+python = "3.10"
+workdir = "/srv"
+tag = ["from-file"]
+env = { A = "file", B = "file" }
+label = { "org.opencontainers.image.version" = "file" }
+entrypoint = "python3 -m from_file"
+)");
+  // The file beats detection.
+  auto r = p.Resolve();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->python, "3.10");  // detection would say 3.13
+  EXPECT_EQ(r->workdir, "/srv");
+  EXPECT_EQ(r->tags, std::vector<std::string>{"from-file"});
+  EXPECT_EQ(r->entrypoint, (std::vector<std::string>{"python3", "-m", "from_file"}));
+  EXPECT_EQ(Env(*r, "A"), "file");
+  bool version_label = false;
+  for (const auto& [k, v] : r->labels) {
+    if (k == "org.opencontainers.image.version")
+      version_label = v == "file";  // detection said 1.2.3
+  }
+  EXPECT_TRUE(version_label);
+
+  // Flags beat the file.
+  ImageOptions flags;
+  flags.python = "3.12";
+  flags.tags = std::vector<std::string>{"from-flag"};
+  flags.env = {{"B", "flag"}};
+  flags.entrypoint = std::vector<std::string>{"python3", "-m", "from_flag"};
+  r = p.Resolve(flags);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->python, "3.12");
+  EXPECT_EQ(r->workdir, "/srv");
+  EXPECT_EQ(r->tags, std::vector<std::string>{"from-flag"});
+  EXPECT_EQ(r->entrypoint, (std::vector<std::string>{"python3", "-m", "from_flag"}));
+  EXPECT_EQ(Env(*r, "A"), "file");
+  EXPECT_EQ(Env(*r, "B"), "flag");
+}
+
+TEST(ProjectTest, Entrypoint) {
+  struct Case {
+    std::string what;
+    std::string pyproject;
+    std::vector<std::string> files;
+    std::string want_prefix;  // start of the joined entrypoint; "" = error
+    std::string pythonpath;
+    size_t warnings;
+  };
+  const Case cases[] = {
+      {"src layout script",
+       "[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n",
+       {},
+       "python3 -c import sys; from pkg.cli import main; sys.argv[0] = 'pkg'",
+       "/app/src:/app",
+       0},
+      {"script named like the project",
+       "[project]\nname = \"My_Tool\"\n[project.scripts]\nother = \"pkg.cli:main\"\nmy-tool = "
+       "\"pkg.cli:run\"\n",
+       {},
+       "python3 -c import sys; from pkg.cli import run; sys.argv[0] = 'my-tool'",
+       "/app/src:/app",
+       0},
+      {"several scripts: the first, with a warning",
+       "[project]\nname = \"x\"\n[project.scripts]\nb = \"pkg.cli:main\"\na = \"pkg.cli:run\"\n",
+       {},
+       "python3 -c import sys; from pkg.cli import main; sys.argv[0] = 'b'",
+       "/app/src:/app",
+       1},
+      {"module script",
+       "[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli\"\n",
+       {},
+       "python3 -m pkg.cli",
+       "/app/src:/app",
+       0},
+      {"flat layout",
+       "[project]\nname = \"flat\"\n[project.scripts]\nflat = \"flat.cli:main\"\n",
+       {"flat/cli.py"},
+       "python3 -c import sys; from flat.cli import main;",
+       "/app",
+       0},
+      {"main.py without pyproject", "", {"main.py", "app.py"}, "python3 /app/main.py", "/app", 0},
+      {"app.py", "[project]\nname = \"x\"\n", {"app.py"}, "python3 /app/app.py", "/app", 0},
+      {"__main__.py", "", {"__main__.py"}, "python3 /app", "/app", 0},
+      {"nothing to run", "[project]\nname = \"x\"\n", {}, "", "", 0},
+  };
+  for (const auto& c : cases) {
+    Project p(c.pyproject);
+    for (const auto& f : c.files) p.dir.Write(f, "print('hi')\n");
+    auto r = p.Resolve();
+    if (c.want_prefix.empty()) {
+      ASSERT_FALSE(r.ok()) << c.what;
+      EXPECT_NE(r.status().message().find("no entrypoint found"), std::string::npos)
+          << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.what << ": " << r.status().message();
+    ASSERT_TRUE(r->entrypoint.has_value()) << c.what;
+    std::string joined;
+    for (const auto& w : *r->entrypoint) joined += (joined.empty() ? "" : " ") + w;
+    EXPECT_TRUE(joined.starts_with(c.want_prefix)) << c.what << ": " << joined;
+    EXPECT_EQ(Env(*r, "PYTHONPATH"), c.pythonpath) << c.what;
+    EXPECT_EQ(r->warnings.size(), c.warnings) << c.what;
+  }
+  // --strict turns the several-scripts warning into an error.
+  Project p(
+      "[project]\nname = \"x\"\n[project.scripts]\nb = \"pkg.cli:main\"\na = \"pkg.cli:run\"\n");
+  ImageOptions strict;
+  strict.strict = true;
+  EXPECT_FALSE(p.Resolve(strict).ok());
+}
+
+TEST(ProjectTest, VirtualenvBecomesDependencies) {
+  Project p("[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n");
+  MakeVenv(p.dir, ".venv", "3.11");
+  auto r = p.Resolve();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->deps.has_value());
+  EXPECT_EQ(r->deps->python, "3.11");
+  EXPECT_EQ(r->python, "3.11");
+  EXPECT_EQ(Env(*r, "PYTHONPATH"), "/app/src:/app:/opt/venv/lib/python3.11/site-packages");
+  EXPECT_EQ(r->path_prepend, std::vector<std::string>{"/opt/venv/bin"});
+  EXPECT_TRUE(r->ignore.Excluded(".venv/lib/python3.11/site-packages/dep/__init__.py"));
+}
+
+TEST(ProjectTest, BadInputs) {
+  struct Case {
+    std::string what;
+    std::function<ImageOptions(const TempDir&)> flags;
+    std::optional<std::string> epoch;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"missing deps",
+       [](const TempDir& d) {
+         ImageOptions o;
+         o.deps = d.path() + "/nope";
+         return o;
+       },
+       {},
+       "dependencies directory"},
+      {"bad python",
+       [](const TempDir&) {
+         ImageOptions o;
+         o.python = "python3";
+         return o;
+       },
+       {},
+       "python `python3`"},
+      {"bad platform",
+       [](const TempDir&) {
+         ImageOptions o;
+         o.platform = "linux";
+         return o;
+       },
+       {},
+       "platform `linux`"},
+      {"relative workdir",
+       [](const TempDir&) {
+         ImageOptions o;
+         o.workdir = "app";
+         return o;
+       },
+       {},
+       "workdir `app`"},
+      {"root workdir",
+       [](const TempDir&) {
+         ImageOptions o;
+         o.workdir = "/";
+         return o;
+       },
+       {},
+       "workdir `/`"},
+      {"bad tag",
+       [](const TempDir&) {
+         ImageOptions o;
+         o.tags = std::vector<std::string>{"a b"};
+         return o;
+       },
+       {},
+       "tag `a b`"},
+      {"bad SOURCE_DATE_EPOCH", [](const TempDir&) { return ImageOptions{}; }, "yesterday",
+       "SOURCE_DATE_EPOCH"},
+  };
+  for (const auto& c : cases) {
+    Project p("[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n");
+    auto r = p.Resolve(c.flags(p.dir), c.epoch);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos)
+        << c.what << ": " << r.status().message();
+  }
+  ResolveInputs in;
+  in.project_dir = "/nonexistent/project";
+  auto r = ResolveProject(in);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_NE(r.status().message().find("/nonexistent/project"), std::string::npos);
+}
+
+TEST(ProjectTest, IgnoreFilesAndDefaults) {
+  Project p("[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n");
+  p.dir.Write(".dockerignore", "*.md\n");
+  p.dir.Write(".ocifsignore", "!KEEP.md\n");
+  ImageOptions flags;
+  flags.exclude = {"secrets"};
+  auto r = p.Resolve(flags);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  struct Case {
+    std::string path;
+    bool excluded;
+  };
+  for (const Case& c :
+       {Case{"README.md", true}, Case{"KEEP.md", false}, Case{"secrets/key", true},
+        Case{".git/HEAD", true}, Case{"src/pkg/__pycache__/cli.cpython-311.pyc", true},
+        Case{"src/pkg/cli.py", false}, Case{"dist/pkg.whl", true},
+        Case{"pkg.egg-info/PKG-INFO", true}, Case{"web/node_modules/x.js", true},
+        Case{".venv/bin/python", true}}) {
+    EXPECT_EQ(r->ignore.Excluded(c.path), c.excluded) << c.path;
+  }
+}
+
+}  // namespace
+}  // namespace ocifs
