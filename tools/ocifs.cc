@@ -57,6 +57,10 @@ struct ImageFlags {
     app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
     app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
     app.add_flag("--strict", strict, "Make every warning an error");
+    for (const char* name : {"--base", "--deps", "--python", "--platform", "--workdir", "--user",
+                             "--entrypoint", "--cmd"}) {
+      app.get_option(name)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
   }
 
   Result<ImageOptions> ToOptions(const CLI::App& app) const {

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Integration tests of ocifs on real FUSE mounts.
+
+Run through run_integration.sh, which sets OCIFS_BIN, OCIFS_BASE (a Debian Python base as an OCI
+layout), OCIFS_DEPS (a site-packages tree from Debian packages), OCIFS_CONFORMANCE, OCIFS_PYTHON.
+Every mount is unmounted again, also when a test fails.
+"""
+import errno
+import filecmp
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+OCIFS = os.environ["OCIFS_BIN"]
+BASE = os.environ["OCIFS_BASE"]
+DEPS = os.environ["OCIFS_DEPS"]
+CONFORMANCE = os.environ["OCIFS_CONFORMANCE"]
+PYTHON = os.environ["OCIFS_PYTHON"]
+ROOT = os.environ["OCIFS_ROOT"]
+EXAMPLE = os.path.join(ROOT, "examples", "hello")
+BASE_REF = f"oci:{BASE}:3.11-slim"
+EPOCH = "1700000000"
+
+
+def run(args, check=True, env=None, timeout=600, **kw):
+    full_env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    if env:
+        full_env.update(env)
+    p = subprocess.run(args, capture_output=True, text=True, env=full_env, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+def wait_until(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+class Mount:
+    """`ocifs mount PROJECT MNT ARGS...` for the duration of a with-block."""
+
+    def __init__(self, project, *args):
+        self.project, self.args = project, list(args)
+        self.dir = tempfile.mkdtemp(prefix="ocifs-it-")
+        self.path = os.path.join(self.dir, "mnt")
+        os.mkdir(self.path)
+
+    def __enter__(self):
+        run([OCIFS, "mount", self.project, self.path, *self.args])
+        if not is_mounted(self.path):
+            raise AssertionError("ocifs mount returned but nothing is mounted")
+        return self
+
+    def daemon_pid(self):
+        out = run(["pgrep", "-f", f"ocifs mount .* {re.escape(self.path)}( |$)"], check=False).stdout.split()
+        return int(out[0]) if out else None
+
+    def __exit__(self, *exc):
+        if is_mounted(self.path):
+            run([OCIFS, "umount", self.path], check=False)
+            wait_until(lambda: not is_mounted(self.path), 20, f"{self.path} to unmount")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def runc_run(layout, tag, args=None, work=None):
+    """umoci unpack + runc run; returns the container's stdout. `args` replaces the process args."""
+    work = work or tempfile.mkdtemp(prefix="ocifs-runc-")
+    bundle = os.path.join(work, "bundle")
+    try:
+        run(["umoci", "unpack", "--image", f"{layout}:{tag}", bundle])
+        cfg_path = os.path.join(bundle, "config.json")
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        cfg["process"]["terminal"] = False
+        if args is not None:
+            cfg["process"]["args"] = args
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        cid = f"ocifs-it-{os.getpid()}-{time.monotonic_ns()}"
+        p = run(["runc", "run", "--bundle", bundle, cid], check=False, stdin=subprocess.DEVNULL, timeout=120)
+        run(["runc", "delete", "--force", cid], check=False)
+        if p.returncode != 0:
+            raise AssertionError(f"runc run exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p.stdout, cfg
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def assert_trees_identical(test, a, b):
+    cmp = filecmp.dircmp(a, b)
+    stack = [cmp]
+    while stack:
+        c = stack.pop()
+        test.assertEqual(c.left_only + c.right_only, [], f"{c.left} vs {c.right}")
+        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
+        test.assertEqual(mismatch + errors, [], f"{c.left}: files differ")
+        stack.extend(c.subdirs.values())
+
+
+EXAMPLE_ARGS = ["--base", BASE_REF, "--deps", DEPS]
+
+
+class ExampleImageTest(unittest.TestCase):
+    """The bundled example project, mounted once for every test of the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mount = Mount(EXAMPLE, *EXAMPLE_ARGS, "--tag", "latest", "--tag", "0.1.0")
+        cls.mount.__enter__()
+        cls.mnt = cls.mount.path
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mount.__exit__(None, None, None)
+
+    def test_oci_layout_check(self):
+        p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", self.mnt], check=False)
+        self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+        self.assertEqual(p.returncode, 0, p.stdout)
+
+    def test_oci_layout_check_strict_packing_on_own_layers(self):
+        # The base layer is Debian's (setuid binaries, absolute links); the layers ocifs makes
+        # must pass the strict packing lint. Check a layout of just the own layers (scratch).
+        with Mount(EXAMPLE, "--base", "scratch", "--deps", DEPS) as m:
+            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", "--strict-packing", m.path], check=False)
+            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+
+    def test_blob_read_integrity(self):
+        p = run([PYTHON, f"{CONFORMANCE}/blob_read_integrity.py", self.mnt], check=False)
+        self.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed$", p.stdout)
+        self.assertEqual(p.returncode, 0, p.stdout)
+
+    def test_skopeo_copies(self):
+        with tempfile.TemporaryDirectory() as out:
+            run(["skopeo", "copy", f"oci:{self.mnt}:latest", f"dir:{out}/dir"])
+            self.assertTrue(os.path.isfile(f"{out}/dir/manifest.json"))
+            run(["skopeo", "copy", f"oci:{self.mnt}:0.1.0", f"oci:{out}/oci:copied"])
+            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", f"{out}/oci"], check=False)
+            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+
+    def test_console_script_runs(self):
+        out, cfg = runc_run(self.mnt, "latest")
+        self.assertRegex(out, r"^Hello, world! \(hello-ocifs 0\.1\.0, click 8\.1\.3, Python 3\.11\.\d+\)\n$")
+        self.assertEqual(cfg["process"]["cwd"], "/app")
+        self.assertEqual(cfg["process"]["user"]["uid"], 65532, "runs as the non-root default user")
+
+    def test_console_script_takes_arguments(self):
+        _, cfg = runc_run(self.mnt, "latest", args=None)
+        out, _ = runc_run(self.mnt, "latest", args=cfg["process"]["args"] + ["--name", "ocifs"])
+        self.assertTrue(out.startswith("Hello, ocifs! "), out)
+
+    def test_dependency_console_script_on_path(self):
+        out, _ = runc_run(self.mnt, "latest", args=["pygmentize", "-V"])
+        self.assertIn("Pygments version 2.14.0", out)
+
+    def test_cp_is_byte_identical_to_build(self):
+        with tempfile.TemporaryDirectory() as out:
+            shutil.copytree(self.mnt, f"{out}/copied")
+            run(["cp", "-r", self.mnt, f"{out}/cp"])
+            run([OCIFS, "build", EXAMPLE, "--output", f"{out}/built", *EXAMPLE_ARGS, "--tag", "latest", "--tag", "0.1.0"])
+            assert_trees_identical(self, f"{out}/cp", f"{out}/built")
+            assert_trees_identical(self, f"{out}/copied", f"{out}/built")
+
+    def test_index_lists_every_tag(self):
+        with open(f"{self.mnt}/index.json") as f:
+            index = json.load(f)
+        refs = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
+        self.assertEqual(refs, ["latest", "0.1.0"])
+        self.assertEqual(index["manifests"][0]["platform"]["os"], "linux")
+
+    def test_mount_is_read_only_nosuid_nodev(self):
+        with open("/proc/self/mounts") as f:
+            opts = next(line.split()[3] for line in f if line.split()[1] == os.path.realpath(self.mnt))
+        for o in ("ro", "nosuid", "nodev"):
+            self.assertIn(o, opts.split(","))
+        with self.assertRaises(OSError) as e:
+            open(f"{self.mnt}/new-file", "w")
+        self.assertIn(e.exception.errno, (errno.EROFS, errno.EACCES))
+
+
+class IntegrityTest(unittest.TestCase):
+    def test_changed_source_file_gives_eio_never_other_bytes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            with Mount(project, "--base", "scratch", "--python", "3.11") as m:
+                index = read_json(f"{m.path}/index.json")
+                manifest = read_json(f"{m.path}/blobs/sha256/{index['manifests'][0]['digest'][7:]}")
+                app_layer = f"{m.path}/blobs/sha256/{manifest['layers'][-1]['digest'][7:]}"
+                self.assertEqual(sha256_of(app_layer), manifest["layers"][-1]["digest"][7:])
+                # Same size, new content: only the metadata check can tell.
+                cli = f"{project}/src/hello/cli.py"
+                data = read_bytes(cli)
+                time.sleep(0.01)
+                with open(cli, "wb") as f:
+                    f.write(data.replace(b"Hello", b"HELLO"))
+                # Drop the kernel's cached pages of the blob so the read reaches ocifs.
+                subprocess.run(["sh", "-c", "echo 1 > /proc/sys/vm/drop_caches"], check=False)
+                with self.assertRaises(OSError) as e:
+                    sha256_of(app_layer)
+                self.assertEqual(e.exception.errno, errno.EIO)
+
+    def test_corrupt_base_blob_gives_eio(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            base = shutil.copytree(BASE, f"{tmp}/base")
+            index = read_json(f"{base}/index.json")
+            manifest = read_json(f"{base}/blobs/sha256/{index['manifests'][0]['digest'][7:]}")
+            layer = f"{base}/blobs/sha256/{manifest['layers'][0]['digest'][7:]}"
+            with open(layer, "r+b") as f:  # flip one byte in the middle, size unchanged
+                f.seek(os.path.getsize(layer) // 2)
+                b = f.read(1)
+                f.seek(-1, os.SEEK_CUR)
+                f.write(bytes([b[0] ^ 0xFF]))
+            with Mount(EXAMPLE, "--base", f"oci:{base}:3.11-slim", "--deps", DEPS) as m:
+                served = f"{m.path}/blobs/sha256/{manifest['layers'][0]['digest'][7:]}"
+                with self.assertRaises(OSError) as e:
+                    with open(served, "rb") as f:
+                        f.read(4096)
+                self.assertEqual(e.exception.errno, errno.EIO)
+                # Everything else still reads.
+                self.assertTrue(read_json(f"{m.path}/index.json")["manifests"])
+
+    def test_sigterm_unmounts_cleanly(self):
+        m = Mount(EXAMPLE, "--base", "scratch", "--python", "3.11")
+        with m:
+            pid = m.daemon_pid()
+            self.assertIsNotNone(pid, "the daemon is running")
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not is_mounted(m.path), 20, "the mount to go away after SIGTERM")
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20, "the daemon to exit")
+
+    def test_fusermount_unmounts(self):
+        m = Mount(EXAMPLE, "--base", "scratch", "--python", "3.11")
+        with m:
+            run(["fusermount3", "-u", m.path])
+            self.assertFalse(is_mounted(m.path))
+
+
+class BadInputTest(unittest.TestCase):
+    """Each bad input: exit code 1, a message that names the file, line or reference, nothing mounted."""
+
+    def project(self, tmp, pyproject='[project]\nname = "p"\n[project.scripts]\np = "p.cli:main"\n'):
+        d = f"{tmp}/project"
+        os.makedirs(f"{d}/p")
+        if pyproject is not None:
+            write_text(f"{d}/pyproject.toml", pyproject)
+        write_text(f"{d}/p/__init__.py", "")
+        write_text(f"{d}/p/cli.py", "def main():\n    print('p')\n")
+        return d
+
+    def expect_error(self, args, want, user=None):
+        cmd = [OCIFS, *args]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        p = run(cmd, check=False)
+        self.assertEqual(p.returncode, 1, f"{args}: {p.stderr}")
+        self.assertIn("ocifs: error: ", p.stderr)
+        self.assertIn(want, p.stderr, f"{args}")
+        return p
+
+    def test_cases(self):
+        cases = []
+
+        def case(name, setup, want, command="inspect", strict_only=False, user=None):
+            cases.append((name, setup, want, command, strict_only, user))
+
+        case("malformed pyproject.toml", lambda t: (self.project(t, '[project]\nname = "p"\nversion = 1.2.3\n'), []),
+             "pyproject.toml:3:")
+        case("missing project directory", lambda t: (f"{t}/nope", []), "does not exist")
+        case("invalid tag", lambda t: (self.project(t), ["--tag", "Bad Tag"]), "tag `Bad Tag`")
+        case("missing base layout", lambda t: (self.project(t), ["--base", f"oci:{t}/no-base"]), "/no-base` does not exist")
+        case("registry base not supported yet", lambda t: (self.project(t), ["--base", "python:3.11-slim"]),
+             "base `python:3.11-slim`: pulling from registries is not supported yet")
+
+        def corrupt_base(t):
+            base = shutil.copytree(BASE, f"{t}/base")
+            index = read_json(f"{base}/index.json")
+            digest = index["manifests"][0]["digest"][7:]
+            data = read_bytes(f"{base}/blobs/sha256/{digest}").decode()
+            write_text(f"{base}/blobs/sha256/{digest}", data.replace('"layers"', '"layerz"'))
+            return self.project(t), ["--base", f"oci:{base}:3.11-slim"]
+
+        case("corrupt base layout", corrupt_base, f"blob sha256:")
+
+        def with_special(kind):
+            def setup(t):
+                d = self.project(t)
+                if kind == "fifo":
+                    os.mkfifo(f"{d}/pipe")
+                else:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.bind(f"{d}/sock")
+                    self.addCleanup(s.close)
+                return d, []
+            return setup
+
+        case("FIFO in the tree", with_special("fifo"), "FIFO `pipe`", strict_only=True)
+        case("socket in the tree", with_special("socket"), "socket `sock`", strict_only=True)
+
+        def escaping_link(t):
+            d = self.project(t)
+            os.symlink("../../etc/passwd", f"{d}/p/escape")
+            return d, []
+
+        case("symlink escaping the root", escaping_link, "symlink `p/escape` -> `../../etc/passwd`", strict_only=True)
+
+        def absolute_link(t):
+            d = self.project(t)
+            os.symlink("/etc/passwd", f"{d}/abs")
+            return d, []
+
+        case("absolute symlink", absolute_link, "symlink `abs` -> `/etc/passwd`: it is absolute", strict_only=True)
+
+        def non_utf8(t):
+            d = self.project(t)
+            with open(os.path.join(d.encode(), b"bad\xff.py"), "w"):
+                pass
+            return d, []
+
+        case("non-UTF-8 name", non_utf8, "`bad\\xff.py`")
+
+        def whiteout(t):
+            d = self.project(t)
+            write_text(f"{d}/p/.wh.secret", "")
+            return d, []
+
+        case("whiteout name", whiteout, "`p/.wh.secret`")
+
+        def unreadable(t):
+            d = self.project(t)
+            os.chmod(t, 0o755)
+            for root, dirs, files in os.walk(d):
+                for n in dirs:
+                    os.chmod(os.path.join(root, n), 0o755)
+                for n in files:
+                    os.chmod(os.path.join(root, n), 0o644)
+            os.chmod(d, 0o755)
+            write_text(f"{d}/secret.key", "k")
+            os.chmod(f"{d}/secret.key", 0o600)  # root's; the command runs as nobody
+            return d, []
+
+        case("unreadable file", unreadable, "`secret.key`: not readable: Permission denied", user="65534")
+
+        def mountpoint_missing(t):
+            return self.project(t), None
+
+        case("mountpoint missing", mountpoint_missing, "does not exist", command="mount-missing")
+        case("mountpoint not empty", mountpoint_missing, "is not empty", command="mount-nonempty")
+
+        for name, setup, want, command, strict_only, user in cases:
+            with self.subTest(name), tempfile.TemporaryDirectory() as tmp:
+                os.chmod(tmp, 0o755)
+                project, extra = setup(tmp)
+                if command == "mount-missing":
+                    self.expect_error(["mount", project, f"{tmp}/no-such-dir", "--base", "scratch"], f"{tmp}/no-such-dir")
+                    continue
+                if command == "mount-nonempty":
+                    os.makedirs(f"{tmp}/full")
+                    write_text(f"{tmp}/full/x", "")
+                    self.expect_error(["mount", project, f"{tmp}/full", "--base", "scratch"], want)
+                    continue
+                args = ["inspect", project, "--base", "scratch", *extra]
+                if strict_only:
+                    # A warning without --strict (the entry is left out), an error with it.
+                    p = run([OCIFS, *args], check=False, env={})
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertIn("ocifs: warning: ", p.stderr)
+                    self.assertIn(want, p.stderr)
+                    self.expect_error([*args, "--strict"], want)
+                else:
+                    self.expect_error(args, want, user=user)
+                # The same error stops a mount before anything is mounted.
+                if name in ("malformed pyproject.toml", "corrupt base layout", "unreadable file"):
+                    mnt = f"{tmp}/mnt"
+                    os.makedirs(mnt)
+                    os.chmod(mnt, 0o777)
+                    self.expect_error(["mount", project, mnt, "--base", "scratch", *extra], want, user=user)
+                    self.assertFalse(is_mounted(mnt))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
