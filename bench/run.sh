@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Foundation benchmark: cold mount-to-index.json and cp -r of the mount, against the baseline
+#   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - TREES | openssl dgst -sha256
+# over the same trees, measured in one run. Results: docs/benchmarks.md.
+#
+#   sudo bench/run.sh [OCIFS_BINARY] [ROUNDS]      (default build/tools/ocifs, 5 rounds)
+#
+# The corpus (made once, cached in $OCIFS_TEST_CACHE or /var/cache/ocifs-tests): the site-packages
+# of Debian's python3-django, -numpy, -scipy, -pandas, -matplotlib, -sympy, -mpmath, -pygments
+# (about 220 MB in 9,800 files) as the dependencies, and examples/hello as the application.
+# Each figure is the median of ROUNDS runs, with the page cache dropped before each run ("cold
+# cache") and without ("warm cache"). ocifs has no persistent digest cache yet, so every mount
+# hashes everything: that is the "cold" of the issue.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+ocifs=$(realpath "${1:-$root/build/tools/ocifs}")
+rounds=${2:-5}
+cache=${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}
+corpus="$cache/bench-corpus-v1"
+
+[[ $(id -u) -eq 0 ]] || { echo "bench/run.sh: needs root (FUSE, drop_caches)" >&2; exit 1; }
+
+if [[ ! -f "$corpus/.complete" ]]; then
+  work=$(mktemp -d "$cache/bench-work.XXXXXX")
+  chmod 0777 "$work"
+  (cd "$work" && apt-get download python3-django python3-numpy python3-scipy python3-pandas python3-pandas-lib \
+     python3-matplotlib python3-sympy python3-mpmath python3-pygments >/dev/null 2>&1)
+  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+  rm -rf "$corpus" && mkdir -p "$corpus"
+  mv "$work/root/usr/lib/python3/dist-packages" "$corpus/site-packages"
+  cp -a "$root/examples/hello" "$corpus/app"
+  rm -rf "$work"
+  touch "$corpus/.complete"
+fi
+
+files=$(find "$corpus/site-packages" "$corpus/app" -type f | wc -l)
+bytes=$(du -sb "$corpus/site-packages" "$corpus/app" | awk '{s+=$1} END {print s}')
+
+now() { date +%s%N; }
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+mnt=$(mktemp -d /tmp/ocifs-bench.XXXXXX)
+out=$(mktemp -d /tmp/ocifs-bench-out.XXXXXX)
+cleanup() { mountpoint -q "$mnt" && "$ocifs" umount "$mnt"; rm -rf "$mnt" "$out"; }
+trap cleanup EXIT
+
+declare -A results
+for cachemode in cold warm; do
+  base_t=() index_t=() cp_t=()
+  for ((i = 0; i < rounds; i++)); do
+    [[ $cachemode == cold ]] && drop
+    t0=$(now)
+    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$corpus" -cf - site-packages app \
+      | openssl dgst -sha256 >/dev/null
+    t1=$(now)
+    base_t+=("$(ms "$t0" "$t1")")
+
+    [[ $cachemode == cold ]] && drop
+    t0=$(now)
+    "$ocifs" mount "$corpus/app" "$mnt" --base scratch --deps "$corpus/site-packages" --python 3.11
+    cat "$mnt/index.json" >/dev/null
+    t1=$(now)
+    index_t+=("$(ms "$t0" "$t1")")
+
+    t0=$(now)
+    cp -r "$mnt" "$out/copy"
+    t1=$(now)
+    cp_t+=("$(ms "$t0" "$t1")")
+    rm -rf "$out/copy"
+    "$ocifs" umount "$mnt"
+    while mountpoint -q "$mnt"; do sleep 0.05; done
+  done
+  results[$cachemode.base]=$(echo "${base_t[*]}" | median)
+  results[$cachemode.index]=$(echo "${index_t[*]}" | median)
+  results[$cachemode.cp]=$(echo "${cp_t[*]}" | median)
+  echo "$cachemode cache: baseline ${base_t[*]} ms; mount->index.json ${index_t[*]} ms; cp -r ${cp_t[*]} ms" >&2
+done
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
+echo "corpus: $files files, $((bytes / 1000000)) MB; $rounds rounds, medians"
+echo
+echo "| page cache | baseline tar \| openssl (ms) | mount → end of index.json (ms) | ratio | cp -r of the mount (ms) |"
+echo "| --- | --- | --- | --- | --- |"
+for cachemode in cold warm; do
+  b=${results[$cachemode.base]} x=${results[$cachemode.index]} c=${results[$cachemode.cp]}
+  echo "| $cachemode | $b | $x | $(awk -v x="$x" -v b="$b" 'BEGIN {printf "%.2f", x / b}') | $c |"
+done
