@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <thread>
@@ -104,7 +108,9 @@ std::string Rfc3339(int64_t epoch_seconds) {
 }
 
 Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps) {
-  OCIFS_ASSIGN_OR_RETURN(auto names, deps.ReadDir(""));
+  OCIFS_ASSIGN_OR_RETURN(auto entries, deps.ReadDir(""));
+  std::vector<std::string> names;
+  for (const auto& e : entries) names.push_back(e.name);
   std::sort(names.begin(), names.end());
   static const std::regex kEntry(
       R"(\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_][\w.]*)\s*(\[.*\])?\s*)");
@@ -203,6 +209,70 @@ const Blob* Generation::FindBlob(std::string_view hex) const {
   return it == blobs_.end() ? nullptr : it->second.get();
 }
 
+// Hashes a layer with reading and hashing overlapped: a reader thread fills 1 MiB buffers with
+// ReadAt (file opens, fstat, pread), this thread hashes them in order. On two cores this takes
+// about the time of the slower of the two instead of their sum.
+Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress) {
+  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kSlots = 4;
+  struct Slot {
+    std::vector<std::byte> data = std::vector<std::byte>(kChunk);
+    size_t length = 0;
+  };
+  std::array<Slot, kSlots> slots;
+  std::mutex mu;  // guards the two queues, reader_done and read_status
+  std::condition_variable cv;
+  std::deque<size_t> empty = {0, 1, 2, 3}, full;
+  bool reader_done = false;
+  Status read_status;
+
+  std::jthread reader([&] {
+    for (uint64_t off = 0; off < tar.size();) {
+      size_t slot;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !empty.empty(); });
+        slot = empty.front();
+        empty.pop_front();
+      }
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, tar.size() - off));
+      Status s = tar.ReadAt(off, std::span(slots[slot].data.data(), n));
+      std::lock_guard lock(mu);
+      if (!s.ok()) {
+        read_status = s;
+        break;
+      }
+      slots[slot].length = n;
+      full.push_back(slot);
+      off += n;
+      cv.notify_all();
+    }
+    std::lock_guard lock(mu);
+    reader_done = true;
+    cv.notify_all();
+  });
+
+  Sha256 h;
+  for (;;) {
+    size_t slot;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return !full.empty() || reader_done; });
+      if (full.empty()) break;  // the reader is done (or failed) and everything is hashed
+      slot = full.front();
+      full.pop_front();
+    }
+    h.Update(std::span<const std::byte>(slots[slot].data.data(), slots[slot].length));
+    if (progress) progress->bytes_done += slots[slot].length;
+    std::lock_guard lock(mu);
+    empty.push_back(slot);
+    cv.notify_all();
+  }
+  reader.join();
+  if (!read_status.ok()) return read_status;
+  return h.Finish();
+}
+
 nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids) {
   const ResolvedProject& p = *plan.project;
   json config = plan.base.config.is_object() ? plan.base.config : json::object();
@@ -279,13 +349,10 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     std::vector<std::jthread> workers;
     for (size_t i = 0; i < plan.layers.size(); ++i) {
       workers.emplace_back([&, i] {
-        Sha256 h;
-        Status s = plan.layers[i].tar->Stream([&](std::span<const std::byte> chunk) {
-          h.Update(chunk);
-          if (progress) progress->bytes_done += chunk.size();
-        });
-        digests[i] = s.ok() ? Result<Digest>(h.Finish())
-                            : Result<Digest>(s.WithContext(plan.layers[i].name + " layer"));
+        auto d = HashLayer(*plan.layers[i].tar, progress);
+        digests[i] = d.ok()
+                         ? std::move(d)
+                         : Result<Digest>(d.status().WithContext(plan.layers[i].name + " layer"));
       });
     }
   }

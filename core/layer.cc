@@ -15,9 +15,27 @@ std::string Join(std::string_view a, std::string_view b) {
   return fmt::format("{}/{}", a, b);
 }
 
-std::string TarName(const TarEntry& e) {
-  return e.type == TarEntry::Type::kDirectory ? e.name + "/" : e.name;
+// Orders entries bytewise by their tar name (a directory's name ends with '/'), without building
+// the names: this runs n log n times on the planning path.
+bool TarNameLess(const TarEntry& a, const TarEntry& b) {
+  const std::string_view x = a.name, y = b.name;
+  const size_t n = std::min(x.size(), y.size());
+  if (int c = x.compare(0, n, y, 0, n); c != 0) return c < 0;
+  auto at = [](const TarEntry& e, std::string_view s, size_t i) -> int {
+    if (i < s.size()) return static_cast<unsigned char>(s[i]);
+    if (i == s.size() && e.type == TarEntry::Type::kDirectory) return '/';
+    return -1;  // past the end
+  };
+  // Equal up to n: compare the next characters, the implicit '/' of a directory included.
+  for (size_t i = n; i <= n + 1; ++i) {
+    int ca = at(a, x, i), cb = at(b, y, i);
+    if (ca != cb) return ca < cb;
+    if (ca == -1) return false;
+  }
+  return false;
 }
+
+void LinkHardlinks(std::vector<TarEntry>& entries);
 
 // Whether a relative symlink at `link_path` (relative to the tree root) pointing at `target`
 // stays inside the root, judged lexically (the walk never follows links, so neither do we).
@@ -106,12 +124,14 @@ class Packer {
   }
 
   Status Walk(const std::string& dir) {
-    OCIFS_ASSIGN_OR_RETURN(auto names, tree_->ReadDir(dir));
-    std::sort(names.begin(), names.end());
-    for (const std::string& base : names) {
+    OCIFS_ASSIGN_OR_RETURN(auto children, tree_->ReadDir(dir));
+    std::sort(children.begin(), children.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    for (const DirEntry& child : children) {
+      const std::string& base = child.name;
+      const FileInfo& info = child.info;
       std::string rel = Join(dir, base);
       OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
-      OCIFS_ASSIGN_OR_RETURN(FileInfo info, tree_->Lstat(rel));
       const bool excluded = o_.ignore != nullptr && o_.ignore->Excluded(rel);
       if (info.type == FileType::kDirectory) {
         if (excluded && o_.ignore->CanSkipDirectory(rel)) continue;
@@ -124,7 +144,7 @@ class Packer {
       if (excluded) continue;
       switch (info.type) {
         case FileType::kRegular: {
-          OCIFS_RETURN_IF_ERROR(tree_->CheckReadable(rel));
+          if (!child.readable) return ErrnoStatus(EACCES, fmt::format("`{}`", rel), "not readable");
           TarEntry e;
           e.name = Dest(rel);
           e.type = TarEntry::Type::kFile;
@@ -210,8 +230,13 @@ Result<PackResult> PackTree(std::shared_ptr<const Tree> tree, const PackOptions&
 }
 
 void SortAndLinkEntries(std::vector<TarEntry>& entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const TarEntry& a, const TarEntry& b) { return TarName(a) < TarName(b); });
+  std::sort(entries.begin(), entries.end(), TarNameLess);
+  LinkHardlinks(entries);
+}
+
+namespace {
+
+void LinkHardlinks(std::vector<TarEntry>& entries) {
   // Second and later names of one source file (same tree, device and inode) become hardlinks to
   // the first name in sorted order, so the link always points to an earlier entry.
   std::map<std::tuple<const Tree*, uint64_t, uint64_t>, std::string> first;
@@ -228,9 +253,12 @@ void SortAndLinkEntries(std::vector<TarEntry>& entries) {
   }
 }
 
+}  // namespace
+
 Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> generated) {
-  std::set<std::string> names;
+  std::set<std::string, std::less<>> names;
   for (const auto& e : entries) names.insert(e.name);
+  const size_t packed = entries.size();
   for (TarEntry& g : generated) {
     if (names.contains(g.name)) {
       return InvalidArgument(
@@ -251,7 +279,10 @@ Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> g
     names.insert(g.name);
     entries.push_back(std::move(g));
   }
-  SortAndLinkEntries(entries);
+  // The packed entries are sorted already: sort the few new ones and merge.
+  std::sort(entries.begin() + static_cast<std::ptrdiff_t>(packed), entries.end(), TarNameLess);
+  std::inplace_merge(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(packed),
+                     entries.end(), TarNameLess);
   return Status::Ok();
 }
 

@@ -136,6 +136,8 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
 std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entries, int64_t mtime) {
   auto tar = std::shared_ptr<VirtualTar>(new VirtualTar());
   tar->entries_ = std::move(entries);
+  tar->segments_.reserve(tar->entries_.size() * 3 + 1);
+  tar->headers_.reserve(tar->entries_.size() * kBlock);
   uint64_t off = 0;
   auto add = [&](Kind kind, uint64_t length, uint64_t ref) {
     if (length == 0) return;
@@ -154,7 +156,6 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
   }
   add(Kind::kZero, 2 * kBlock, 0);  // end-of-archive marker
   tar->size_ = off;
-  tar->headers_.shrink_to_fit();
   return tar;
 }
 

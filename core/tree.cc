@@ -106,24 +106,38 @@ class PosixTree : public Tree {
     return InfoOf(st);
   }
 
-  Result<std::vector<std::string>> ReadDir(std::string_view path) const override {
+  Result<std::vector<DirEntry>> ReadDir(std::string_view path) const override {
     std::string p(path);
     Fd fd(OpenBeneath(p, O_RDONLY | O_DIRECTORY));
     if (fd.get() < 0) return ErrnoStatus(errno, Quote(name_, path), "open directory");
-    DIR* dir = ::fdopendir(fd.get());
+    const int dirfd = fd.get();
+    DIR* dir = ::fdopendir(dirfd);
     if (dir == nullptr) return ErrnoStatus(errno, Quote(name_, path), "open directory");
     fd.release();  // the DIR owns it now
-    std::vector<std::string> names;
+    std::vector<DirEntry> entries;
+    Status status;
     errno = 0;
     while (struct dirent* e = ::readdir(dir)) {
       std::string_view n(e->d_name);
-      if (n != "." && n != "..") names.emplace_back(n);
+      if (n == "." || n == "..") continue;
+      struct stat st;
+      if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        status = ErrnoStatus(
+            errno, Quote(name_, p.empty() ? std::string(n) : p + "/" + std::string(n)), "lstat");
+        break;
+      }
+      DirEntry d{std::string(n), InfoOf(st), true};
+      if (S_ISREG(st.st_mode)) {
+        d.readable = ::faccessat(dirfd, e->d_name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
+      }
+      entries.push_back(std::move(d));
       errno = 0;
     }
     int err = errno;
     ::closedir(dir);
+    if (!status.ok()) return status;
     if (err != 0) return ErrnoStatus(err, Quote(name_, path), "read directory");
-    return names;
+    return entries;
   }
 
   Result<std::string> ReadLink(std::string_view path) const override {
@@ -138,14 +152,6 @@ class PosixTree : public Tree {
       }
       buf.resize(buf.size() * 2);
     }
-  }
-
-  Status CheckReadable(std::string_view path) const override {
-    std::string p(path);
-    if (::faccessat(root_.get(), AtPath(p), R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoStatus(errno, Quote(name_, path), "not readable");
-    }
-    return Status::Ok();
   }
 
   Result<std::unique_ptr<File>> Open(std::string_view path) const override {
@@ -357,19 +363,21 @@ Result<FileInfo> MemTree::Lstat(std::string_view path) const {
   return it->second.info;  // lstat works on unreadable entries, as on a real disk
 }
 
-Result<std::vector<std::string>> MemTree::ReadDir(std::string_view path) const {
+Result<std::vector<DirEntry>> MemTree::ReadDir(std::string_view path) const {
   OCIFS_ASSIGN_OR_RETURN(const Node* dir, Find(path, "open directory"));
   if (dir->info.type != FileType::kDirectory)
     return ErrnoStatus(ENOTDIR, Quote(name_, path), "open directory");
   std::string prefix = path.empty() ? "" : std::string(path) + "/";
-  std::vector<std::string> names;
+  std::vector<DirEntry> entries;
   for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);
        ++it) {
     std::string_view rest = std::string_view(it->first).substr(prefix.size());
-    if (!rest.empty() && rest.find('/') == std::string_view::npos) names.emplace_back(rest);
+    if (!rest.empty() && rest.find('/') == std::string_view::npos) {
+      entries.push_back(DirEntry{std::string(rest), it->second.info, it->second.error == 0});
+    }
   }
   // Reverse order, so that nothing relies on the order of a directory listing.
-  return std::vector<std::string>(names.rbegin(), names.rend());
+  return std::vector<DirEntry>(entries.rbegin(), entries.rend());
 }
 
 Result<std::string> MemTree::ReadLink(std::string_view path) const {
@@ -377,11 +385,6 @@ Result<std::string> MemTree::ReadLink(std::string_view path) const {
   if (n->info.type != FileType::kSymlink)
     return ErrnoStatus(EINVAL, Quote(name_, path), "readlink");
   return n->target;
-}
-
-Status MemTree::CheckReadable(std::string_view path) const {
-  auto found = Find(path, "not readable");
-  return found.ok() ? Status::Ok() : found.status();
 }
 
 Result<std::unique_ptr<File>> MemTree::Open(std::string_view path) const {

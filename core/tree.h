@@ -58,6 +58,14 @@ struct FileInfo {
   }
 };
 
+// One name in a directory, with what lstat says of it and whether the caller may read it (for
+// regular files; an access check relative to the open directory, not a re-resolved path).
+struct DirEntry {
+  std::string name;
+  FileInfo info;
+  bool readable = true;
+};
+
 class File {
  public:
   virtual ~File() = default;
@@ -74,11 +82,9 @@ class Tree {
   virtual const std::string& root_name() const = 0;
 
   virtual Result<FileInfo> Lstat(std::string_view path) const = 0;
-  // The names in a directory, in no particular order, without "." and "..".
-  virtual Result<std::vector<std::string>> ReadDir(std::string_view path) const = 0;
+  // The entries of a directory, in no particular order, without "." and "..".
+  virtual Result<std::vector<DirEntry>> ReadDir(std::string_view path) const = 0;
   virtual Result<std::string> ReadLink(std::string_view path) const = 0;
-  // OK when the caller may open the file for reading (permission check, not an open).
-  virtual Status CheckReadable(std::string_view path) const = 0;
   virtual Result<std::unique_ptr<File>> Open(std::string_view path) const = 0;
 };
 
@@ -113,9 +119,8 @@ class MemTree : public Tree {
 
   const std::string& root_name() const override { return name_; }
   Result<FileInfo> Lstat(std::string_view path) const override;
-  Result<std::vector<std::string>> ReadDir(std::string_view path) const override;
+  Result<std::vector<DirEntry>> ReadDir(std::string_view path) const override;
   Result<std::string> ReadLink(std::string_view path) const override;
-  Status CheckReadable(std::string_view path) const override;
   Result<std::unique_ptr<File>> Open(std::string_view path) const override;
 
  private:
