@@ -1,23 +1,21 @@
 #include "core/ignore.h"
 
+#include "core/path.h"
+
 #include <fmt/format.h>
 
 namespace ocifs {
 namespace {
 
+// The pattern's components after Go's filepath.Clean: no "", "." or "..".
 std::vector<std::string> SplitClean(std::string_view p) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string_view seg = p.substr(i, j - i);
+  for (std::string_view seg : SplitPath(p)) {
     if (seg == "..") {
       if (!out.empty()) out.pop_back();
-    } else if (!seg.empty() && seg != ".") {
+    } else if (seg != ".") {
       out.emplace_back(seg);
     }
-    i = j + 1;
   }
   return out;
 }
@@ -102,18 +100,6 @@ bool MatchSegments(const std::vector<std::string>& pat, size_t pi,
   }
   if (si == path.size()) return false;
   return GlobMatchSegment(pat[pi], path[si]) && MatchSegments(pat, pi + 1, path, si + 1, prefix_ok);
-}
-
-std::vector<std::string_view> SplitPath(std::string_view p) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    if (j > i) out.push_back(p.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 bool IsValidGlob(std::string_view seg) {

@@ -236,7 +236,9 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress) {
         empty.pop_front();
       }
       size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, tar.size() - off));
-      Status s = tar.ReadAt(off, std::span(slots[slot].data.data(), n));
+      Status s = progress != nullptr && progress->cancelled
+                     ? Status(Code::kFailedPrecondition, "hashing was cancelled")
+                     : tar.ReadAt(off, std::span(slots[slot].data.data(), n));
       std::lock_guard lock(mu);
       if (!s.ok()) {
         read_status = s;

@@ -51,10 +51,12 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
 // tree, in name order; the first distribution to name a script wins. Exposed for tests.
 Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps);
 
-// How far hashing has got; read by status displays while BuildGeneration runs.
+// How far hashing has got, read by status displays while BuildGeneration runs; setting
+// `cancelled` makes BuildGeneration stop at the next chunk with kFailedPrecondition.
 struct HashProgress {
   std::atomic<uint64_t> bytes_done{0};
-  uint64_t bytes_total = 0;
+  std::atomic<uint64_t> bytes_total{0};
+  std::atomic<bool> cancelled{false};
 };
 
 class Generation {

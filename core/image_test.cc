@@ -331,6 +331,28 @@ TEST(ImageTest, DependencyConsoleScripts) {
   EXPECT_NE((*scripts)[1].data->find("sys.exit(App.run())"), std::string::npos);
 }
 
+TEST(ImageTest, HashProgressAndCancellation) {
+  TempDir d;
+  WriteFixture(d);
+  ResolveInputs in;
+  in.project_dir = d.path();
+  in.flags.base = "scratch";
+  auto plan = PlanProject(in);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  HashProgress progress;
+  auto g = BuildGeneration(*plan, 1, &progress);
+  ASSERT_TRUE(g.ok());
+  EXPECT_GT(progress.bytes_total.load(), 0u);
+  EXPECT_EQ(progress.bytes_done.load(), progress.bytes_total.load());
+
+  HashProgress cancelled;
+  cancelled.cancelled = true;
+  auto none = BuildGeneration(*plan, 2, &cancelled);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(none.status().message().find("cancelled"), std::string::npos);
+}
+
 TEST(ImageTest, WriteLayoutRefusesANonEmptyDirectory) {
   TempDir d, out;
   WriteFixture(d);

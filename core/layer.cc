@@ -1,5 +1,7 @@
 #include "core/layer.h"
 
+#include "core/path.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -8,12 +10,6 @@
 
 namespace ocifs {
 namespace {
-
-std::string Join(std::string_view a, std::string_view b) {
-  if (a.empty()) return std::string(b);
-  if (b.empty()) return std::string(a);
-  return fmt::format("{}/{}", a, b);
-}
 
 // Orders entries bytewise by their tar name (a directory's name ends with '/'), without building
 // the names: this runs n log n times on the planning path.
@@ -40,21 +36,12 @@ void LinkHardlinks(std::vector<TarEntry>& entries);
 // Whether a relative symlink at `link_path` (relative to the tree root) pointing at `target`
 // stays inside the root, judged lexically (the walk never follows links, so neither do we).
 bool StaysInside(std::string_view link_path, std::string_view target) {
-  int depth = 0;
-  size_t slash = link_path.rfind('/');
-  std::string_view parent = slash == std::string_view::npos ? "" : link_path.substr(0, slash);
-  for (std::string_view part : {parent, target}) {
-    size_t i = 0;
-    while (i <= part.size()) {
-      size_t j = part.find('/', i);
-      if (j == std::string_view::npos) j = part.size();
-      std::string_view c = part.substr(i, j - i);
-      if (c == "..") {
-        if (--depth < 0) return false;
-      } else if (!c.empty() && c != ".") {
-        ++depth;
-      }
-      i = j + 1;
+  int depth = static_cast<int>(SplitPath(link_path).size()) - 1;  // the link's directory
+  for (std::string_view c : SplitPath(target)) {
+    if (c == "..") {
+      if (--depth < 0) return false;
+    } else if (c != ".") {
+      ++depth;
     }
   }
   return true;
@@ -68,13 +55,9 @@ class Packer {
     OCIFS_RETURN_IF_ERROR(Walk(""));
     // The destination directory and its parents.
     std::string acc;
-    size_t i = 0;
-    while (i < o_.dest.size()) {
-      size_t j = o_.dest.find('/', i);
-      if (j == std::string::npos) j = o_.dest.size();
-      acc = Join(acc, std::string_view(o_.dest).substr(i, j - i));
+    for (std::string_view component : SplitPath(o_.dest)) {
+      acc = JoinPath(acc, component);
       AddDir(acc, 0755, /*owned=*/acc == o_.dest);
-      i = j + 1;
     }
     SortAndLinkEntries(out_.entries);
     return std::move(out_);
@@ -98,7 +81,7 @@ class Packer {
     out_.entries.push_back(std::move(e));
   }
 
-  std::string Dest(std::string_view rel) const { return Join(o_.dest, rel); }
+  std::string Dest(std::string_view rel) const { return JoinPath(o_.dest, rel); }
 
   Status CheckName(const std::string& rel, std::string_view base) {
     if (!IsValidUtf8(rel)) {
@@ -130,7 +113,7 @@ class Packer {
     for (const DirEntry& child : children) {
       const std::string& base = child.name;
       const FileInfo& info = child.info;
-      std::string rel = Join(dir, base);
+      std::string rel = JoinPath(dir, base);
       OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
       const bool excluded = o_.ignore != nullptr && o_.ignore->Excluded(rel);
       if (info.type == FileType::kDirectory) {

@@ -28,6 +28,15 @@ struct Cursor {
     return false;
   }
   bool EatSep() { return Eat(".") || Eat("-") || Eat("_"); }
+  // After a pre/post/dev keyword: an optional separator and an optional number ("a1", "a.1",
+  // "a" is a0).
+  uint64_t KeywordNumber() {
+    size_t before = i;
+    EatSep();
+    auto n = Number();
+    if (!n) i = before;
+    return n.value_or(0);
+  }
   std::optional<uint64_t> Number() {
     size_t start = i;
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
@@ -88,11 +97,7 @@ Result<Version> Version::Parse(std::string_view text) {
     bool found = false;
     for (auto [word, kind] : kPre) {
       if (c.Eat(word)) {
-        size_t before_sep = c.i;
-        c.EatSep();
-        auto n = c.Number();
-        if (!n) c.i = before_sep;
-        v.pre_ = std::make_pair(kind, n.value_or(0));
+        v.pre_ = std::make_pair(kind, c.KeywordNumber());
         found = true;
         break;
       }
@@ -113,11 +118,7 @@ Result<Version> Version::Parse(std::string_view text) {
       c.i = save;
       c.EatSep();
       if (c.Eat("post") || c.Eat("rev") || c.Eat("r")) {
-        size_t before_sep = c.i;
-        c.EatSep();
-        auto n = c.Number();
-        if (!n) c.i = before_sep;
-        v.post_ = n.value_or(0);
+        v.post_ = c.KeywordNumber();
       } else {
         c.i = save;
       }
@@ -128,11 +129,7 @@ Result<Version> Version::Parse(std::string_view text) {
     size_t save = c.i;
     c.EatSep();
     if (c.Eat("dev")) {
-      size_t before_sep = c.i;
-      c.EatSep();
-      auto n = c.Number();
-      if (!n) c.i = before_sep;
-      v.dev_ = n.value_or(0);
+      v.dev_ = c.KeywordNumber();
     } else {
       c.i = save;
     }

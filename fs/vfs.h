@@ -34,8 +34,10 @@ struct MountOptions {
 // Checks that `mountpoint` exists, is a directory and is empty.
 Status CheckMountpoint(const std::string& mountpoint);
 
-// Makes the first generation; called on a background thread once the mount is up.
-using GenerationMaker = std::function<Result<std::shared_ptr<const Generation>>()>;
+// Makes the first generation; called on a background thread once the mount is up. It reports
+// into `progress` and stops early (with an error) when progress.cancelled is set at unmount.
+using GenerationMaker =
+    std::function<Result<std::shared_ptr<const Generation>>(HashProgress& progress)>;
 
 // Mounts, daemonizes unless options.foreground (the parent process exits 0 once the mount is up),
 // starts `make` in the background and serves requests until unmounted or sent SIGTERM/SIGINT.

@@ -172,6 +172,8 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   }
   out["layers"] = layers;
   out["config"] = ocifs::ImageConfig(*plan, ids);
+  // Before hashing, rootfs would list only the base's diff_ids: leave it out rather than mislead.
+  if (!digests) out["config"].erase("rootfs");
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }
@@ -197,8 +199,9 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const 
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
   auto shared = std::make_shared<ocifs::ImagePlan>(std::move(plan).value());
-  Status s =
-      ocifs::vfs::Serve(mo, [shared] { return ocifs::BuildGeneration(*shared, 1, nullptr); });
+  Status s = ocifs::vfs::Serve(mo, [shared](ocifs::HashProgress& progress) {
+    return ocifs::BuildGeneration(*shared, 1, &progress);
+  });
   if (!s.ok()) return Fail(s);
   return 0;
 }

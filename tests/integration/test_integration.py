@@ -270,6 +270,22 @@ class IntegrityTest(unittest.TestCase):
             wait_until(lambda: not is_mounted(m.path), 20, "the mount to go away after SIGTERM")
             wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20, "the daemon to exit")
 
+    def test_sigterm_while_hashing_stops_promptly(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            with open(f"{project}/big.bin", "wb") as f:  # 4 GiB of holes: seconds of hashing
+                f.truncate(4 << 30)
+            # The kernel gives a process-directed signal to any thread that does not block it;
+            # repeat so that a thread that fails to block SIGTERM is all but certain to show.
+            # Nothing here sends a FUSE request that could wake a stuck loop by accident.
+            for _ in range(5):
+                m = Mount(project, "--base", "scratch", "--python", "3.11")
+                with m:
+                    pid = m.daemon_pid()
+                    os.kill(pid, signal.SIGTERM)
+                    wait_until(lambda: not is_mounted(m.path), 20, "the mount to go away")
+                    wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20, "the daemon to stop hashing and exit")
+
     def test_fusermount_unmounts(self):
         m = Mount(EXAMPLE, "--base", "scratch", "--python", "3.11")
         with m:
