@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/options.h"
 #include "core/tree.h"
 
 namespace ocifs {
@@ -312,19 +313,14 @@ std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest
 
 Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference) {
   if (reference == "scratch") return std::unique_ptr<BaseSource>(std::make_unique<ScratchSource>());
-  if (reference.starts_with("oci:")) {
-    std::string rest = reference.substr(4), tag;
-    // oci:PATH[:TAG] - a ':' after the last '/' starts the tag.
-    size_t colon = rest.rfind(':');
-    if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-      tag = rest.substr(colon + 1);
-      rest = rest.substr(0, colon);
-      if (tag.empty())
-        return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
+  if (auto ref = SplitOciLayoutRef(reference)) {
+    if (ref->tag && ref->tag->empty()) {
+      return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
     }
-    if (rest.empty())
+    if (ref->path.empty())
       return InvalidArgument(fmt::format("base `{}`: want oci:PATH[:TAG]", reference));
-    return std::unique_ptr<BaseSource>(std::make_unique<OciLayoutSource>(reference, rest, tag));
+    return std::unique_ptr<BaseSource>(
+        std::make_unique<OciLayoutSource>(reference, ref->path, ref->tag.value_or("")));
   }
   return Unsupported(fmt::format(
       "base `{}`: pulling from registries is not supported yet; use `--base scratch` or "

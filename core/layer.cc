@@ -100,9 +100,10 @@ class Packer {
 
   static std::string FieldSafe(std::string_view s) {
     std::string out;
-    for (unsigned char c : s)
+    for (unsigned char c : s) {
       out += c < 0x80 && c >= 0x20 ? std::string(1, static_cast<char>(c))
                                    : fmt::format("\\x{:02x}", c);
+    }
     return out;
   }
 
@@ -114,17 +115,22 @@ class Packer {
       const std::string& base = child.name;
       const FileInfo& info = child.info;
       std::string rel = JoinPath(dir, base);
-      OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
       const bool excluded = o_.ignore != nullptr && o_.ignore->Excluded(rel);
+      // Names are checked only for what is packed: a bad name in an ignored place is no error.
       if (info.type == FileType::kDirectory) {
         if (excluded && o_.ignore->CanSkipDirectory(rel)) continue;
+        if (!excluded) OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
         size_t before = out_.entries.size();
         OCIFS_RETURN_IF_ERROR(Walk(rel));
         // An excluded directory appears only as the parent of something re-included below it.
-        if (!excluded || out_.entries.size() > before) AddDir(Dest(rel), info.mode & 0777, true);
+        if (!excluded || out_.entries.size() > before) {
+          OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
+          AddDir(Dest(rel), info.mode & 0777, true);
+        }
         continue;
       }
       if (excluded) continue;
+      OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
       switch (info.type) {
         case FileType::kRegular: {
           if (!child.readable) return ErrnoStatus(EACCES, fmt::format("`{}`", rel), "not readable");

@@ -176,6 +176,20 @@ TEST(LayerTest, IgnoreRulesAndReincludedChildren) {
             (std::vector<std::string>{"app/", "app/docs/", "app/docs/keep.md", "app/main.py"}));
 }
 
+TEST(LayerTest, BadNamesInIgnoredPlacesAreNoError) {
+  auto t = std::make_shared<MemTree>();
+  t->AddFile("main.py", "m").AddFile("bad\xff.log", "x").AddFile(".wh.cache", "x");
+  t->AddDir("node_modules").AddFile("node_modules/\xfe", "x");
+  IgnoreRules ignore;
+  ASSERT_TRUE(ignore.AddFile("*.log\n.wh.*\nnode_modules", "`test`").ok());
+  PackOptions o;
+  o.dest = "app";
+  o.ignore = &ignore;
+  auto r = PackTree(t, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Names(*r), (std::vector<std::string>{"app/", "app/main.py"}));
+}
+
 TEST(LayerTest, NeverOpensFifosOrSocketsOnDisk) {
   TempDir dir;
   dir.Write("main.py", "print(1)\n");

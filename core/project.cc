@@ -66,17 +66,7 @@ std::string Absolute(const std::string& base_dir, const std::string& p) {
 // Makes paths of options read from pyproject.toml absolute, relative to the project directory.
 void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
   if (o.deps) o.deps = Absolute(dir, *o.deps);
-  if (o.base && o.base->starts_with("oci:")) {
-    std::string rest = o.base->substr(4);
-    // oci:PATH[:TAG] - only the PATH part is a path.
-    std::string tag;
-    if (size_t colon = rest.rfind(':');
-        colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-      tag = rest.substr(colon);
-      rest = rest.substr(0, colon);
-    }
-    o.base = "oci:" + Absolute(dir, rest) + tag;
-  }
+  if (o.base) o.base = AbsoluteBase(*o.base, dir);
 }
 
 // "version = 3.11.4" or "version_info = 3.11.4.final.0" in pyvenv.cfg -> "3.11".

@@ -73,19 +73,8 @@ struct ImageFlags {
       for (const auto& t : tags) OCIFS_RETURN_IF_ERROR(ocifs::ValidateTag(t).WithContext("--tag"));
       o.tags = tags;
     }
-    if (given("--base")) {
-      o.base = base;
-      if (base.starts_with("oci:")) {
-        // oci:PATH[:TAG]: make PATH absolute relative to the working directory.
-        std::string rest = base.substr(4), tag;
-        size_t colon = rest.rfind(':');
-        if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-          tag = rest.substr(colon);
-          rest = rest.substr(0, colon);
-        }
-        if (!rest.empty()) o.base = "oci:" + absolute(rest) + tag;
-      }
-    }
+    if (given("--base"))
+      o.base = ocifs::AbsoluteBase(base, std::filesystem::current_path().string());
     if (given("--deps")) o.deps = absolute(deps);
     if (given("--python")) o.python = python;
     if (given("--platform")) o.platform = platform;
