@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/digest_cache.h"
 #include "core/layer.h"
 
 namespace ocifs {
@@ -337,29 +338,57 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
 }
 
 Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
-                                                          HashProgress* progress) {
+                                                          const BuildOptions& options) {
   const ResolvedProject& p = *plan.project;
+  HashProgress* progress = options.progress;
   auto gen = std::make_shared<Generation>();
   gen->number_ = number;
 
-  // Hash the own layers, one thread each (there are at most a handful).
   if (progress) {
     for (const auto& l : plan.layers) progress->bytes_total += l.tar->size();
   }
-  std::vector<Result<Digest>> digests(plan.layers.size(), Result<Digest>(Internal("not hashed")));
+  // One thread per own layer (there are at most a handful): the cache, else hashing.
+  const size_t n = plan.layers.size();
+  std::vector<Result<Digest>> digests(n, Result<Digest>(Internal("not hashed")));
+  std::vector<std::vector<std::string>> warnings(n);
+  std::vector<char> from_cache(n, 0);  // not vector<bool>: the threads write different elements
   {
     std::vector<std::jthread> workers;
-    for (size_t i = 0; i < plan.layers.size(); ++i) {
+    for (size_t i = 0; i < n; ++i) {
       workers.emplace_back([&, i] {
-        auto d = HashLayer(*plan.layers[i].tar, progress);
-        digests[i] = d.ok()
-                         ? std::move(d)
-                         : Result<Digest>(d.status().WithContext(plan.layers[i].name + " layer"));
+        const VirtualTar& tar = *plan.layers[i].tar;
+        const Digest key = options.cache ? tar.CacheKey() : Digest();
+        if (options.cache) {
+          auto hit = options.cache->Lookup(key, &warnings[i]);
+          if (hit && hit->size == tar.size()) {
+            digests[i] = hit->digest;
+            from_cache[i] = 1;
+            if (progress) {
+              progress->bytes_done += tar.size();
+              ++progress->layers_from_cache;
+            }
+            return;
+          }
+        }
+        auto d = HashLayer(tar, progress);
+        if (!d.ok()) {
+          digests[i] = d.status().WithContext(plan.layers[i].name + " layer");
+          return;
+        }
+        if (progress) ++progress->layers_hashed;
+        if (options.cache) {
+          Status s = options.cache->Store(key, {*d, tar.size()});
+          if (!s.ok())
+            warnings[i].push_back("could not store a digest in the cache: " + s.message());
+        }
+        digests[i] = std::move(d);
       });
     }
   }
-  for (const auto& d : digests) {
-    if (!d.ok()) return d.status();
+  for (size_t i = 0; i < n; ++i) {
+    if (!digests[i].ok()) return digests[i].status();
+    for (auto& w : warnings[i]) gen->warnings_.push_back(std::move(w));
+    gen->from_cache_.push_back(from_cache[i] != 0);
   }
 
   json config = ImageConfig(plan, [&] {

@@ -57,6 +57,15 @@ struct HashProgress {
   std::atomic<uint64_t> bytes_done{0};
   std::atomic<uint64_t> bytes_total{0};
   std::atomic<bool> cancelled{false};
+  std::atomic<uint64_t> layers_from_cache{0};
+  std::atomic<uint64_t> layers_hashed{0};
+};
+
+class DigestCache;
+
+struct BuildOptions {
+  HashProgress* progress = nullptr;  // may be null
+  DigestCache* cache = nullptr;      // may be null: hash every layer
 };
 
 class Generation {
@@ -72,17 +81,23 @@ class Generation {
   const Digest& manifest_digest() const { return manifest_digest_; }
   const Digest& config_digest() const { return config_digest_; }
   const std::vector<Layer>& own_layers() const { return own_layers_; }
+  // Which own layers took their digest from the digest cache (parallel to own_layers()).
+  const std::vector<bool>& from_cache() const { return from_cache_; }
+  // What went wrong but did not stop the build (a corrupt cache entry, a failed cache write).
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // Every blob by hex digest (sorted, so listings are stable).
   const std::map<std::string, std::shared_ptr<const Blob>>& blobs() const { return blobs_; }
   const Blob* FindBlob(std::string_view hex) const;
 
  private:
   friend Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan&, uint64_t,
-                                                                   HashProgress*);
+                                                                   const BuildOptions&);
   uint64_t number_ = 0;
   std::string index_json_;
   Digest manifest_digest_, config_digest_;
   std::vector<Layer> own_layers_;
+  std::vector<bool> from_cache_;
+  std::vector<std::string> warnings_;
   std::map<std::string, std::shared_ptr<const Blob>> blobs_;
 };
 
@@ -93,9 +108,10 @@ Result<ImagePlan> PlanProject(const ResolveInputs& in);
 // base's layers and the own layers (`own_diff_ids` may be empty, for `inspect` before hashing).
 nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids);
 
-// Hashes the planned layers and assembles the image. `progress` may be null.
+// Hashes the planned layers (or takes their digests from the cache, when the layer's CacheKey is
+// there with the same size; new digests are stored) and assembles the image.
 Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
-                                                          HashProgress* progress);
+                                                          const BuildOptions& options = {});
 
 // "1970-01-01T00:00:00Z"
 std::string Rfc3339(int64_t epoch_seconds);

@@ -37,7 +37,7 @@ Result<std::shared_ptr<const Generation>> Build(const std::string& dir, ImageOpt
   in.flags = std::move(flags);
   in.source_date_epoch = std::move(epoch);
   OCIFS_ASSIGN_OR_RETURN(auto plan, PlanProject(in));
-  return BuildGeneration(plan, 1, nullptr);
+  return BuildGeneration(plan, 1);
 }
 
 json BlobJson(const Generation& g, const Digest& d) {
@@ -340,14 +340,14 @@ TEST(ImageTest, HashProgressAndCancellation) {
   auto plan = PlanProject(in);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   HashProgress progress;
-  auto g = BuildGeneration(*plan, 1, &progress);
+  auto g = BuildGeneration(*plan, 1, {.progress = &progress});
   ASSERT_TRUE(g.ok());
   EXPECT_GT(progress.bytes_total.load(), 0u);
   EXPECT_EQ(progress.bytes_done.load(), progress.bytes_total.load());
 
   HashProgress cancelled;
   cancelled.cancelled = true;
-  auto none = BuildGeneration(*plan, 2, &cancelled);
+  auto none = BuildGeneration(*plan, 2, {.progress = &cancelled});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(none.status().message().find("cancelled"), std::string::npos);

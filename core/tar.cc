@@ -136,6 +136,7 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
 std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entries, int64_t mtime) {
   auto tar = std::shared_ptr<VirtualTar>(new VirtualTar());
   tar->entries_ = std::move(entries);
+  tar->mtime_ = mtime;
   tar->segments_.reserve(tar->entries_.size() * 3 + 1);
   tar->headers_.reserve(tar->entries_.size() * kBlock);
   uint64_t off = 0;
@@ -157,6 +158,34 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
   add(Kind::kZero, 2 * kBlock, 0);  // end-of-archive marker
   tar->size_ = off;
   return tar;
+}
+
+Digest VirtualTar::CacheKey() const {
+  // Every field is written as "<length>:<bytes>;", so no name or link can forge another entry.
+  Sha256 h;
+  auto field = [&h](std::string_view v) {
+    h.Update(fmt::format("{}:", v.size()));
+    h.Update(v);
+    h.Update(";");
+  };
+  field("ocifs-layer-key");
+  field(std::to_string(kTarFormatVersion));
+  field(std::to_string(mtime_));
+  field(std::to_string(entries_.size()));
+  for (const TarEntry& e : entries_) {
+    field(e.name);
+    field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));
+    field(e.link);
+    if (e.data) {
+      field("data " + Digest::Of(*e.data).hex());
+    } else if (e.tree) {
+      const FileInfo& i = e.source_info;
+      field(fmt::format("file {} {} {} {} {}", i.dev, i.ino, i.size, i.mtime_ns, i.ctime_ns));
+    } else {
+      field("");
+    }
+  }
+  return h.Finish();
 }
 
 Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byte> out) const {

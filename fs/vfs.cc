@@ -51,7 +51,7 @@ class ImageFs {
     {
       std::lock_guard lock(mu_);
       if (made.ok()) {
-        current_ = std::move(made).value();
+        current_ = made.value();  // a copy: the warnings are logged below
         for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
       } else {
         error_ = made.status();
@@ -59,7 +59,11 @@ class ImageFs {
       ready_ = true;
     }
     ready_cv_.notify_all();
-    if (!made.ok()) Log("making the image failed: " + made.status().message());
+    if (!made.ok()) {
+      Log("making the image failed: " + made.status().message());
+    } else {
+      for (const auto& w : (*made)->warnings()) Log("warning: " + w);
+    }
   }
 
   // Waits for the first generation. Null with `err` set when making it failed.

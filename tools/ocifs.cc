@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/digest_cache.h"
 #include "core/image.h"
 #include "core/layer.h"
 #include "fs/vfs.h"
@@ -30,11 +31,42 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// Where layer digests are cached (core/digest_cache.h); shared by every command that hashes.
+struct CacheFlags {
+  std::string dir;
+  std::string max_size;
+  bool disabled = false;
+
+  void Register(CLI::App& app, bool with_disable) {
+    app.add_option("--cache-dir", dir,
+                   "Digest cache directory (default: $XDG_CACHE_HOME/ocifs or ~/.cache/ocifs)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.add_option("--cache-max-size", max_size,
+                   "Bound of the digest cache, e.g. 256M (default: 256M)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    if (with_disable)
+      app.add_flag("--no-cache", disabled, "Hash every layer; neither read nor write the cache");
+  }
+
+  // Null when the cache is disabled.
+  Result<std::unique_ptr<ocifs::DigestCache>> Open() const {
+    if (disabled) return std::unique_ptr<ocifs::DigestCache>();
+    uint64_t max = ocifs::kDefaultCacheMaxBytes;
+    if (!max_size.empty()) {
+      auto parsed = ocifs::ParseByteSize(max_size);
+      if (!parsed.ok()) return parsed.status().WithContext("--cache-max-size");
+      max = *parsed;
+    }
+    return ocifs::DigestCache::Open(dir.empty() ? ocifs::DigestCache::DefaultDir() : dir, max);
+  }
+};
+
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, exclude;
   std::string base, deps, python, platform, workdir, user, entrypoint, cmd;
   bool strict = false;
+  CacheFlags cache;
 
   void Register(CLI::App& app) {
     app.add_option("--tag,-t", tags,
@@ -57,6 +89,7 @@ struct ImageFlags {
     app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
     app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
     app.add_flag("--strict", strict, "Make every warning an error");
+    cache.Register(app, /*with_disable=*/true);
     for (const char* name : {"--base", "--deps", "--python", "--platform", "--workdir", "--user",
                              "--entrypoint", "--cmd"}) {
       app.get_option(name)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -117,6 +150,33 @@ Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flag
   return plan;
 }
 
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
+}
+
+int CacheInfo(const CacheFlags& flags) {
+  auto cache = flags.Open();
+  if (!cache.ok()) return Fail(cache.status());
+  auto stats = (*cache)->Scan();
+  if (!stats.ok()) return Fail(stats.status());
+  std::printf("directory: %s\nentries: %llu\nsize on disk: %llu bytes (bound %llu)\n",
+              (*cache)->dir().c_str(), static_cast<unsigned long long>(stats->entries),
+              static_cast<unsigned long long>(stats->bytes),
+              static_cast<unsigned long long>((*cache)->max_bytes()));
+  return 0;
+}
+
+int CachePrune(const CacheFlags& flags, bool all) {
+  auto cache = flags.Open();
+  if (!cache.ok()) return Fail(cache.status());
+  auto left = (*cache)->Prune(all ? 0 : (*cache)->max_bytes());
+  if (!left.ok()) return Fail(left.status());
+  std::printf("%llu entries, %llu bytes left in %s\n",
+              static_cast<unsigned long long>(left->entries),
+              static_cast<unsigned long long>(left->bytes), (*cache)->dir().c_str());
+  return 0;
+}
+
 nlohmann::json EntryJson(const ocifs::TarEntry& e) {
   static const char* kTypes[] = {"file", "directory", "symlink", "hardlink"};
   nlohmann::json j = {{"name", e.name},
@@ -145,8 +205,11 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   out["warnings"] = plan->warnings;
   std::vector<ocifs::Digest> ids;
   if (digests) {
-    auto gen = ocifs::BuildGeneration(*plan, 1, nullptr);
+    auto cache = flags.cache.Open();
+    if (!cache.ok()) return Fail(cache.status());
+    auto gen = ocifs::BuildGeneration(*plan, 1, {.cache = cache->get()});
     if (!gen.ok()) return Fail(gen.status());
+    PrintWarnings((*gen)->warnings());
     for (const auto& l : (*gen)->own_layers()) ids.push_back(l.descriptor.digest);
     out["manifest"] = (*gen)->manifest_digest().str();
   }
@@ -171,8 +234,11 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
           const CLI::App& app) {
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
-  auto gen = ocifs::BuildGeneration(*plan, 1, nullptr);
+  auto cache = flags.cache.Open();
+  if (!cache.ok()) return Fail(cache.status());
+  auto gen = ocifs::BuildGeneration(*plan, 1, {.cache = cache->get()});
   if (!gen.ok()) return Fail(gen.status());
+  PrintWarnings((*gen)->warnings());
   Status s = ocifs::WriteLayout(**gen, output);
   if (!s.ok()) return Fail(s);
   std::fprintf(stderr, "ocifs: wrote %s (manifest %s)\n", output.c_str(),
@@ -187,9 +253,12 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const 
   if (!mp.ok()) return Fail(mp);
   auto plan = Plan(project, flags, app);
   if (!plan.ok()) return Fail(plan.status());
+  auto cache = flags.cache.Open();
+  if (!cache.ok()) return Fail(cache.status());
   auto shared = std::make_shared<ocifs::ImagePlan>(std::move(plan).value());
-  Status s = ocifs::vfs::Serve(mo, [shared](ocifs::HashProgress& progress) {
-    return ocifs::BuildGeneration(*shared, 1, &progress);
+  std::shared_ptr<ocifs::DigestCache> shared_cache = std::move(cache).value();
+  Status s = ocifs::vfs::Serve(mo, [shared, shared_cache](ocifs::HashProgress& progress) {
+    return ocifs::BuildGeneration(*shared, 1, {.progress = &progress, .cache = shared_cache.get()});
   });
   if (!s.ok()) return Fail(s);
   return 0;
@@ -241,6 +310,17 @@ int main(int argc, char** argv) {
   inspect->add_flag("--digests", digests, "Hash the layers and include digests");
   inspect_flags.Register(*inspect);
 
+  auto* cache = app.add_subcommand("cache", "Show or prune the digest cache");
+  cache->require_subcommand(1);
+  CacheFlags cache_flags;
+  auto* cache_info = cache->add_subcommand("info", "Print the cache's directory, entries and size");
+  cache_flags.Register(*cache_info, /*with_disable=*/false);
+  auto* cache_prune =
+      cache->add_subcommand("prune", "Evict least recently used entries down to the bound");
+  bool prune_all = false;
+  cache_flags.Register(*cache_prune, /*with_disable=*/false);
+  cache_prune->add_flag("--all", prune_all, "Remove every entry");
+
   auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
   umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
 
@@ -254,5 +334,7 @@ int main(int argc, char** argv) {
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (umount->parsed()) return Umount(mountpoint);
+  if (cache_info->parsed()) return CacheInfo(cache_flags);
+  if (cache_prune->parsed()) return CachePrune(cache_flags, prune_all);
   return 2;
 }
