@@ -163,15 +163,17 @@ Status IgnoreRules::Add(std::string_view pattern, std::string_view source) {
   return Status::Ok();
 }
 
-bool IgnoreRules::Matches(const Rule& rule, std::string_view path) {
+bool IgnoreRules::Matches(const Rule& rule, const std::vector<std::string_view>& path) {
   // prefix_ok: the pattern may match a parent directory of `path` (it then covers `path`).
-  return MatchSegments(rule.segments, 0, SplitPath(path), 0, /*prefix_ok=*/true);
+  return MatchSegments(rule.segments, 0, path, 0, /*prefix_ok=*/true);
 }
 
 bool IgnoreRules::Excluded(std::string_view path) const {
+  if (rules_.empty()) return false;
+  const std::vector<std::string_view> parts = SplitPath(path);  // once, for every rule
   bool excluded = false;
   for (const Rule& r : rules_) {
-    if (r.negate == excluded && Matches(r, path)) excluded = !r.negate;
+    if (r.negate == excluded && Matches(r, parts)) excluded = !r.negate;
   }
   return excluded;
 }

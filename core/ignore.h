@@ -43,7 +43,7 @@ class IgnoreRules {
     std::vector<std::string> segments;  // the cleaned pattern split at '/'
     bool negate = false;
   };
-  static bool Matches(const Rule& rule, std::string_view path);
+  static bool Matches(const Rule& rule, const std::vector<std::string_view>& path);
   std::vector<Rule> rules_;
 };
 

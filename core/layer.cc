@@ -245,11 +245,22 @@ void LinkHardlinks(std::vector<TarEntry>& entries) {
 }  // namespace
 
 Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> generated) {
-  std::set<std::string, std::less<>> names;
-  for (const auto& e : entries) names.insert(e.name);
+  // The generated names and their parents are few: look them up in one pass over the entries
+  // instead of indexing every packed name.
+  std::set<std::string, std::less<>> wanted, present;
+  for (const TarEntry& g : generated) {
+    wanted.insert(g.name);
+    for (size_t slash = g.name.find('/'); slash != std::string::npos;
+         slash = g.name.find('/', slash + 1)) {
+      wanted.insert(g.name.substr(0, slash));
+    }
+  }
+  for (const TarEntry& e : entries) {
+    if (wanted.contains(e.name)) present.insert(e.name);
+  }
   const size_t packed = entries.size();
   for (TarEntry& g : generated) {
-    if (names.contains(g.name)) {
+    if (present.contains(g.name)) {
       return InvalidArgument(
           fmt::format("generated file `/{}` clashes with a packed file of that name", g.name));
     }
@@ -257,15 +268,15 @@ Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> g
     for (size_t slash = g.name.find('/'); slash != std::string::npos;
          slash = g.name.find('/', slash + 1)) {
       std::string parent = g.name.substr(0, slash);
-      if (names.insert(parent).second) {
+      if (present.insert(parent).second) {
         TarEntry d;
-        d.name = parent;
+        d.name = std::move(parent);
         d.type = TarEntry::Type::kDirectory;
         d.mode = 0755;
         entries.push_back(std::move(d));
       }
     }
-    names.insert(g.name);
+    present.insert(g.name);
     entries.push_back(std::move(g));
   }
   // The packed entries are sorted already: sort the few new ones and merge.

@@ -23,11 +23,14 @@ void PutString(char* field, size_t width, std::string_view value) {
   std::memcpy(field, value.data(), std::min(width, value.size()));
 }
 
-// Zero-padded octal with a trailing NUL: width-1 digits.
+// Zero-padded octal with a trailing NUL: width-1 digits. REQUIRES: the value fits (callers
+// move larger values to PAX records). No allocation: this runs seven times per entry.
 void PutOctal(char* field, size_t width, uint64_t value) {
-  std::string s = fmt::format("{:0{}o}", value, width - 1);
-  std::memcpy(field, s.data(), width - 1);
   field[width - 1] = '\0';
+  for (size_t i = width - 1; i-- > 0;) {
+    field[i] = static_cast<char>('0' + (value & 7));
+    value >>= 3;
+  }
 }
 
 // A name for a ustar field that cannot hold the real one (the PAX record carries that).
@@ -49,16 +52,17 @@ void Checksum(char* block) {
   std::memset(block + 148, ' ', 8);
   unsigned sum = 0;
   for (size_t i = 0; i < kBlock; ++i) sum += static_cast<unsigned char>(block[i]);
-  std::string s = fmt::format("{:06o}", sum);
-  std::memcpy(block + 148, s.data(), 6);
-  block[154] = '\0';
+  PutOctal(block + 148, 7, sum);  // six digits and a NUL
   block[155] = ' ';
 }
 
-std::string UstarBlock(std::string_view name, char type, uint32_t mode, uint64_t uid, uint64_t gid,
-                       uint64_t size, int64_t mtime, std::string_view link) {
-  std::string b(kBlock, '\0');
-  char* p = b.data();
+// Appends one 512-byte ustar header block to `out`.
+void AppendUstarBlock(std::string& out, std::string_view name, char type, uint32_t mode,
+                      uint64_t uid, uint64_t gid, uint64_t size, int64_t mtime,
+                      std::string_view link) {
+  const size_t at = out.size();
+  out.resize(at + kBlock, '\0');
+  char* p = out.data() + at;
   PutString(p + 0, 100, name);
   PutOctal(p + 100, 8, mode);
   PutOctal(p + 108, 8, uid);
@@ -74,12 +78,11 @@ std::string UstarBlock(std::string_view name, char type, uint32_t mode, uint64_t
   PutOctal(p + 329, 8, 0);  // devmajor
   PutOctal(p + 337, 8, 0);  // devminor
   Checksum(p);
-  return b;
 }
 
 }  // namespace
 
-std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
+void AppendTarHeaders(std::string& out, const TarEntry& e, int64_t mtime) {
   std::string name = e.name;
   if (e.type == TarEntry::Type::kDirectory) name += '/';
   const uint64_t size = e.type == TarEntry::Type::kFile ? e.size : 0;
@@ -93,7 +96,6 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
   if (size > kMaxOctal11) pax.emplace_back("size", std::to_string(size));
   if (e.uid > kMaxOctal7) pax.emplace_back("uid", std::to_string(e.uid));
 
-  std::string out;
   if (!pax.empty()) {
     std::string records;
     for (const auto& [k, v] : pax) records += PaxRecord(k, v);
@@ -104,7 +106,7 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
         slash == std::string_view::npos
             ? fmt::format("PaxHeaders.0/{}", n)
             : fmt::format("{}/PaxHeaders.0/{}", n.substr(0, slash), n.substr(slash + 1));
-    out += UstarBlock(FieldFallback(pax_name, 100), 'x', 0644, 0, 0, records.size(), mtime, "");
+    AppendUstarBlock(out, FieldFallback(pax_name, 100), 'x', 0644, 0, 0, records.size(), mtime, "");
     out += records;
     out.resize(PadTo512(out.size()), '\0');
   }
@@ -126,10 +128,15 @@ std::string EncodeTarHeaders(const TarEntry& e, int64_t mtime) {
   }
   const bool name_fits = name.size() <= 100 && IsAscii(name);
   const bool link_fits = !has_link || (e.link.size() <= 100 && IsAscii(e.link));
-  out += UstarBlock(
-      name_fits ? name : FieldFallback(name, 100), type, e.mode & 07777,
+  AppendUstarBlock(
+      out, name_fits ? name : FieldFallback(name, 100), type, e.mode & 07777,
       e.uid > kMaxOctal7 ? 0 : e.uid, e.gid > kMaxOctal7 ? 0 : e.gid, size > kMaxOctal11 ? 0 : size,
       mtime, has_link ? (link_fits ? std::string_view(e.link) : FieldFallback(e.link, 100)) : "");
+}
+
+std::string EncodeTarHeaders(const TarEntry& entry, int64_t mtime) {
+  std::string out;
+  AppendTarHeaders(out, entry, mtime);
   return out;
 }
 
@@ -147,9 +154,9 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
   };
   for (size_t i = 0; i < tar->entries_.size(); ++i) {
     const TarEntry& e = tar->entries_[i];
-    std::string h = EncodeTarHeaders(e, mtime);
-    add(Kind::kHeader, h.size(), tar->headers_.size());
-    tar->headers_ += h;
+    const size_t at = tar->headers_.size();
+    AppendTarHeaders(tar->headers_, e, mtime);
+    add(Kind::kHeader, tar->headers_.size() - at, at);
     if (e.type == TarEntry::Type::kFile && e.size > 0) {
       add(Kind::kFile, e.size, i);
       add(Kind::kZero, PadTo512(e.size) - e.size, 0);

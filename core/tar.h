@@ -54,8 +54,10 @@ struct TarEntry {
   std::shared_ptr<const std::string> data;
 };
 
-// The 512-byte header blocks (PAX header, its records and padding included) for one entry.
-// Exposed for tests.
+// Appends the 512-byte header blocks (PAX header, its records and padding included) of one entry
+// to `out`. REQUIRES: out.size() is a multiple of 512.
+void AppendTarHeaders(std::string& out, const TarEntry& entry, int64_t mtime);
+// The same, as a string of its own (for tests).
 std::string EncodeTarHeaders(const TarEntry& entry, int64_t mtime);
 
 class VirtualTar {
