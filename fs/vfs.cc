@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -33,10 +34,14 @@ constexpr fuse_ino_t kFirstBlobIno = 16;
 constexpr double kForever = 86400.0;  // content-addressed names and bytes never change
 constexpr uint32_t kIoSize = 1 << 20;
 
+}  // namespace
+
 void Log(const std::string& message) {
   ::syslog(LOG_ERR, "%s", message.c_str());
   std::fprintf(stderr, "ocifs: %s\n", message.c_str());
 }
+
+namespace {
 
 // One open file: the bytes it reads and the generation they belong to.
 struct Handle {
@@ -44,16 +49,34 @@ struct Handle {
   std::shared_ptr<const Blob> blob;
 };
 
+// How many replaced generations stay reachable by digest, so that a reader who got the previous
+// index.json (skopeo in the middle of a copy) can still open its manifest, config and layers.
+constexpr size_t kKeepPrevious = 4;
+
+// A blob and the generation it belongs to.
+struct Found {
+  std::shared_ptr<const Generation> generation;
+  std::shared_ptr<const Blob> blob;
+};
+
 class ImageFs {
  public:
-  // Called once by the maker thread.
+  explicit ImageFs(struct fuse_session** session) : session_(session) {}
+
+  // Called by the source's thread: the first generation (or why there is none), then newer ones.
   void Publish(Result<std::shared_ptr<const Generation>> made) {
+    bool replaced = false;
     {
       std::lock_guard lock(mu_);
       if (made.ok()) {
+        if (current_) {
+          previous_.push_front(current_);
+          if (previous_.size() > kKeepPrevious) previous_.pop_back();
+          replaced = true;
+        }
         current_ = made.value();  // a copy: the warnings are logged below
         for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
-      } else {
+      } else if (!current_) {
         error_ = made.status();
       }
       ready_ = true;
@@ -61,8 +84,17 @@ class ImageFs {
     ready_cv_.notify_all();
     if (!made.ok()) {
       Log("making the image failed: " + made.status().message());
-    } else {
-      for (const auto& w : (*made)->warnings()) Log("warning: " + w);
+      return;
+    }
+    for (const auto& w : (*made)->warnings()) Log("warning: " + w);
+    if (replaced) {
+      // index.json moved: drop what the kernel may hold of it and of the blob listing. Not under
+      // mu_, and never from a request handler (this is the source's thread).
+      fuse_lowlevel_notify_inval_inode(*session_, kIndexIno, 0, 0);
+      fuse_lowlevel_notify_inval_inode(*session_, kSha256Ino, 0, 0);
+      ::syslog(LOG_INFO, "generation %llu: manifest %s",
+               static_cast<unsigned long long>((*made)->number()),
+               (*made)->manifest_digest().str().c_str());
     }
   }
 
@@ -72,6 +104,20 @@ class ImageFs {
     ready_cv_.wait(lock, [&] { return ready_; });
     err = current_ ? 0 : ErrnoFor(error_);
     return current_;
+  }
+
+  // The blob named `hex` in the current generation, else in a kept previous one. REQUIRES: the
+  // first generation is ready (Wait returned one).
+  Found FindBlob(const std::string& hex) {
+    std::lock_guard lock(mu_);
+    for (const auto* gens : {&current_}) {
+      if (auto it = (*gens)->blobs().find(hex); it != (*gens)->blobs().end())
+        return {*gens, it->second};
+    }
+    for (const auto& g : previous_) {
+      if (auto it = g->blobs().find(hex); it != g->blobs().end()) return {g, it->second};
+    }
+    return {};
   }
 
   // Returns the blob inode's hex name, or "" for an unknown inode.
@@ -94,10 +140,12 @@ class ImageFs {
     return it->second;
   }
 
-  std::mutex mu_;  // guards everything below; never held across a FUSE reply
+  struct fuse_session** const session_;  // set before the loop starts
+  std::mutex mu_;  // guards everything below; never held across a FUSE reply or a notification
   std::condition_variable ready_cv_;
   bool ready_ = false;
   std::shared_ptr<const Generation> current_;
+  std::deque<std::shared_ptr<const Generation>> previous_;  // newest first
   Status error_;
   std::unordered_map<std::string, fuse_ino_t> ino_of_;
   std::vector<std::string> hex_of_;
@@ -155,11 +203,10 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
   std::string hex = fs.HexOf(ino);
   if (hex.empty()) return ENOENT;
   int err = 0;
-  auto gen = fs.Wait(err);
-  if (!gen) return err;
-  const Blob* blob = gen->FindBlob(hex);
-  if (blob == nullptr) return ENOENT;  // a blob of an older generation (only with live updates)
-  st = FileAttr(ino, blob->size());
+  if (!fs.Wait(err)) return err;
+  Found found = fs.FindBlob(hex);
+  if (!found.blob) return ENOENT;  // a blob of a generation no longer kept
+  st = FileAttr(ino, found.blob->size());
   return 0;
 }
 
@@ -193,7 +240,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       fuse_reply_err(req, err);
       return;
     }
-    if (gen->FindBlob(n) != nullptr) return ReplyEntry(req, fs, fs.InoOf(std::string(n)));
+    if (fs.FindBlob(std::string(n)).blob) return ReplyEntry(req, fs, fs.InoOf(std::string(n)));
   }
   fuse_reply_err(req, ENOENT);  // negative entries are not cached (entry_timeout 0)
 }
@@ -270,12 +317,13 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
       fi->keep_cache = 0;
     } else {
       std::string hex = fs.HexOf(ino);
-      auto it = h->generation->blobs().find(hex);
-      if (hex.empty() || it == h->generation->blobs().end()) {
+      Found found = hex.empty() ? Found{} : fs.FindBlob(hex);
+      if (!found.blob) {
         fuse_reply_err(req, ino < kFirstBlobIno ? EISDIR : ENOENT);
         return;
       }
-      h->blob = it->second;
+      h->generation = std::move(found.generation);  // held until release
+      h->blob = std::move(found.blob);
       fi->keep_cache = 1;  // content-addressed: the page cache stays valid forever
     }
   }
@@ -399,7 +447,7 @@ Status CheckMountpoint(const std::string& mountpoint) {
   return Status::Ok();
 }
 
-Status Serve(const MountOptions& options, GenerationMaker make) {
+Status Serve(const MountOptions& options, GenerationSource& source) {
   OCIFS_RETURN_IF_ERROR(CheckMountpoint(options.mountpoint));
   std::error_code ec;
   const std::string real_mountpoint = std::filesystem::canonical(options.mountpoint, ec).string();
@@ -426,8 +474,9 @@ Status Serve(const MountOptions& options, GenerationMaker make) {
     return ops;
   }();
 
-  ImageFs fs;
-  struct fuse_session* se = fuse_session_new(&args, &kOps, sizeof kOps, &fs);
+  struct fuse_session* se = nullptr;
+  ImageFs fs(&se);
+  se = fuse_session_new(&args, &kOps, sizeof kOps, &fs);
   fuse_opt_free_args(&args);
   if (se == nullptr)
     return Status(Code::kIo, "could not create the FUSE session (see the message above)");
@@ -457,22 +506,22 @@ Status Serve(const MountOptions& options, GenerationMaker make) {
   ::openlog("ocifs", LOG_PID, LOG_DAEMON);
   RaiseReadahead(real_mountpoint);
 
-  HashProgress progress;
   // libfuse blocks every signal in its workers so that SIGTERM/SIGINT reach the loop's thread;
-  // the maker (and the hashing threads it starts, which inherit its mask) must block them too,
-  // or a signal delivered to one of them would set "exit" without waking the loop.
+  // the source's thread (and the hashing threads it starts, which inherit its mask) must block
+  // them too, or a signal delivered to one of them would set "exit" without waking the loop.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
-  std::jthread maker([&fs, &progress, make = std::move(make)] { fs.Publish(make(progress)); });
+  std::jthread maker(
+      [&fs, &source] { source.Run([&fs](auto made) { fs.Publish(std::move(made)); }); });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   struct fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, options.max_threads);
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
-  // Unmounted (or signalled) while still hashing: stop the hashing, then wait for it.
-  progress.cancelled = true;
+  // Unmounted or signalled: stop the source (and any hashing it is doing), then wait for it.
+  source.Stop();
   maker.join();
   if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
     return Status(Code::kIo, fmt::format("the FUSE loop ended with error {}", rc));

@@ -9,7 +9,8 @@
 //
 // Until the first generation is ready (digests are computed in the background after mounting),
 // requests that need it (index.json, a listing or lookup in blobs/sha256) wait for it; if making
-// it failed, they fail with EIO and the error is logged.
+// it failed, they fail with EIO and the error is logged. Later generations replace it live. Later
+// generations replace it live.
 //
 // Threads: libfuse's multithreaded loop calls the handlers concurrently; see vfs.cc for locks.
 #pragma once
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "core/image.h"
+#include "core/live.h"
 #include "core/status.h"
 
 namespace ocifs::vfs {
@@ -34,15 +36,15 @@ struct MountOptions {
 // Checks that `mountpoint` exists, is a directory and is empty.
 Status CheckMountpoint(const std::string& mountpoint);
 
-// Makes the first generation; called on a background thread once the mount is up. It reports
-// into `progress` and stops early (with an error) when progress.cancelled is set at unmount.
-using GenerationMaker =
-    std::function<Result<std::shared_ptr<const Generation>>(HashProgress& progress)>;
-
 // Mounts, daemonizes unless options.foreground (the parent process exits 0 once the mount is up),
-// starts `make` in the background and serves requests until unmounted or sent SIGTERM/SIGINT.
-// Returns once the file system has been unmounted.
-Status Serve(const MountOptions& options, GenerationMaker make);
+// runs source.Run() on a background thread and serves what it publishes: requests wait for the
+// first generation; each later one replaces it (index.json is invalidated in the kernel) while
+// the previous few stay reachable by digest and open handles keep theirs. Serves until unmounted
+// or sent SIGTERM/SIGINT/SIGHUP, then calls source.Stop() and returns.
+Status Serve(const MountOptions& options, GenerationSource& source);
+
+// Logs to syslog and stderr (the daemon's stderr is /dev/null once it has daemonized).
+void Log(const std::string& message);
 
 // The errno a FUSE reply carries for a Status (the one table).
 int ErrnoFor(const Status& status);

@@ -18,6 +18,7 @@
 #include "core/digest_cache.h"
 #include "core/image.h"
 #include "core/layer.h"
+#include "core/live.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -106,8 +107,9 @@ struct ImageFlags {
       for (const auto& t : tags) OCIFS_RETURN_IF_ERROR(ocifs::ValidateTag(t).WithContext("--tag"));
       o.tags = tags;
     }
-    if (given("--base"))
+    if (given("--base")) {
       o.base = ocifs::AbsoluteBase(base, std::filesystem::current_path().string());
+    }
     if (given("--deps")) o.deps = absolute(deps);
     if (given("--python")) o.python = python;
     if (given("--platform")) o.platform = platform;
@@ -138,16 +140,26 @@ struct ImageFlags {
   }
 };
 
-Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flags,
-                              const CLI::App& app) {
+Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags& flags,
+                                    const CLI::App& app) {
   OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
   ocifs::ResolveInputs in;
   in.project_dir = project;
   in.flags = std::move(options);
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) in.source_date_epoch = sde;
+  return in;
+}
+
+Result<ocifs::ImagePlan> Plan(const ocifs::ResolveInputs& in) {
   OCIFS_ASSIGN_OR_RETURN(auto plan, ocifs::PlanProject(in));
   for (const auto& w : plan.warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
   return plan;
+}
+
+Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flags,
+                              const CLI::App& app) {
+  OCIFS_ASSIGN_OR_RETURN(auto in, Inputs(project, flags, app));
+  return Plan(in);
 }
 
 void PrintWarnings(const std::vector<std::string>& warnings) {
@@ -246,20 +258,24 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
   return 0;
 }
 
-int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, const ImageFlags& flags,
-          const CLI::App& app) {
+int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool watch,
+          const ImageFlags& flags, const CLI::App& app) {
   // Everything that can be wrong with the input is found here, before mounting.
   Status mp = ocifs::vfs::CheckMountpoint(mo.mountpoint);
   if (!mp.ok()) return Fail(mp);
-  auto plan = Plan(project, flags, app);
+  auto in = Inputs(project, flags, app);
+  if (!in.ok()) return Fail(in.status());
+  auto plan = Plan(*in);
   if (!plan.ok()) return Fail(plan.status());
   auto cache = flags.cache.Open();
   if (!cache.ok()) return Fail(cache.status());
-  auto shared = std::make_shared<ocifs::ImagePlan>(std::move(plan).value());
-  std::shared_ptr<ocifs::DigestCache> shared_cache = std::move(cache).value();
-  Status s = ocifs::vfs::Serve(mo, [shared, shared_cache](ocifs::HashProgress& progress) {
-    return ocifs::BuildGeneration(*shared, 1, {.progress = &progress, .cache = shared_cache.get()});
-  });
+  ocifs::LiveOptions live;
+  live.inputs = *in;
+  live.watch = watch;
+  live.cache = std::move(cache).value();
+  live.log = ocifs::vfs::Log;
+  ocifs::LiveImage source(std::move(plan).value(), std::move(live));
+  Status s = ocifs::vfs::Serve(mo, source);
   if (!s.ok()) return Fail(s);
   return 0;
 }
@@ -294,6 +310,8 @@ int main(int argc, char** argv) {
   mount->add_flag("--foreground,-f", mo.foreground, "Stay in the foreground");
   mount->add_flag("--debug", mo.debug, "Trace FUSE requests (implies --foreground)");
   mount->add_flag("--allow-other", mo.allow_other, "Let other users read the mount");
+  bool no_watch = false;
+  mount->add_flag("--no-watch", no_watch, "Serve one frozen generation; do not follow changes");
   mount_flags.Register(*mount);
 
   auto* build = app.add_subcommand("build", "Write PROJECT's image layout to a directory");
@@ -330,7 +348,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (mo.debug) mo.foreground = true;
-  if (mount->parsed()) return Mount(project, mo, mount_flags, *mount);
+  if (mount->parsed()) return Mount(project, mo, !no_watch, mount_flags, *mount);
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (umount->parsed()) return Umount(mountpoint);

@@ -344,6 +344,58 @@ class DigestCacheTest(unittest.TestCase):
                 shutil.rmtree(f"{tmp}/out{trial}")
 
 
+class LiveGenerationTest(unittest.TestCase):
+    def blobs_of(self, layout, tag="latest"):
+        index = read_json(f"{layout}/index.json")
+        desc = next(m for m in index["manifests"]
+                    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
+        manifest = read_json(f"{layout}/blobs/sha256/{desc['digest'][7:]}")
+        return {"manifest": desc["digest"], "config": manifest["config"]["digest"],
+                "layers": [l["digest"] for l in manifest["layers"]]}
+
+    def test_edit_flow(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            with Mount(project, *EXAMPLE_ARGS, "--cache-dir", f"{tmp}/cache") as m:
+                run(["skopeo", "copy", f"oci:{m.path}:latest", f"oci:{tmp}/before:latest"])
+                before = self.blobs_of(m.path)
+                old_index = read_bytes(f"{m.path}/index.json")
+                old_manifest_fd = os.open(f"{m.path}/blobs/sha256/{before['manifest'][7:]}", os.O_RDONLY)
+                try:
+                    cli = f"{project}/src/hello/cli.py"
+                    write_text(cli, read_bytes(cli).decode().replace("Hello,", "Howdy,"))
+                    wait_until(lambda: read_bytes(f"{m.path}/index.json") != old_index, 10,
+                               "a new generation after the edit")
+                    run(["skopeo", "copy", f"oci:{m.path}:latest", f"oci:{tmp}/after:latest"])
+                    after = self.blobs_of(m.path)
+                    # The handle opened on the old generation still reads it.
+                    old = b""
+                    while chunk := os.read(old_manifest_fd, 1 << 20):
+                        old += chunk
+                    self.assertEqual("sha256:" + hashlib.sha256(old).hexdigest(), before["manifest"])
+                finally:
+                    os.close(old_manifest_fd)
+            # Only the application layer, the config and the manifest changed.
+            self.assertNotEqual(after["manifest"], before["manifest"])
+            self.assertNotEqual(after["config"], before["config"])
+            self.assertEqual(after["layers"][:-1], before["layers"][:-1], "base and dependencies layers")
+            self.assertNotEqual(after["layers"][-1], before["layers"][-1], "application layer")
+            for layout in (f"{tmp}/before", f"{tmp}/after"):
+                p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", layout], check=False)
+                self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            out, _ = runc_run(f"{tmp}/after", "latest")
+            self.assertTrue(out.startswith("Howdy, world! "), out)
+
+    def test_no_watch_serves_a_frozen_generation(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            with Mount(project, "--base", "scratch", "--python", "3.11", "--no-watch") as m:
+                first = read_bytes(f"{m.path}/index.json")
+                write_text(f"{project}/added.py", "x = 1\n")
+                time.sleep(1.0)
+                self.assertEqual(read_bytes(f"{m.path}/index.json"), first)
+
+
 class BadInputTest(unittest.TestCase):
     """Each bad input: exit code 1, a message that names the file, line or reference, nothing mounted."""
 

@@ -1,0 +1,80 @@
+// Live images: the generations a mount serves, one after another as the project changes.
+//
+// GenerationSource is what the FUSE adapter asks for images: Run() publishes a first generation
+// (or the error that prevented it), then each newer one, until Stop(). LiveImage is the source
+// behind `ocifs mount`: it hashes the first plan, then (unless watching is off) waits for changes
+// in the project and dependency trees (TreeWatcher), lets a burst of changes settle (`quiet`, at
+// most `max_delay`), re-resolves the project, re-plans it on the same base, and builds the next
+// generation. The digest cache makes the unchanged layers free. A change that leaves the manifest
+// as it was publishes nothing; a change that cannot be planned or hashed (a half-saved
+// pyproject.toml, a file deleted while hashing) is logged and the current generation stays.
+//
+// The base image is resolved once, at mount: a changed base needs a remount. The ignore rules of
+// the watcher are those of the last generation; an edit of .dockerignore takes effect for
+// watching from the next generation on.
+//
+// Thread safety: Run() on one thread; Stop() and the accessors from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/digest_cache.h"
+#include "core/image.h"
+#include "core/project.h"
+#include "core/watch.h"
+
+namespace ocifs {
+
+using PublishFn = std::function<void(Result<std::shared_ptr<const Generation>>)>;
+
+class GenerationSource {
+ public:
+  virtual ~GenerationSource() = default;
+  virtual void Run(const PublishFn& publish) = 0;
+  virtual void Stop() = 0;
+};
+
+struct LiveOptions {
+  ResolveInputs inputs;  // how the project was resolved, to resolve it again after a change
+  bool watch = true;
+  std::chrono::milliseconds quiet{50};
+  std::chrono::milliseconds max_delay{500};
+  std::shared_ptr<DigestCache> cache;           // may be null
+  std::function<void(const std::string&)> log;  // messages after the mount is up; may be null
+};
+
+class LiveImage : public GenerationSource {
+ public:
+  LiveImage(ImagePlan first, LiveOptions options);
+  void Run(const PublishFn& publish) override;
+  void Stop() override;
+  HashProgress& progress() { return progress_; }
+  uint64_t generations() const { return number_; }
+
+ private:
+  void Log(const std::string& m) const {
+    if (options_.log) options_.log(m);
+  }
+  Result<std::unique_ptr<TreeWatcher>> OpenWatcher(
+      const std::shared_ptr<const ResolvedProject>& project);
+  // Waits for a change and lets it settle. False when stopped.
+  bool WaitForSettledChange(TreeWatcher& watcher);
+
+  ImagePlan plan_;
+  LiveOptions options_;
+  HashProgress progress_;
+  IgnoreRules deps_ignore_;
+  std::atomic<uint64_t> number_{0};
+
+  std::mutex mu_;  // guards stopped_ and watcher_ (the pointer, not the watcher's own state)
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+  TreeWatcher* watcher_ = nullptr;
+};
+
+}  // namespace ocifs

@@ -1,0 +1,48 @@
+// TreeWatcher: tells when files under some directories change (Linux inotify).
+//
+// Watches every directory below each root, except those an IgnoreRules says can be skipped, and
+// follows directories created later. Events on ignored paths do not count. When the kernel's event
+// queue overflows, the watcher re-adds its watches and reports a change, so nothing is missed.
+//
+// Thread safety: Wait() is called by one thread; Stop() may be called from any thread and makes
+// a pending or later Wait() return at once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ignore.h"
+#include "core/status.h"
+
+namespace ocifs {
+
+class TreeWatcher {
+ public:
+  struct Root {
+    std::string path;                           // absolute directory
+    std::shared_ptr<const IgnoreRules> ignore;  // may be null; kept alive by the watcher
+  };
+  enum class Event { kChanged, kTimeout, kStopped };
+
+  static Result<std::unique_ptr<TreeWatcher>> Open(std::vector<Root> roots);
+  ~TreeWatcher();
+  TreeWatcher(const TreeWatcher&) = delete;
+  TreeWatcher& operator=(const TreeWatcher&) = delete;
+
+  // Waits up to `timeout` for a change that is not ignored.
+  Result<Event> Wait(std::chrono::milliseconds timeout);
+  void Stop();
+
+  size_t watch_count() const;
+  uint64_t overflows() const { return overflows_; }
+
+ private:
+  struct Impl;
+  explicit TreeWatcher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  uint64_t overflows_ = 0;
+};
+
+}  // namespace ocifs
