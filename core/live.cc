@@ -52,14 +52,18 @@ bool LiveImage::WaitForSettledChange(TreeWatcher& watcher) {
   }
 }
 
-void LiveImage::Run(const PublishFn& publish) {
-  auto first =
-      BuildGeneration(plan_, ++number_, {.progress = &progress_, .cache = options_.cache.get()});
-  const bool ok = first.ok();
-  Digest current = ok ? (*first)->manifest_digest() : Digest();
-  publish(std::move(first));
-  if (!ok) return;
+Result<ImagePlan> LiveImage::Replan() const {
+  OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, ResolveProject(options_.inputs));
+  return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base);
+}
 
+bool LiveImage::Stopped() {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
+void LiveImage::Run(const PublishFn& publish) {
+  // Watch from before the first hashing, so that a change made while hashing is seen.
   std::unique_ptr<TreeWatcher> watcher;
   if (options_.watch) {
     auto w = OpenWatcher(plan_.project);
@@ -69,12 +73,61 @@ void LiveImage::Run(const PublishFn& publish) {
       Log("not watching the project for changes: " + w.status().message());
     }
   }
-  if (!watcher) {  // a frozen generation: serve it until stopped
-    std::unique_lock lock(mu_);
-    stopped_cv_.wait(lock, [&] { return stopped_; });
-    return;
-  }
+  Result<ImagePlan> plan = plan_;
+  Digest current;
+  bool served = false, error_published = false;
+  int retries = 0;
   for (;;) {
+    Status failed;
+    if (plan.ok()) {
+      if (served) {
+        progress_.bytes_done = 0;
+        progress_.bytes_total = 0;
+      }
+      auto gen = BuildGeneration(*plan, number_ + 1,
+                                 {.progress = &progress_, .cache = options_.cache.get()});
+      if (Stopped()) return;
+      if (gen.ok()) {
+        if (!served || (*gen)->manifest_digest() != current) {
+          if (served) {
+            for (const auto& w : plan->warnings) Log("warning: " + w);
+          }
+          ++number_;
+          current = (*gen)->manifest_digest();
+          served = true;
+          plan_ = std::move(plan).value();
+          publish(std::move(gen));
+        }
+      } else {
+        failed = gen.status();
+      }
+    } else {
+      failed = plan.status();
+    }
+    if (!failed.ok()) {
+      Log(served ? "the change is not served yet: " + failed.message()
+                 : "the first generation could not be made: " + failed.message());
+      // A file that changed while it was hashed is no error to publish: the change itself brings
+      // a new plan, and readers of the first generation keep waiting for it.
+      const bool changed = failed.code() == Code::kChanged;
+      if (!served && !changed && !error_published) {
+        publish(failed);
+        error_published = true;
+      }
+      if (!watcher && changed && !served && ++retries <= 50) {
+        std::unique_lock lock(mu_);
+        if (stopped_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopped_; }))
+          return;
+        lock.unlock();
+        plan = Replan();
+        continue;
+      }
+    }
+    if (!watcher) {  // a frozen generation: serve it until stopped
+      std::unique_lock lock(mu_);
+      stopped_cv_.wait(lock, [&] { return stopped_; });
+      return;
+    }
     {
       std::lock_guard lock(mu_);
       if (stopped_) return;
@@ -83,29 +136,7 @@ void LiveImage::Run(const PublishFn& publish) {
     if (!WaitForSettledChange(*watcher)) return;
     // Watch again before planning, so that a change made while planning is not missed.
     auto next_watcher = OpenWatcher(plan_.project);
-    auto project = ResolveProject(options_.inputs);
-    Result<ImagePlan> plan =
-        project.ok()
-            ? PlanImage(std::make_shared<const ResolvedProject>(std::move(project).value()),
-                        plan_.base)
-            : Result<ImagePlan>(project.status());
-    if (!plan.ok()) {
-      Log("the change is not served yet: " + plan.status().message());
-    } else {
-      progress_.bytes_done = 0;
-      progress_.bytes_total = 0;
-      auto gen = BuildGeneration(*plan, number_ + 1,
-                                 {.progress = &progress_, .cache = options_.cache.get()});
-      if (!gen.ok()) {
-        Log("the change is not served yet: " + gen.status().message());
-      } else if ((*gen)->manifest_digest() != current) {
-        ++number_;
-        current = (*gen)->manifest_digest();
-        for (const auto& w : plan->warnings) Log("warning: " + w);
-        plan_ = std::move(plan).value();
-        publish(std::move(gen));
-      }
-    }
+    plan = Replan();
     std::lock_guard lock(mu_);
     if (stopped_) return;
     watcher_ = nullptr;

@@ -8,6 +8,9 @@
 // generation. The digest cache makes the unchanged layers free. A change that leaves the manifest
 // as it was publishes nothing; a change that cannot be planned or hashed (a half-saved
 // pyproject.toml, a file deleted while hashing) is logged and the current generation stays.
+// The first generation too: if a file changes while it is hashed, it is planned again once the
+// change settles, and readers wait; any other failure is published (readers get EIO) until a
+// change makes a generation that works.
 //
 // The base image is resolved once, at mount: a changed base needs a remount. The ignore rules of
 // the watcher are those of the last generation; an edit of .dockerignore takes effect for
@@ -64,6 +67,9 @@ class LiveImage : public GenerationSource {
       const std::shared_ptr<const ResolvedProject>& project);
   // Waits for a change and lets it settle. False when stopped.
   bool WaitForSettledChange(TreeWatcher& watcher);
+  // Resolves and plans the project again, on the base resolved at mount.
+  Result<ImagePlan> Replan() const;
+  bool Stopped();
 
   ImagePlan plan_;
   LiveOptions options_;

@@ -396,6 +396,91 @@ class LiveGenerationTest(unittest.TestCase):
                 self.assertEqual(read_bytes(f"{m.path}/index.json"), first)
 
 
+class TortureTest(unittest.TestCase):
+    SECONDS = 12
+
+    def test_readers_never_see_wrong_bytes_while_writers_edit(self):
+        import random
+        import threading
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            names = [f"{project}/src/hello/data{i}.py" for i in range(24)]
+            for i, n in enumerate(names):
+                write_text(n, f"# {i}\n" + "x" * (512 * (i % 5) + 7 * i) + "\n")
+            stop = time.monotonic() + self.SECONDS
+            counts = {"reads": 0, "eio": 0, "gone": 0, "wrong": 0, "edits": 0, "generations": set()}
+            lock = threading.Lock()
+            wrong = []
+
+            def writer(seed):
+                rng = random.Random(seed)
+                while time.monotonic() < stop:
+                    n = rng.choice(names)
+                    data = read_bytes(n) or b"# refilled\n"  # the other writer may have just truncated it
+                    kind = rng.randrange(3)
+                    if kind == 0:  # in place, same size
+                        with open(n, "r+b") as f:
+                            f.seek(rng.randrange(len(data)))
+                            f.write(bytes([rng.randrange(65, 90)]))
+                    elif kind == 1:  # truncate and append
+                        with open(n, "wb") as f:
+                            f.write(data[: len(data) // 2] + b"# grown\n" * rng.randrange(1, 50))
+                    else:  # replace by rename, as editors and git do
+                        write_text(n + ".new", data.decode() + "# renamed\n")
+                        os.replace(n + ".new", n)
+                    with lock:
+                        counts["edits"] += 1
+                    # Edits come in bursts (a save, a checkout), then a pause in which a new
+                    # generation can be hashed.
+                    time.sleep(rng.uniform(0.0, 0.01) if rng.random() < 0.7 else rng.uniform(0.15, 0.4))
+
+            def reader(m, seed):
+                rng = random.Random(seed)
+                seen = []  # manifests of this and earlier generations
+                while time.monotonic() < stop:
+                    try:
+                        index = read_json(f"{m.path}/index.json")
+                        seen.append(index["manifests"][0]["digest"][7:])
+                        manifest_hex = rng.choice(seen[-5:])
+                        manifest = read_json(f"{m.path}/blobs/sha256/{manifest_hex}")
+                    except (OSError, ValueError):
+                        continue
+                    with lock:
+                        counts["generations"].add(manifest_hex)
+                    for d in [manifest["config"]["digest"]] + [l["digest"] for l in manifest["layers"]]:
+                        hexd = d[7:]
+                        try:
+                            got = sha256_of(f"{m.path}/blobs/sha256/{hexd}")
+                        except OSError as e:
+                            with lock:
+                                if e.errno == errno.EIO:
+                                    counts["eio"] += 1
+                                elif e.errno == errno.ENOENT:
+                                    counts["gone"] += 1  # a generation no longer kept
+                                else:
+                                    wrong.append(f"{hexd[:12]}: unexpected {e}")
+                            continue
+                        with lock:
+                            counts["reads"] += 1
+                            if got != hexd:
+                                counts["wrong"] += 1
+                                wrong.append(f"{hexd[:12]}: read bytes hash to {got[:12]}")
+
+            with Mount(project, "--base", "scratch", "--python", "3.11", "--cache-dir", f"{tmp}/cache") as m:
+                threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+                threads += [threading.Thread(target=reader, args=(m, 100 + i)) for i in range(8)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            print(f"\ntorture: {counts['edits']} edits, {len(counts['generations'])} generations read, "
+                  f"{counts['reads']} complete blob reads, {counts['eio']} EIO, {counts['gone']} gone, "
+                  f"{counts['wrong']} wrong bytes", flush=True)
+            self.assertEqual(wrong, [])
+            self.assertGreater(counts["reads"], 0)
+            self.assertGreater(len(counts["generations"]), 1, "the edits made new generations")
+
+
 class BadInputTest(unittest.TestCase):
     """Each bad input: exit code 1, a message that names the file, line or reference, nothing mounted."""
 
