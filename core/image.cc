@@ -200,6 +200,57 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   return plan;
 }
 
+void HashProgress::Begin(const std::vector<std::pair<std::string, uint64_t>>& layers) {
+  std::lock_guard lock(mu_);
+  layers_.clear();
+  for (const auto& [name, total] : layers) layers_.push_back({name, 0, total, State::kPending});
+}
+
+void HashProgress::Advance(size_t layer, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  if (layer < layers_.size()) layers_[layer].done += bytes;
+}
+
+void HashProgress::Set(size_t layer, State state) {
+  std::lock_guard lock(mu_);
+  if (layer < layers_.size()) layers_[layer].state = state;
+}
+
+std::vector<HashProgress::Layer> HashProgress::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return layers_;
+}
+
+uint64_t HashProgress::bytes_done() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (const auto& l : layers_) n += l.done;
+  return n;
+}
+
+uint64_t HashProgress::bytes_total() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (const auto& l : layers_) n += l.total;
+  return n;
+}
+
+std::string_view StateName(HashProgress::State state) {
+  switch (state) {
+    case HashProgress::State::kPending:
+      return "pending";
+    case HashProgress::State::kHashing:
+      return "hashing";
+    case HashProgress::State::kFromCache:
+      return "from cache";
+    case HashProgress::State::kHashed:
+      return "hashed";
+    case HashProgress::State::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 const std::string& Generation::oci_layout() {
   static const std::string kLayout = R"({"imageLayoutVersion":"1.0.0"})";
   return kLayout;
@@ -213,7 +264,7 @@ const Blob* Generation::FindBlob(std::string_view hex) const {
 // Hashes a layer with reading and hashing overlapped: a reader thread fills 1 MiB buffers with
 // ReadAt (file opens, fstat, pread), this thread hashes them in order. On two cores this takes
 // about the time of the slower of the two instead of their sum.
-Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress) {
+Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t layer) {
   constexpr size_t kChunk = 1 << 20;
   constexpr size_t kSlots = 4;
   struct Slot {
@@ -266,7 +317,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress) {
       full.pop_front();
     }
     h.Update(std::span<const std::byte>(slots[slot].data.data(), slots[slot].length));
-    if (progress) progress->bytes_done += slots[slot].length;
+    if (progress) progress->Advance(layer, slots[slot].length);
     std::lock_guard lock(mu);
     empty.push_back(slot);
     cv.notify_all();
@@ -345,7 +396,9 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   gen->number_ = number;
 
   if (progress) {
-    for (const auto& l : plan.layers) progress->bytes_total += l.tar->size();
+    std::vector<std::pair<std::string, uint64_t>> layers;
+    for (const auto& l : plan.layers) layers.emplace_back(l.name, l.tar->size());
+    progress->Begin(layers);
   }
   // One thread per own layer (there are at most a handful): the cache, else hashing.
   const size_t n = plan.layers.size();
@@ -364,18 +417,20 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
             digests[i] = hit->digest;
             from_cache[i] = 1;
             if (progress) {
-              progress->bytes_done += tar.size();
-              ++progress->layers_from_cache;
+              progress->Advance(i, tar.size());
+              progress->Set(i, HashProgress::State::kFromCache);
             }
             return;
           }
         }
-        auto d = HashLayer(tar, progress);
+        if (progress) progress->Set(i, HashProgress::State::kHashing);
+        auto d = HashLayer(tar, progress, i);
         if (!d.ok()) {
+          if (progress) progress->Set(i, HashProgress::State::kFailed);
           digests[i] = d.status().WithContext(plan.layers[i].name + " layer");
           return;
         }
-        if (progress) ++progress->layers_hashed;
+        if (progress) progress->Set(i, HashProgress::State::kHashed);
         if (options.cache) {
           Status s = options.cache->Store(key, {*d, tar.size()});
           if (!s.ok())

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,15 +52,35 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
 // tree, in name order; the first distribution to name a script wins. Exposed for tests.
 Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps);
 
-// How far hashing has got, read by status displays while BuildGeneration runs; setting
-// `cancelled` makes BuildGeneration stop at the next chunk with kFailedPrecondition.
-struct HashProgress {
-  std::atomic<uint64_t> bytes_done{0};
-  std::atomic<uint64_t> bytes_total{0};
+// How far hashing has got, per layer; read by `ocifs status` and progress lines while
+// BuildGeneration runs. Setting `cancelled` makes BuildGeneration stop at the next chunk with
+// kFailedPrecondition. Thread-safe.
+class HashProgress {
+ public:
+  enum class State { kPending, kHashing, kFromCache, kHashed, kFailed };
+  struct Layer {
+    std::string name;
+    uint64_t done = 0;
+    uint64_t total = 0;
+    State state = State::kPending;
+  };
+
   std::atomic<bool> cancelled{false};
-  std::atomic<uint64_t> layers_from_cache{0};
-  std::atomic<uint64_t> layers_hashed{0};
+
+  // Starts a new generation's hashing: one entry per own layer, all pending.
+  void Begin(const std::vector<std::pair<std::string, uint64_t>>& layers);
+  void Advance(size_t layer, uint64_t bytes);
+  void Set(size_t layer, State state);
+  std::vector<Layer> Snapshot() const;
+  uint64_t bytes_done() const;
+  uint64_t bytes_total() const;
+
+ private:
+  mutable std::mutex mu_;  // guards layers_
+  std::vector<Layer> layers_;
 };
+
+std::string_view StateName(HashProgress::State state);
 
 class DigestCache;
 

@@ -342,8 +342,12 @@ TEST(ImageTest, HashProgressAndCancellation) {
   HashProgress progress;
   auto g = BuildGeneration(*plan, 1, {.progress = &progress});
   ASSERT_TRUE(g.ok());
-  EXPECT_GT(progress.bytes_total.load(), 0u);
-  EXPECT_EQ(progress.bytes_done.load(), progress.bytes_total.load());
+  EXPECT_GT(progress.bytes_total(), 0u);
+  EXPECT_EQ(progress.bytes_done(), progress.bytes_total());
+  auto layers = progress.Snapshot();
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].name, "application");
+  EXPECT_EQ(layers[0].state, HashProgress::State::kHashed);
 
   HashProgress cancelled;
   cancelled.cancelled = true;

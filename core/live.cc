@@ -1,6 +1,13 @@
 #include "core/live.h"
 
+#include <unistd.h>
+
+#include <ctime>
+#include <thread>
+
 #include <fmt/format.h>
+
+#include "core/mount_status.h"
 
 namespace ocifs {
 
@@ -36,7 +43,7 @@ bool LiveImage::WaitForSettledChange(TreeWatcher& watcher) {
   for (;;) {
     auto ev = watcher.Wait(std::chrono::hours(1));
     if (!ev.ok()) {
-      Log("watching the project failed: " + ev.status().message());
+      Log(LogLevel::kError, "watching the project failed: " + ev.status().message());
       return false;
     }
     if (*ev == TreeWatcher::Event::kStopped) return false;
@@ -52,9 +59,60 @@ bool LiveImage::WaitForSettledChange(TreeWatcher& watcher) {
   }
 }
 
+nlohmann::json LiveImage::StatusJson() {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : progress_.Snapshot()) {
+    layers.push_back(
+        {{"name", l.name}, {"done", l.done}, {"total", l.total}, {"state", StateName(l.state)}});
+  }
+  std::lock_guard lock(mu_);
+  nlohmann::json j = {
+      {"pid", ::getpid()},
+      {"mountpoint", options_.mountpoint},
+      {"project", plan_.project ? plan_.project->dir : ""},
+      {"generation", number_.load()},
+      {"manifest", current_.empty() ? "" : current_.str()},
+      {"state", hashing_           ? "hashing"
+                : current_.empty() ? "starting"
+                                   : "ready"},
+      {"watching", options_.watch},
+      {"layers", layers},
+      {"last_error", last_error_},
+      {"updated", Rfc3339(std::time(nullptr))},
+  };
+  if (options_.cache) {
+    j["cache"] = {{"dir", options_.cache->dir()},
+                  {"hits", options_.cache->hits()},
+                  {"misses", options_.cache->misses()}};
+  }
+  return j;
+}
+
+void LiveImage::Report() {
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    const bool hashing = hashing_;
+    lock.unlock();
+    if (!options_.status_file.empty()) {
+      Status s = WriteStatusFile(options_.status_file, StatusJson());
+      if (!s.ok()) Log(LogLevel::kWarning, "could not write the status file: " + s.message());
+    }
+    if (hashing && options_.on_progress) options_.on_progress(progress_);
+    lock.lock();
+    stopped_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopped_; });
+  }
+  lock.unlock();
+  if (!options_.status_file.empty()) ::unlink(options_.status_file.c_str());
+}
+
 Result<ImagePlan> LiveImage::Replan() const {
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, ResolveProject(options_.inputs));
   return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base);
+}
+
+void LiveImage::SetHashing(bool hashing) {
+  std::lock_guard lock(mu_);
+  hashing_ = hashing;
 }
 
 bool LiveImage::Stopped() {
@@ -63,6 +121,7 @@ bool LiveImage::Stopped() {
 }
 
 void LiveImage::Run(const PublishFn& publish) {
+  std::jthread reporter([this] { Report(); });
   // Watch from before the first hashing, so that a change made while hashing is seen.
   std::unique_ptr<TreeWatcher> watcher;
   if (options_.watch) {
@@ -70,7 +129,7 @@ void LiveImage::Run(const PublishFn& publish) {
     if (w.ok()) {
       watcher = std::move(w).value();
     } else {
-      Log("not watching the project for changes: " + w.status().message());
+      Log(LogLevel::kWarning, "not watching the project for changes: " + w.status().message());
     }
   }
   Result<ImagePlan> plan = plan_;
@@ -80,22 +139,26 @@ void LiveImage::Run(const PublishFn& publish) {
   for (;;) {
     Status failed;
     if (plan.ok()) {
-      if (served) {
-        progress_.bytes_done = 0;
-        progress_.bytes_total = 0;
-      }
       auto gen = BuildGeneration(*plan, number_ + 1,
                                  {.progress = &progress_, .cache = options_.cache.get()});
       if (Stopped()) return;
       if (gen.ok()) {
         if (!served || (*gen)->manifest_digest() != current) {
-          if (served) {
-            for (const auto& w : plan->warnings) Log("warning: " + w);
+          // The same warnings on every generation would bury the log: only new ones.
+          if (served && plan->warnings != plan_.warnings) {
+            for (const auto& w : plan->warnings) Log(LogLevel::kWarning, w);
           }
           ++number_;
           current = (*gen)->manifest_digest();
+          {
+            std::lock_guard lock(mu_);
+            current_ = current;
+            last_error_.clear();
+          }
           served = true;
           plan_ = std::move(plan).value();
+          Log(LogLevel::kInfo,
+              fmt::format("generation {}: manifest {}", number_.load(), current.str()));
           publish(std::move(gen));
         }
       } else {
@@ -105,8 +168,9 @@ void LiveImage::Run(const PublishFn& publish) {
       failed = plan.status();
     }
     if (!failed.ok()) {
-      Log(served ? "the change is not served yet: " + failed.message()
-                 : "the first generation could not be made: " + failed.message());
+      Failed(served ? LogLevel::kWarning : LogLevel::kError,
+             served ? "the change is not served yet: " + failed.message()
+                    : "the first generation could not be made: " + failed.message());
       // A file that changed while it was hashed is no error to publish: the change itself brings
       // a new plan, and readers of the first generation keep waiting for it.
       const bool changed = failed.code() == Code::kChanged;

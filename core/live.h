@@ -26,6 +26,8 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/digest_cache.h"
 #include "core/image.h"
 #include "core/project.h"
@@ -34,6 +36,8 @@
 namespace ocifs {
 
 using PublishFn = std::function<void(Result<std::shared_ptr<const Generation>>)>;
+
+enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2 };
 
 class GenerationSource {
  public:
@@ -47,8 +51,12 @@ struct LiveOptions {
   bool watch = true;
   std::chrono::milliseconds quiet{50};
   std::chrono::milliseconds max_delay{500};
-  std::shared_ptr<DigestCache> cache;           // may be null
-  std::function<void(const std::string&)> log;  // messages after the mount is up; may be null
+  std::shared_ptr<DigestCache> cache;                     // may be null
+  std::function<void(LogLevel, const std::string&)> log;  // after the mount is up; may be null
+  std::string mountpoint;                                 // for the status file
+  std::string status_file;  // written every 200 ms while running; "" = none
+  // Called every 200 ms while a generation is being hashed (a progress line); may be null.
+  std::function<void(const HashProgress&)> on_progress;
 };
 
 class LiveImage : public GenerationSource {
@@ -58,11 +66,20 @@ class LiveImage : public GenerationSource {
   void Stop() override;
   HashProgress& progress() { return progress_; }
   uint64_t generations() const { return number_; }
+  // What `ocifs status` shows: generation, state, per-layer progress, cache counters, last error.
+  nlohmann::json StatusJson();
 
  private:
-  void Log(const std::string& m) const {
-    if (options_.log) options_.log(m);
+  void Log(LogLevel level, const std::string& m) const {
+    if (options_.log) options_.log(level, m);
   }
+  void Failed(LogLevel level, const std::string& m) {
+    Log(level, m);
+    std::lock_guard lock(mu_);
+    last_error_ = m;
+  }
+  // Writes the status file (and calls on_progress) until stopped.
+  void Report();
   Result<std::unique_ptr<TreeWatcher>> OpenWatcher(
       const std::shared_ptr<const ResolvedProject>& project);
   // Waits for a change and lets it settle. False when stopped.
@@ -70,6 +87,7 @@ class LiveImage : public GenerationSource {
   // Resolves and plans the project again, on the base resolved at mount.
   Result<ImagePlan> Replan() const;
   bool Stopped();
+  void SetHashing(bool hashing);
 
   ImagePlan plan_;
   LiveOptions options_;
@@ -77,10 +95,13 @@ class LiveImage : public GenerationSource {
   IgnoreRules deps_ignore_;
   std::atomic<uint64_t> number_{0};
 
-  std::mutex mu_;  // guards stopped_ and watcher_ (the pointer, not the watcher's own state)
+  std::mutex mu_;  // guards the fields below (watcher_: the pointer, not the watcher's state)
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
   TreeWatcher* watcher_ = nullptr;
+  std::string last_error_;
+  Digest current_;
+  bool hashing_ = false;
 };
 
 }  // namespace ocifs

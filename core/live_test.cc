@@ -32,7 +32,7 @@ class LiveFixture {
     auto cache = DigestCache::Open(cache_dir_.path());
     EXPECT_TRUE(cache.ok());
     o.cache = std::move(cache).value();
-    o.log = [this](const std::string& m) {
+    o.log = [this](LogLevel, const std::string& m) {
       std::lock_guard lock(mu_);
       log_.push_back(m);
     };

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -36,9 +37,34 @@ constexpr uint32_t kIoSize = 1 << 20;
 
 }  // namespace
 
-void Log(const std::string& message) {
-  ::syslog(LOG_ERR, "%s", message.c_str());
-  std::fprintf(stderr, "ocifs: %s\n", message.c_str());
+struct LogConfig {
+  std::mutex mu;  // guards file
+  std::string path;
+  LogLevel level = LogLevel::kInfo;
+};
+LogConfig& Logging() {
+  static LogConfig config;
+  return config;
+}
+
+void ConfigureLog(const std::string& file, LogLevel level) {
+  std::lock_guard lock(Logging().mu);
+  Logging().path = file;
+  Logging().level = level;
+}
+
+void Log(LogLevel level, const std::string& message) {
+  LogConfig& c = Logging();
+  if (level > c.level) return;
+  static constexpr const char* kNames[] = {"error", "warning", "info"};
+  static constexpr int kSyslog[] = {LOG_ERR, LOG_WARNING, LOG_INFO};
+  const char* name = kNames[static_cast<int>(level)];
+  ::syslog(kSyslog[static_cast<int>(level)], "%s: %s", name, message.c_str());
+  std::fprintf(stderr, "ocifs: %s: %s\n", name, message.c_str());
+  std::lock_guard lock(c.mu);
+  if (c.path.empty()) return;
+  std::ofstream out(c.path, std::ios::app);
+  out << Rfc3339(std::time(nullptr)) << " " << name << " " << message << "\n";
 }
 
 namespace {
@@ -83,18 +109,15 @@ class ImageFs {
     }
     ready_cv_.notify_all();
     if (!made.ok()) {
-      Log("making the image failed: " + made.status().message());
+      Log(LogLevel::kError, "making the image failed: " + made.status().message());
       return;
     }
-    for (const auto& w : (*made)->warnings()) Log("warning: " + w);
+    for (const auto& w : (*made)->warnings()) Log(LogLevel::kWarning, w);
     if (replaced) {
       // index.json moved: drop what the kernel may hold of it and of the blob listing. Not under
       // mu_, and never from a request handler (this is the source's thread).
       fuse_lowlevel_notify_inval_inode(*session_, kIndexIno, 0, 0);
       fuse_lowlevel_notify_inval_inode(*session_, kSha256Ino, 0, 0);
-      ::syslog(LOG_INFO, "generation %llu: manifest %s",
-               static_cast<unsigned long long>((*made)->number()),
-               (*made)->manifest_digest().str().c_str());
     }
   }
 
@@ -342,7 +365,7 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
   std::unique_ptr<std::byte[]> buf(new std::byte[n]);
   Status s = h.blob->ReadAt(static_cast<uint64_t>(off), std::span(buf.get(), n));
   if (!s.ok()) {
-    Log(fmt::format("read of {} bytes at {}: {}", n, off, s.message()));
+    Log(LogLevel::kError, fmt::format("read of {} bytes at {}: {}", n, off, s.message()));
     fuse_reply_err(req, EIO);  // never a short read, never other bytes
     return;
   }
@@ -401,8 +424,8 @@ void RaiseReadahead(const std::string& real_mountpoint) {
   ra << (kIoSize / 1024) << "\n";
   ra.flush();
   if (!ra)
-    ::syslog(LOG_INFO, "could not raise readahead of %s to 1 MiB; reads stay at 128 KiB",
-             device.c_str());
+    Log(LogLevel::kInfo,
+        "could not raise the readahead of " + device + " to 1 MiB; reads stay at 128 KiB");
 }
 
 }  // namespace

@@ -43,8 +43,11 @@ Status CheckMountpoint(const std::string& mountpoint);
 // or sent SIGTERM/SIGINT/SIGHUP, then calls source.Stop() and returns.
 Status Serve(const MountOptions& options, GenerationSource& source);
 
-// Logs to syslog and stderr (the daemon's stderr is /dev/null once it has daemonized).
-void Log(const std::string& message);
+// Where the daemon's messages go: always syslog and stderr (which is /dev/null once the daemon
+// has daemonized), and, when set, a log file (appended, one timestamped line a message). Messages
+// above `level` are dropped. Call before Serve.
+void ConfigureLog(const std::string& file, LogLevel level);
+void Log(LogLevel level, const std::string& message);
 
 // The errno a FUSE reply carries for a Status (the one table).
 int ErrnoFor(const Status& status);

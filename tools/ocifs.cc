@@ -3,6 +3,7 @@
 // Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
 // project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
 // Exit codes: 0 success, 1 an error (printed as "ocifs: error: ..."), 2 bad usage.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -19,6 +21,7 @@
 #include "core/image.h"
 #include "core/layer.h"
 #include "core/live.h"
+#include "core/mount_status.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -31,6 +34,19 @@ int Fail(const Status& s) {
   std::fprintf(stderr, "ocifs: error: %s\n", s.message().c_str());
   return 1;
 }
+
+// The daemon's log: syslog and stderr always, a file when given.
+struct LogFlags {
+  std::string file;
+  std::string level = "info";
+  Result<ocifs::LogLevel> Level() const {
+    if (level == "error") return ocifs::LogLevel::kError;
+    if (level == "warning") return ocifs::LogLevel::kWarning;
+    if (level == "info") return ocifs::LogLevel::kInfo;
+    return ocifs::InvalidArgument(
+        fmt::format("--log-level `{}`: want error, warning or info", level));
+  }
+};
 
 // Where layer digests are cached (core/digest_cache.h); shared by every command that hashes.
 struct CacheFlags {
@@ -162,6 +178,89 @@ Result<ocifs::ImagePlan> Plan(const std::string& project, const ImageFlags& flag
   return Plan(in);
 }
 
+// "hashing 123 MiB of 211 MiB (58%): dependencies 120/205 MiB, application done" on one line.
+std::string ProgressLine(const ocifs::HashProgress& progress) {
+  auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
+  const uint64_t done = progress.bytes_done(), total = progress.bytes_total();
+  std::string line =
+      fmt::format("hashing {:.0f} MiB of {:.0f} MiB ({:.0f}%)", mib(done), mib(total),
+                  total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0);
+  const char* sep = ": ";
+  for (const auto& l : progress.Snapshot()) {
+    line += sep;
+    sep = ", ";
+    line += l.state == ocifs::HashProgress::State::kHashing
+                ? fmt::format("{} {:.0f}/{:.0f} MiB", l.name, mib(l.done), mib(l.total))
+                : fmt::format("{} {}", l.name, ocifs::StateName(l.state));
+  }
+  return line;
+}
+
+// Prints a progress line on a terminal while `work` runs (after 300 ms, so quick runs stay quiet).
+template <typename F>
+auto WithProgressLine(const ocifs::HashProgress& progress, F work) {
+  std::atomic<bool> done{false};
+  std::jthread printer;
+  if (::isatty(STDERR_FILENO)) {
+    printer = std::jthread([&] {
+      for (int tick = 0; !done; ++tick) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (tick >= 3 && !done)
+          std::fprintf(stderr, "\r\033[Kocifs: %s", ProgressLine(progress).c_str());
+      }
+      std::fprintf(stderr, "\r\033[K");
+    });
+  }
+  auto result = work();
+  done = true;
+  return result;
+}
+
+int ShowStatus(const std::string& mountpoint, bool as_json) {
+  std::error_code ec;
+  std::string real = std::filesystem::canonical(mountpoint, ec).string();
+  if (ec)
+    return Fail(ocifs::NotFound(fmt::format("mountpoint `{}`: {}", mountpoint, ec.message())));
+  auto status = ocifs::ReadStatusFile(ocifs::StatusFilePath(real));
+  if (!status.ok()) {
+    return Fail(ocifs::NotFound(
+        fmt::format("`{}` is not an ocifs mount of this user (no status file)", mountpoint)));
+  }
+  const nlohmann::json& j = *status;
+  const int pid = j.value("pid", 0);
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) {
+    return Fail(
+        ocifs::NotFound(fmt::format("the ocifs daemon of `{}` (pid {}) is gone", mountpoint, pid)));
+  }
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf(
+      "mountpoint:  %s\nproject:     %s\ndaemon:      pid %d%s\ngeneration:  %llu (%s)\nstate:     "
+      "  %s\n",
+      j.value("mountpoint", "").c_str(), j.value("project", "").c_str(), pid,
+      j.value("watching", false) ? ", watching for changes" : ", frozen (--no-watch)",
+      static_cast<unsigned long long>(j.value("generation", 0ULL)),
+      j.value("manifest", "none").c_str(), j.value("state", "").c_str());
+  for (const auto& l : j.value("layers", nlohmann::json::array())) {
+    std::printf("  layer %-14s %12llu of %12llu bytes  %s\n", l.value("name", "").c_str(),
+                static_cast<unsigned long long>(l.value("done", 0ULL)),
+                static_cast<unsigned long long>(l.value("total", 0ULL)),
+                l.value("state", "").c_str());
+  }
+  if (j.contains("cache")) {
+    std::printf("cache:       %llu hits, %llu misses (%s)\n",
+                static_cast<unsigned long long>(j["cache"].value("hits", 0ULL)),
+                static_cast<unsigned long long>(j["cache"].value("misses", 0ULL)),
+                j["cache"].value("dir", "").c_str());
+  }
+  std::string err = j.value("last_error", "");
+  std::printf("last error:  %s\nupdated:     %s\n", err.empty() ? "none" : err.c_str(),
+              j.value("updated", "").c_str());
+  return 0;
+}
+
 void PrintWarnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
 }
@@ -248,7 +347,10 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
   if (!plan.ok()) return Fail(plan.status());
   auto cache = flags.cache.Open();
   if (!cache.ok()) return Fail(cache.status());
-  auto gen = ocifs::BuildGeneration(*plan, 1, {.cache = cache->get()});
+  ocifs::HashProgress progress;
+  auto gen = WithProgressLine(progress, [&] {
+    return ocifs::BuildGeneration(*plan, 1, {.progress = &progress, .cache = cache->get()});
+  });
   if (!gen.ok()) return Fail(gen.status());
   PrintWarnings((*gen)->warnings());
   Status s = ocifs::WriteLayout(**gen, output);
@@ -259,10 +361,14 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
 }
 
 int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool watch,
-          const ImageFlags& flags, const CLI::App& app) {
+          const LogFlags& log, const ImageFlags& flags, const CLI::App& app) {
   // Everything that can be wrong with the input is found here, before mounting.
   Status mp = ocifs::vfs::CheckMountpoint(mo.mountpoint);
   if (!mp.ok()) return Fail(mp);
+  auto level = log.Level();
+  if (!level.ok()) return Fail(level.status());
+  ocifs::vfs::ConfigureLog(log.file.empty() ? "" : std::filesystem::absolute(log.file).string(),
+                           *level);
   auto in = Inputs(project, flags, app);
   if (!in.ok()) return Fail(in.status());
   auto plan = Plan(*in);
@@ -274,6 +380,14 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   live.watch = watch;
   live.cache = std::move(cache).value();
   live.log = ocifs::vfs::Log;
+  std::error_code ec;
+  live.mountpoint = std::filesystem::canonical(mo.mountpoint, ec).string();
+  live.status_file = ocifs::StatusFilePath(live.mountpoint);
+  if (mo.foreground && ::isatty(STDERR_FILENO)) {
+    live.on_progress = [](const ocifs::HashProgress& p) {
+      std::fprintf(stderr, "\r\033[Kocifs: %s", ProgressLine(p).c_str());
+    };
+  }
   ocifs::LiveImage source(std::move(plan).value(), std::move(live));
   Status s = ocifs::vfs::Serve(mo, source);
   if (!s.ok()) return Fail(s);
@@ -312,6 +426,9 @@ int main(int argc, char** argv) {
   mount->add_flag("--allow-other", mo.allow_other, "Let other users read the mount");
   bool no_watch = false;
   mount->add_flag("--no-watch", no_watch, "Serve one frozen generation; do not follow changes");
+  LogFlags log_flags;
+  mount->add_option("--log-file", log_flags.file, "Also append the daemon's messages to this file");
+  mount->add_option("--log-level", log_flags.level, "error, warning or info (default: info)");
   mount_flags.Register(*mount);
 
   auto* build = app.add_subcommand("build", "Write PROJECT's image layout to a directory");
@@ -339,6 +456,12 @@ int main(int argc, char** argv) {
   cache_flags.Register(*cache_prune, /*with_disable=*/false);
   cache_prune->add_flag("--all", prune_all, "Remove every entry");
 
+  auto* status = app.add_subcommand(
+      "status", "Show a mount's generation, hashing progress, cache use, last error");
+  bool status_json = false;
+  status->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
+  status->add_flag("--json", status_json, "Print the status as JSON");
+
   auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
   umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
 
@@ -348,10 +471,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (mo.debug) mo.foreground = true;
-  if (mount->parsed()) return Mount(project, mo, !no_watch, mount_flags, *mount);
+  if (mount->parsed()) return Mount(project, mo, !no_watch, log_flags, mount_flags, *mount);
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (umount->parsed()) return Umount(mountpoint);
+  if (status->parsed()) return ShowStatus(mountpoint, status_json);
   if (cache_info->parsed()) return CacheInfo(cache_flags);
   if (cache_prune->parsed()) return CachePrune(cache_flags, prune_all);
   return 2;

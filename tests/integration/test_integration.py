@@ -386,6 +386,31 @@ class LiveGenerationTest(unittest.TestCase):
             out, _ = runc_run(f"{tmp}/after", "latest")
             self.assertTrue(out.startswith("Howdy, world! "), out)
 
+    def test_status_and_log_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            log = f"{tmp}/ocifs.log"
+            with Mount(project, "--base", "scratch", "--python", "3.11", "--log-file", log) as m:
+                read_bytes(f"{m.path}/index.json")
+                wait_until(lambda: json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)["state"] == "ready",
+                           10, "status to say ready")
+                status = json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)
+                self.assertEqual(status["generation"], 1)
+                self.assertEqual(status["manifest"], read_json(f"{m.path}/index.json")["manifests"][0]["digest"])
+                self.assertEqual([l["name"] for l in status["layers"]], ["application"])
+                self.assertEqual(status["layers"][0]["done"], status["layers"][0]["total"])
+                text = run([OCIFS, "status", m.path]).stdout
+                self.assertIn("generation:  1 (sha256:", text)
+                write_text(f"{project}/src/hello/extra.py", "x = 2\n")
+                wait_until(lambda: json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)["generation"] == 2,
+                           10, "status to show the second generation")
+            self.assertIn(" info generation 2: manifest sha256:", read_bytes(log).decode())
+            os.makedirs(m.path)  # unmounted (the helper removed the directory): no daemon answers
+            p = run([OCIFS, "status", m.path], check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("is not an ocifs mount", p.stderr)
+            os.rmdir(m.path)
+
     def test_no_watch_serves_a_frozen_generation(self):
         with tempfile.TemporaryDirectory() as tmp:
             project = shutil.copytree(EXAMPLE, f"{tmp}/project")
