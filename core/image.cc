@@ -154,12 +154,15 @@ Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps) {
   return out;
 }
 
-Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base) {
+Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
+                            const PlannedLayer* reuse_dependencies) {
   ImagePlan plan;
   const ResolvedProject& p = *project;
   plan.warnings = p.warnings;
 
-  if (p.deps) {
+  if (p.deps && reuse_dependencies != nullptr) {
+    plan.layers.push_back(*reuse_dependencies);
+  } else if (p.deps) {
     IgnoreRules deps_ignore;
     OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/__pycache__", "the dependencies ignore list"));
     OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/*.pyc", "the dependencies ignore list"));

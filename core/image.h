@@ -44,8 +44,11 @@ struct ImagePlan {
   std::vector<std::string> warnings;  // the project's and the packer's
 };
 
-// REQUIRES: `base` resolved for project->platform.
-Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base);
+// REQUIRES: `base` resolved for project->platform. `reuse_dependencies`, when given, is the
+// dependencies layer of an earlier plan of the same dependencies directory that has not changed
+// since (the caller vouches for it, e.g. from a file watcher): it is used instead of packing again.
+Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
+                            const PlannedLayer* reuse_dependencies = nullptr);
 
 // The generated console scripts of the dependencies layer: one per `[console_scripts]` entry of
 // every `*.dist-info/entry_points.txt` (or `*.egg-info/entry_points.txt`) in the dependencies

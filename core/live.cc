@@ -39,7 +39,7 @@ Result<std::unique_ptr<TreeWatcher>> LiveImage::OpenWatcher(
   return TreeWatcher::Open(std::move(roots));
 }
 
-bool LiveImage::WaitForSettledChange(TreeWatcher& watcher) {
+bool LiveImage::WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed) {
   for (;;) {
     auto ev = watcher.Wait(std::chrono::hours(1));
     if (!ev.ok()) {
@@ -54,8 +54,12 @@ bool LiveImage::WaitForSettledChange(TreeWatcher& watcher) {
   for (;;) {
     auto ev = watcher.Wait(options_.quiet);
     if (!ev.ok() || *ev == TreeWatcher::Event::kStopped) return false;
-    if (*ev == TreeWatcher::Event::kTimeout) return true;
-    if (std::chrono::steady_clock::now() - first >= options_.max_delay) return true;
+    if (*ev == TreeWatcher::Event::kTimeout ||
+        std::chrono::steady_clock::now() - first >= options_.max_delay) {
+      std::vector<bool> roots = watcher.TakeChangedRoots();
+      deps_changed = roots.size() > 1 && roots[1];
+      return true;
+    }
   }
 }
 
@@ -105,9 +109,17 @@ void LiveImage::Report() {
   if (!options_.status_file.empty()) ::unlink(options_.status_file.c_str());
 }
 
-Result<ImagePlan> LiveImage::Replan() const {
+Result<ImagePlan> LiveImage::Replan(bool deps_changed) const {
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, ResolveProject(options_.inputs));
-  return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base);
+  const PlannedLayer* reuse = nullptr;
+  const ResolvedProject& before = *plan_.project;
+  if (!deps_changed && project.deps && before.deps &&
+      project.deps->host_path == before.deps->host_path && project.python == before.python &&
+      !plan_.layers.empty() && plan_.layers.front().name == "dependencies" &&
+      project.strict == before.strict) {
+    reuse = &plan_.layers.front();
+  }
+  return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base, reuse);
 }
 
 void LiveImage::SetHashing(bool hashing) {
@@ -135,6 +147,9 @@ void LiveImage::Run(const PublishFn& publish) {
   Result<ImagePlan> plan = plan_;
   Digest current;
   bool served = false, error_published = false;
+  // The dependencies changed since the plan being served was made: plan them again. Kept until a
+  // generation is served, so a failed round does not make a later one reuse a stale layer.
+  bool deps_dirty = false;
   int retries = 0;
   for (;;) {
     Status failed;
@@ -143,24 +158,27 @@ void LiveImage::Run(const PublishFn& publish) {
                                  {.progress = &progress_, .cache = options_.cache.get()});
       if (Stopped()) return;
       if (gen.ok()) {
-        if (!served || (*gen)->manifest_digest() != current) {
-          // The same warnings on every generation would bury the log: only new ones.
-          if (served && plan->warnings != plan_.warnings) {
-            for (const auto& w : plan->warnings) Log(LogLevel::kWarning, w);
-          }
-          ++number_;
-          current = (*gen)->manifest_digest();
-          {
-            std::lock_guard lock(mu_);
-            current_ = current;
-            last_error_.clear();
-          }
-          served = true;
-          plan_ = std::move(plan).value();
-          Log(LogLevel::kInfo,
-              fmt::format("generation {}: manifest {}", number_.load(), current.str()));
-          publish(std::move(gen));
+        // Published even when the manifest is the same (a file saved with the same bytes, a
+        // touch): the layers then read the files as they are now, whose metadata moved, instead of
+        // failing their checks against the old metadata.
+        const bool same = served && (*gen)->manifest_digest() == current;
+        // The same warnings on every generation would bury the log: only new ones.
+        if (served && plan->warnings != plan_.warnings) {
+          for (const auto& w : plan->warnings) Log(LogLevel::kWarning, w);
         }
+        ++number_;
+        current = (*gen)->manifest_digest();
+        {
+          std::lock_guard lock(mu_);
+          current_ = current;
+          last_error_.clear();
+        }
+        served = true;
+        deps_dirty = false;
+        plan_ = std::move(plan).value();
+        Log(LogLevel::kInfo, fmt::format("generation {}: {}manifest {}", number_.load(),
+                                         same ? "same " : "", current.str()));
+        publish(std::move(gen));
       } else {
         failed = gen.status();
       }
@@ -183,7 +201,7 @@ void LiveImage::Run(const PublishFn& publish) {
         if (stopped_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopped_; }))
           return;
         lock.unlock();
-        plan = Replan();
+        plan = Replan(/*deps_changed=*/true);
         continue;
       }
     }
@@ -197,10 +215,13 @@ void LiveImage::Run(const PublishFn& publish) {
       if (stopped_) return;
       watcher_ = watcher.get();
     }
-    if (!WaitForSettledChange(*watcher)) return;
-    // Watch again before planning, so that a change made while planning is not missed.
+    bool deps_changed = true;
+    if (!WaitForSettledChange(*watcher, deps_changed)) return;
+    // Watch again before planning, so that a change made while planning is not missed (and a
+    // change of the dependencies from now on is seen by the next round).
     auto next_watcher = OpenWatcher(plan_.project);
-    plan = Replan();
+    deps_dirty = deps_dirty || deps_changed || !served;
+    plan = Replan(deps_dirty);
     std::lock_guard lock(mu_);
     if (stopped_) return;
     watcher_ = nullptr;

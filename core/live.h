@@ -5,8 +5,10 @@
 // behind `ocifs mount`: it hashes the first plan, then (unless watching is off) waits for changes
 // in the project and dependency trees (TreeWatcher), lets a burst of changes settle (`quiet`, at
 // most `max_delay`), re-resolves the project, re-plans it on the same base, and builds the next
-// generation. The digest cache makes the unchanged layers free. A change that leaves the manifest
-// as it was publishes nothing; a change that cannot be planned or hashed (a half-saved
+// generation. The digest cache makes the unchanged layers free, and the dependencies layer is not
+// even planned again when only the project changed. Every generation that builds is published,
+// also one whose manifest did not change (its layers then read the files as they are now); a
+// change that cannot be planned or hashed (a half-saved
 // pyproject.toml, a file deleted while hashing) is logged and the current generation stays.
 // The first generation too: if a file changes while it is hashed, it is planned again once the
 // change settles, and readers wait; any other failure is published (readers get EIO) until a
@@ -82,10 +84,12 @@ class LiveImage : public GenerationSource {
   void Report();
   Result<std::unique_ptr<TreeWatcher>> OpenWatcher(
       const std::shared_ptr<const ResolvedProject>& project);
-  // Waits for a change and lets it settle. False when stopped.
-  bool WaitForSettledChange(TreeWatcher& watcher);
-  // Resolves and plans the project again, on the base resolved at mount.
-  Result<ImagePlan> Replan() const;
+  // Waits for a change and lets it settle. False when stopped. Sets `deps_changed` when the
+  // dependencies directory (the watcher's second root) saw a change.
+  bool WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed);
+  // Resolves and plans the project again, on the base resolved at mount; the dependencies layer
+  // of the current plan is reused when they did not change and still resolve to the same place.
+  Result<ImagePlan> Replan(bool deps_changed) const;
   bool Stopped();
   void SetHashing(bool hashing);
 

@@ -168,6 +168,11 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
 }
 
 Digest VirtualTar::CacheKey() const {
+  std::call_once(key_once_, [this] { key_ = ComputeCacheKey(); });
+  return key_;
+}
+
+Digest VirtualTar::ComputeCacheKey() const {
   // Every field is written as "<length>:<bytes>;", so no name or link can forge another entry.
   Sha256 h;
   auto field = [&h](std::string_view v) {

@@ -27,6 +27,7 @@ struct TreeWatcher::Impl {
     std::string rel;  // relative to the root, "" for the root itself
   };
   std::map<int, Watched> watches;  // by watch descriptor
+  std::vector<bool> changed_roots;
 
   ~Impl() {
     if (inotify >= 0) ::close(inotify);
@@ -70,6 +71,7 @@ TreeWatcher::~TreeWatcher() = default;
 Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) {
   auto impl = std::make_unique<Impl>();
   impl->roots = std::move(roots);
+  impl->changed_roots.assign(impl->roots.size(), false);
   impl->inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (impl->inotify < 0) return ErrnoStatus(errno, "inotify", "init");
   impl->stop = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -80,6 +82,12 @@ Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) 
 }
 
 size_t TreeWatcher::watch_count() const { return impl_->watches.size(); }
+
+std::vector<bool> TreeWatcher::TakeChangedRoots() {
+  std::vector<bool> out = impl_->changed_roots;
+  impl_->changed_roots.assign(impl_->roots.size(), false);
+  return out;
+}
 
 void TreeWatcher::Stop() {
   uint64_t one = 1;
@@ -110,6 +118,7 @@ Result<TreeWatcher::Event> TreeWatcher::Wait(std::chrono::milliseconds timeout) 
         if (ev->mask & IN_Q_OVERFLOW) {
           ++overflows_;
           impl_->Rescan();
+          impl_->changed_roots.assign(impl_->roots.size(), true);
           changed = true;
           continue;
         }
@@ -122,8 +131,10 @@ Result<TreeWatcher::Event> TreeWatcher::Wait(std::chrono::milliseconds timeout) 
         const Impl::Watched w = it->second;
         const std::string rel = ev->len > 0 ? JoinPath(w.rel, ev->name) : w.rel;
         if (impl_->Ignored(w.root, rel)) continue;
-        if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR))
+        if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR)) {
           impl_->AddTree(w.root, rel);
+        }
+        impl_->changed_roots[w.root] = true;
         changed = true;
       }
     }

@@ -33,6 +33,8 @@ class TreeWatcher {
 
   // Waits up to `timeout` for a change that is not ignored.
   Result<Event> Wait(std::chrono::milliseconds timeout);
+  // Which roots (by index) saw a change since the last call; a queue overflow marks them all.
+  std::vector<bool> TakeChangedRoots();
   void Stop();
 
   size_t watch_count() const;

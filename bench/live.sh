@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Generations benchmark: edit -> new index.json, sequential read through the mount against cat of
+# the same blob on disk, and the daemon's peak memory on a tree of 100,000 small files.
+#
+#   sudo bench/live.sh [OCIFS_BINARY] [ROUNDS]     (default build/tools/ocifs, 5 rounds)
+#
+# Uses the corpus of bench/run.sh (run that first) and makes the 100k-file tree once in
+# $OCIFS_TEST_CACHE (default /var/cache/ocifs-tests). Medians of ROUNDS runs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+ocifs=$(realpath "${1:-$root/build/tools/ocifs}")
+rounds=${2:-5}
+cache=${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}
+corpus="$cache/bench-corpus-v1"
+[[ -f "$corpus/.complete" ]] || { echo "bench/live.sh: run bench/run.sh first (it makes the corpus)" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "bench/live.sh: needs root (FUSE, drop_caches)" >&2; exit 1; }
+
+now() { date +%s%N; }
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+work=$(mktemp -d /tmp/ocifs-live-bench.XXXXXX)
+mnt=$work/mnt
+mkdir "$mnt"
+cleanup() { mountpoint -q "$mnt" && "$ocifs" umount "$mnt"; rm -rf "$work"; }
+trap cleanup EXIT
+cp -a "$corpus/app" "$work/app"
+args=(--base scratch --deps "$corpus/site-packages" --python 3.11 --cache-dir "$work/digests")
+
+# 1. Edit one application file -> a new index.json is readable.
+"$ocifs" mount "$work/app" "$mnt" "${args[@]}" 2>/dev/null
+cat "$mnt/index.json" >/dev/null
+edit_t=()
+for ((i = 0; i < rounds; i++)); do
+  before=$(md5sum < "$mnt/index.json")
+  t0=$(now)
+  echo "# edit $i" >> "$work/app/src/hello/cli.py"
+  while [[ $(md5sum < "$mnt/index.json") == "$before" ]]; do sleep 0.002; done
+  t1=$(now)
+  edit_t+=("$(ms "$t0" "$t1")")
+  sleep 0.3
+done
+"$ocifs" umount "$mnt"
+while mountpoint -q "$mnt"; do sleep 0.05; done
+
+# 2. Sequential read of the largest layer: through the mount vs cat of `ocifs build`'s copy.
+"$ocifs" build "$work/app" --output "$work/built" "${args[@]}" 2>/dev/null
+layer=$(ls -S "$work/built/blobs/sha256" | head -1)
+bytes=$(stat -c %s "$work/built/blobs/sha256/$layer")
+cat_t=() mount_t=()
+for ((i = 0; i < rounds; i++)); do
+  drop
+  t0=$(now); cat "$work/built/blobs/sha256/$layer" >/dev/null; t1=$(now)
+  cat_t+=("$(ms "$t0" "$t1")")
+  "$ocifs" mount "$work/app" "$mnt" "${args[@]}" 2>/dev/null
+  cat "$mnt/index.json" >/dev/null
+  drop
+  t0=$(now); cat "$mnt/blobs/sha256/$layer" >/dev/null; t1=$(now)
+  mount_t+=("$(ms "$t0" "$t1")")
+  "$ocifs" umount "$mnt"
+  while mountpoint -q "$mnt"; do sleep 0.05; done
+done
+
+# 3. Peak memory of the daemon for 100,000 small files.
+tree="$cache/bench-100k-v1"
+if [[ ! -f "$tree/.complete" ]]; then
+  rm -rf "$tree" && mkdir -p "$tree/app"
+  python3 - "$tree/app" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(1000):
+    os.makedirs(f"{root}/pkg{d:04d}", exist_ok=True)
+    for f in range(100):
+        with open(f"{root}/pkg{d:04d}/module_{f:03d}.py", "w") as fh:
+            fh.write(f"# module {d}/{f}\nVALUE = {d * 100 + f}\n")
+with open(f"{root}/main.py", "w") as fh:
+    fh.write("print('hello')\n")
+PY
+  touch "$tree/.complete"
+fi
+t0=$(now)
+"$ocifs" mount "$tree/app" "$mnt" --base scratch --python 3.11 --cache-dir "$work/digests100k" 2>/dev/null
+cat "$mnt/index.json" >/dev/null
+t1=$(now)
+pid=$(pgrep -f "ocifs mount $tree/app" | head -1)
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+"$ocifs" umount "$mnt"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); $rounds rounds, medians"
+echo
+echo "| measure | value |"
+echo "| --- | --- |"
+echo "| edit one application file → new index.json readable (9.5k-file corpus, ms) | $(echo "${edit_t[*]}" | median) (all: ${edit_t[*]}) |"
+c=$(echo "${cat_t[*]}" | median) m=$(echo "${mount_t[*]}" | median)
+echo "| sequential read of the $((bytes / 1000000)) MB layer, page cache dropped: cat of the built blob / through the mount (ms) | $c / $m |"
+echo "| throughput through the mount ÷ cat of the built blob | $(awk -v c="$c" -v m="$m" 'BEGIN {printf "%.2f", c / m}') |"
+echo "| 100,000-file tree: mount → end of index.json, cold (ms) | $(ms "$t0" "$t1") |"
+echo "| 100,000-file tree: daemon peak RSS (VmHWM, MB) | $((rss_kb / 1024)) |"
