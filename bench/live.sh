@@ -15,10 +15,8 @@ corpus="$cache/bench-corpus-v1"
 [[ -f "$corpus/.complete" ]] || { echo "bench/live.sh: run bench/run.sh first (it makes the corpus)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "bench/live.sh: needs root (FUSE, drop_caches)" >&2; exit 1; }
 
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 work=$(mktemp -d /tmp/ocifs-live-bench.XXXXXX)
 mnt=$work/mnt
@@ -41,8 +39,7 @@ for ((i = 0; i < rounds; i++)); do
   edit_t+=("$(ms "$t0" "$t1")")
   sleep 0.3
 done
-"$ocifs" umount "$mnt"
-while mountpoint -q "$mnt"; do sleep 0.05; done
+unmount "$ocifs" "$mnt"
 
 # 2. Sequential read of the largest layer: through the mount vs cat of `ocifs build`'s copy.
 "$ocifs" build "$work/app" --output "$work/built" "${args[@]}" 2>/dev/null
@@ -58,8 +55,7 @@ for ((i = 0; i < rounds; i++)); do
   drop
   t0=$(now); cat "$mnt/blobs/sha256/$layer" >/dev/null; t1=$(now)
   mount_t+=("$(ms "$t0" "$t1")")
-  "$ocifs" umount "$mnt"
-  while mountpoint -q "$mnt"; do sleep 0.05; done
+  unmount "$ocifs" "$mnt"
 done
 
 # 3. Peak memory of the daemon for 100,000 small files.
@@ -79,10 +75,7 @@ with open(f"{root}/main.py", "w") as fh:
 PY
   touch "$tree/.complete"
 fi
-t0=$(now)
-"$ocifs" mount "$tree/app" "$mnt" --base scratch --python 3.11 --cache-dir "$work/digests100k" 2>/dev/null
-cat "$mnt/index.json" >/dev/null
-t1=$(now)
+cold100k=$(mount_until_index "$ocifs" "$tree/app" "$mnt" --base scratch --python 3.11 --cache-dir "$work/digests100k" 2>/dev/null)
 pid=$(pgrep -f "ocifs mount $tree/app" | head -1)
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 "$ocifs" umount "$mnt"
@@ -95,5 +88,5 @@ echo "| edit one application file → new index.json readable (9.5k-file corpus,
 c=$(echo "${cat_t[*]}" | median) m=$(echo "${mount_t[*]}" | median)
 echo "| sequential read of the $((bytes / 1000000)) MB layer, page cache dropped: cat of the built blob / through the mount (ms) | $c / $m |"
 echo "| throughput through the mount ÷ cat of the built blob | $(awk -v c="$c" -v m="$m" 'BEGIN {printf "%.2f", c / m}') |"
-echo "| 100,000-file tree: mount → end of index.json, cold (ms) | $(ms "$t0" "$t1") |"
+echo "| 100,000-file tree: mount → end of index.json, cold (ms) | $cold100k |"
 echo "| 100,000-file tree: daemon peak RSS (VmHWM, MB) | $((rss_kb / 1024)) |"

@@ -36,10 +36,8 @@ fi
 files=$(find "$corpus/site-packages" "$corpus/app" -type f | wc -l)
 bytes=$(du -sb "$corpus/site-packages" "$corpus/app" | awk '{s+=$1} END {print s}')
 
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 mnt=$(mktemp -d /tmp/ocifs-bench.XXXXXX)
 out=$(mktemp -d /tmp/ocifs-bench-out.XXXXXX)
@@ -60,29 +58,19 @@ for cachemode in cold warm; do
     digests=$(mktemp -d /tmp/ocifs-bench-cache.XXXXXX)
     args=(--base scratch --deps "$corpus/site-packages" --python 3.11 --cache-dir "$digests")
     [[ $cachemode == cold ]] && drop
-    t0=$(now)
-    "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}"
-    cat "$mnt/index.json" >/dev/null
-    t1=$(now)
-    index_t+=("$(ms "$t0" "$t1")")
+    index_t+=("$(mount_until_index "$ocifs" "$corpus/app" "$mnt" "${args[@]}")")
 
     t0=$(now)
     cp -r "$mnt" "$out/copy"
     t1=$(now)
     cp_t+=("$(ms "$t0" "$t1")")
     rm -rf "$out/copy"
-    "$ocifs" umount "$mnt"
-    while mountpoint -q "$mnt"; do sleep 0.05; done
+    unmount "$ocifs" "$mnt"
 
     # Warm remount: the same project, the digest cache filled by the mount above.
     [[ $cachemode == cold ]] && drop
-    t0=$(now)
-    "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}"
-    cat "$mnt/index.json" >/dev/null
-    t1=$(now)
-    remount_t+=("$(ms "$t0" "$t1")")
-    "$ocifs" umount "$mnt"
-    while mountpoint -q "$mnt"; do sleep 0.05; done
+    remount_t+=("$(mount_until_index "$ocifs" "$corpus/app" "$mnt" "${args[@]}")")
+    unmount "$ocifs" "$mnt"
     rm -rf "$digests"
   done
   results[$cachemode.base]=$(echo "${base_t[*]}" | median)

@@ -133,9 +133,10 @@ class ImageFs {
   // first generation is ready (Wait returned one).
   Found FindBlob(const std::string& hex) {
     std::lock_guard lock(mu_);
-    for (const auto* gens : {&current_}) {
-      if (auto it = (*gens)->blobs().find(hex); it != (*gens)->blobs().end())
-        return {*gens, it->second};
+    if (current_) {
+      if (auto it = current_->blobs().find(hex); it != current_->blobs().end()) {
+        return {current_, it->second};
+      }
     }
     for (const auto& g : previous_) {
       if (auto it = g->blobs().find(hex); it != g->blobs().end()) return {g, it->second};
