@@ -144,6 +144,14 @@ void LiveImage::Run(const PublishFn& publish) {
       Log(LogLevel::kWarning, "not watching the project for changes: " + w.status().message());
     }
   }
+  // Declared after `watcher`, so it runs first at return: Stop() must not reach a dead watcher.
+  struct ClearWatcher {
+    LiveImage* self;
+    ~ClearWatcher() {
+      std::lock_guard lock(self->mu_);
+      self->watcher_ = nullptr;
+    }
+  } clear_watcher{this};
   Result<ImagePlan> plan = plan_;
   Digest current;
   bool served = false, error_published = false;
@@ -192,14 +200,18 @@ void LiveImage::Run(const PublishFn& publish) {
       // A file that changed while it was hashed is no error to publish: the change itself brings
       // a new plan, and readers of the first generation keep waiting for it.
       const bool changed = failed.code() == Code::kChanged;
-      if (!served && !changed && !error_published) {
+      // Without a watcher nothing announces the change: retry the first generation a while.
+      const bool will_retry = !served && changed && (watcher != nullptr || retries < 50);
+      if (!served && !will_retry && !error_published) {
         publish(failed);
         error_published = true;
       }
-      if (!watcher && changed && !served && ++retries <= 50) {
+      if (!watcher && will_retry) {
+        ++retries;
         std::unique_lock lock(mu_);
-        if (stopped_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopped_; }))
+        if (stopped_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopped_; })) {
           return;
+        }
         lock.unlock();
         plan = Replan(/*deps_changed=*/true);
         continue;
