@@ -1,4 +1,14 @@
-# Helpers shared by the benchmark scripts (sourced, not run).
+# Helpers shared by the benchmark scripts (sourced, not run; the script sets `root` first).
+
+# bench_init NAME [OCIFS_BINARY] [ROUNDS]: sets ocifs, rounds, cache and corpus; needs root.
+bench_init() {
+  local name=$1
+  ocifs=$(realpath "${2:-$root/build/tools/ocifs}")
+  rounds=${3:-5}
+  cache=${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}
+  corpus="$cache/bench-corpus-v1"
+  [[ $(id -u) -eq 0 ]] || { echo "$name: needs root (FUSE, drop_caches)" >&2; exit 1; }
+}
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

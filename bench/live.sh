@@ -8,15 +8,10 @@
 # $OCIFS_TEST_CACHE (default /var/cache/ocifs-tests). Medians of ROUNDS runs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ocifs=$(realpath "${1:-$root/build/tools/ocifs}")
-rounds=${2:-5}
-cache=${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}
-corpus="$cache/bench-corpus-v1"
-[[ -f "$corpus/.complete" ]] || { echo "bench/live.sh: run bench/run.sh first (it makes the corpus)" >&2; exit 1; }
-[[ $(id -u) -eq 0 ]] || { echo "bench/live.sh: needs root (FUSE, drop_caches)" >&2; exit 1; }
-
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
+bench_init "bench/live.sh" "$@"
+[[ -f "$corpus/.complete" ]] || { echo "bench/live.sh: run bench/run.sh first (it makes the corpus)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/ocifs-live-bench.XXXXXX)
 mnt=$work/mnt

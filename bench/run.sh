@@ -13,12 +13,9 @@
 # everything; a warm remount finds every digest in the cache the cold mount filled.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ocifs=$(realpath "${1:-$root/build/tools/ocifs}")
-rounds=${2:-5}
-cache=${OCIFS_TEST_CACHE:-/var/cache/ocifs-tests}
-corpus="$cache/bench-corpus-v1"
-
-[[ $(id -u) -eq 0 ]] || { echo "bench/run.sh: needs root (FUSE, drop_caches)" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_init "bench/run.sh" "$@"
 
 if [[ ! -f "$corpus/.complete" ]]; then
   work=$(mktemp -d "$cache/bench-work.XXXXXX")
@@ -35,9 +32,6 @@ fi
 
 files=$(find "$corpus/site-packages" "$corpus/app" -type f | wc -l)
 bytes=$(du -sb "$corpus/site-packages" "$corpus/app" | awk '{s+=$1} END {print s}')
-
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 
 mnt=$(mktemp -d /tmp/ocifs-bench.XXXXXX)
 out=$(mktemp -d /tmp/ocifs-bench-out.XXXXXX)

@@ -22,6 +22,16 @@ std::vector<std::string> Names(const PackResult& r) {
   return out;
 }
 
+// Packs `t` at "app" with the ignore rules in `ignore_file` (.dockerignore syntax).
+Result<PackResult> PackWithIgnore(std::shared_ptr<MemTree> t, const std::string& ignore_file) {
+  IgnoreRules ignore;
+  OCIFS_RETURN_IF_ERROR(ignore.AddFile(ignore_file, "`test`"));
+  PackOptions o;
+  o.dest = "app";
+  o.ignore = &ignore;
+  return PackTree(std::move(t), o);
+}
+
 const TarEntry* FindEntry(const PackResult& r, const std::string& name) {
   for (const auto& e : r.entries) {
     if (e.name == name) return &e;
@@ -165,13 +175,8 @@ TEST(LayerTest, IgnoreRulesAndReincludedChildren) {
       .AddDir(".git")
       .AddFile(".git/HEAD", "h");
   t->AddFile("main.py", "m");
-  IgnoreRules ignore;
-  ASSERT_TRUE(ignore.AddFile(".git\ndocs\n!docs/keep.md", "`test`").ok());
-  PackOptions o;
-  o.dest = "app";
-  o.ignore = &ignore;
-  auto r = PackTree(t, o);
-  ASSERT_TRUE(r.ok());
+  auto r = PackWithIgnore(t, ".git\ndocs\n!docs/keep.md");
+  ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(Names(*r),
             (std::vector<std::string>{"app/", "app/docs/", "app/docs/keep.md", "app/main.py"}));
 }
@@ -180,12 +185,7 @@ TEST(LayerTest, BadNamesInIgnoredPlacesAreNoError) {
   auto t = std::make_shared<MemTree>();
   t->AddFile("main.py", "m").AddFile("bad\xff.log", "x").AddFile(".wh.cache", "x");
   t->AddDir("node_modules").AddFile("node_modules/\xfe", "x");
-  IgnoreRules ignore;
-  ASSERT_TRUE(ignore.AddFile("*.log\n.wh.*\nnode_modules", "`test`").ok());
-  PackOptions o;
-  o.dest = "app";
-  o.ignore = &ignore;
-  auto r = PackTree(t, o);
+  auto r = PackWithIgnore(t, "*.log\n.wh.*\nnode_modules");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(Names(*r), (std::vector<std::string>{"app/", "app/main.py"}));
 }
