@@ -37,11 +37,14 @@ class IgnoreRules {
   bool CanSkipDirectory(std::string_view dir) const;
 
   bool empty() const { return rules_.empty(); }
+  // Same patterns in the same order (the sources named in messages do not count).
+  bool operator==(const IgnoreRules&) const = default;
 
  private:
   struct Rule {
     std::vector<std::string> segments;  // the cleaned pattern split at '/'
     bool negate = false;
+    bool operator==(const Rule&) const = default;
   };
   static bool Matches(const Rule& rule, const std::vector<std::string_view>& path);
   std::vector<Rule> rules_;

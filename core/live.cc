@@ -122,6 +122,12 @@ Result<ImagePlan> LiveImage::Replan(bool deps_changed) const {
   return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base, reuse);
 }
 
+bool LiveImage::SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b) {
+  const std::string no_deps;
+  return a.dir == b.dir && a.ignore == b.ignore &&
+         (a.deps ? a.deps->host_path : no_deps) == (b.deps ? b.deps->host_path : no_deps);
+}
+
 void LiveImage::SetHashing(bool hashing) {
   std::lock_guard lock(mu_);
   hashing_ = hashing;
@@ -136,6 +142,9 @@ void LiveImage::Run(const PublishFn& publish) {
   std::jthread reporter([this] { Report(); });
   // Watch from before the first hashing, so that a change made while hashing is seen.
   std::unique_ptr<TreeWatcher> watcher;
+  // The project whose directories and ignore rules the watcher follows.
+  std::shared_ptr<const ResolvedProject> watched = plan_.project;
+  bool watch_changed = false, watch_changed_deps = false;
   if (options_.watch) {
     auto w = OpenWatcher(plan_.project);
     if (w.ok()) {
@@ -228,16 +237,31 @@ void LiveImage::Run(const PublishFn& publish) {
       watcher_ = watcher.get();
     }
     bool deps_changed = true;
-    if (!WaitForSettledChange(*watcher, deps_changed)) return;
-    // Watch again before planning, so that a change made while planning is not missed (and a
-    // change of the dependencies from now on is seen by the next round).
-    auto next_watcher = OpenWatcher(plan_.project);
+    if (watch_changed) {
+      // The watcher was just replaced (see below): plan once more, so that nothing that changed
+      // between the last plan and the new watches is missed.
+      watch_changed = false;
+      deps_changed = watch_changed_deps;
+    } else if (!WaitForSettledChange(*watcher, deps_changed)) {
+      return;
+    }
+    // The watcher stays: what changes while planning is queued and starts the next round.
     deps_dirty = deps_dirty || deps_changed || !served;
     plan = Replan(deps_dirty);
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
-    watcher_ = nullptr;
-    if (next_watcher.ok()) watcher = std::move(next_watcher).value();
+    if (plan.ok() && !SameWatchedRoots(*plan->project, *watched)) {
+      // The ignore rules or the dependencies directory changed: watch what the new plan packs.
+      auto next_watcher = OpenWatcher(plan->project);
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      watcher_ = nullptr;
+      if (next_watcher.ok()) {
+        watch_changed_deps = !watched->deps || !plan->project->deps ||
+                             watched->deps->host_path != plan->project->deps->host_path;
+        watcher = std::move(next_watcher).value();
+        watched = plan->project;
+        watch_changed = true;
+      }
+    }
   }
 }
 

@@ -14,9 +14,13 @@
 // change settles, and readers wait; any other failure is published (readers get EIO) until a
 // change makes a generation that works.
 //
-// The base image is resolved once, at mount: a changed base needs a remount. The ignore rules of
-// the watcher are those of the last generation; an edit of .dockerignore takes effect for
-// watching from the next generation on.
+// The watcher is opened once, before the first hashing, and kept: a change made while a round
+// plans or hashes is queued and starts the next round, so the dependency tree's thousands of
+// directories are not walked again per edit. When a new plan packs by other rules (an edit of
+// .dockerignore, another dependencies directory), a new watcher is opened for them and the
+// project is planned once more, so that nothing changed meanwhile is missed.
+//
+// The base image is resolved once, at mount: a changed base needs a remount.
 //
 // Thread safety: Run() on one thread; Stop() and the accessors from any thread.
 #pragma once
@@ -90,6 +94,8 @@ class LiveImage : public GenerationSource {
   // Resolves and plans the project again, on the base resolved at mount; the dependencies layer
   // of the current plan is reused when they did not change and still resolve to the same place.
   Result<ImagePlan> Replan(bool deps_changed) const;
+  // Whether a watcher opened for `b` watches what `a` packs (same roots, same ignore rules).
+  static bool SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b);
   bool Stopped();
   void SetHashing(bool hashing);
 

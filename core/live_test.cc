@@ -143,6 +143,35 @@ TEST(LiveTest, DependenciesArePlannedAgainOnlyWhenTheyChange) {
   EXPECT_EQ(updated->own_layers()[1].descriptor.digest, edited->own_layers()[1].descriptor.digest);
 }
 
+// Reads the newest generation's application layer (the last own layer) as a string.
+std::string AppLayerBytes(const Generation& g) {
+  const Blob* layer = g.FindBlob(g.own_layers().back().descriptor.digest.hex());
+  if (layer == nullptr) return "";
+  std::string bytes(layer->size(), '\0');
+  if (!layer->ReadAt(0, std::as_writable_bytes(std::span(bytes))).ok()) return "";
+  return bytes;
+}
+
+TEST(LiveTest, ANewIgnoreFileChangesWhatIsWatched) {
+  TempDir dir;
+  dir.Write(".dockerignore", "data\n");
+  dir.Write("data/table.csv", "a,b\n");
+  LiveFixture live(dir);
+  ASSERT_EQ(live.WaitFor(1), 1u);
+  EXPECT_EQ(AppLayerBytes(*live.Get(0)).find("app/data/table.csv"), std::string::npos);
+
+  // Un-excluding the directory packs it, and from then on its files are watched as well.
+  dir.Write(".dockerignore", "# nothing excluded\n");
+  auto packed = live.WaitUntil([](const Generation& g) {
+    return AppLayerBytes(g).find("app/data/table.csv") != std::string::npos;
+  });
+  ASSERT_NE(packed, nullptr) << "the .dockerignore edit made no generation with data/";
+  dir.Write("data/table.csv", "a,b\n1,2\n");
+  auto edited = live.WaitUntil(
+      [](const Generation& g) { return AppLayerBytes(g).find("a,b\n1,2\n") != std::string::npos; });
+  EXPECT_NE(edited, nullptr) << "an edit in the newly packed directory made no generation";
+}
+
 TEST(LiveTest, ABurstOfWritesSettlesIntoOneGeneration) {
   TempDir dir;
   LiveFixture live(dir);
