@@ -80,7 +80,31 @@ void AppendUstarBlock(std::string& out, std::string_view name, char type, uint32
   Checksum(p);
 }
 
+// The PAX records an entry needs, sorted by key; "" (no allocation) when every value fits its
+// ustar field, as for nearly every entry.
+std::string PaxRecords(const TarEntry& e) {
+  const bool dir = e.type == TarEntry::Type::kDirectory;
+  const size_t name_size = e.name.size() + (dir ? 1 : 0);  // a directory's name ends with '/'
+  const uint64_t size = e.type == TarEntry::Type::kFile ? e.size : 0;
+  const bool has_link = e.type == TarEntry::Type::kSymlink || e.type == TarEntry::Type::kHardlink;
+  std::string records;
+  if (e.gid > kMaxOctal7) records += PaxRecord("gid", std::to_string(e.gid));
+  if (has_link && (e.link.size() > 100 || !IsAscii(e.link))) {
+    records += PaxRecord("linkpath", e.link);
+  }
+  if (name_size > 100 || !IsAscii(e.name))
+    records += PaxRecord("path", dir ? e.name + "/" : e.name);
+  if (size > kMaxOctal11) records += PaxRecord("size", std::to_string(size));
+  if (e.uid > kMaxOctal7) records += PaxRecord("uid", std::to_string(e.uid));
+  return records;
+}
+
 }  // namespace
+
+uint64_t TarHeaderSize(const TarEntry& e) {
+  const std::string records = PaxRecords(e);
+  return records.empty() ? kBlock : 2 * kBlock + PadTo512(records.size());
+}
 
 void AppendTarHeaders(std::string& out, const TarEntry& e, int64_t mtime) {
   std::string name = e.name;
@@ -88,17 +112,7 @@ void AppendTarHeaders(std::string& out, const TarEntry& e, int64_t mtime) {
   const uint64_t size = e.type == TarEntry::Type::kFile ? e.size : 0;
   const bool has_link = e.type == TarEntry::Type::kSymlink || e.type == TarEntry::Type::kHardlink;
 
-  // PAX records, sorted by key.
-  std::vector<std::pair<std::string, std::string>> pax;
-  if (e.gid > kMaxOctal7) pax.emplace_back("gid", std::to_string(e.gid));
-  if (has_link && (e.link.size() > 100 || !IsAscii(e.link))) pax.emplace_back("linkpath", e.link);
-  if (name.size() > 100 || !IsAscii(name)) pax.emplace_back("path", name);
-  if (size > kMaxOctal11) pax.emplace_back("size", std::to_string(size));
-  if (e.uid > kMaxOctal7) pax.emplace_back("uid", std::to_string(e.uid));
-
-  if (!pax.empty()) {
-    std::string records;
-    for (const auto& [k, v] : pax) records += PaxRecord(k, v);
+  if (std::string records = PaxRecords(e); !records.empty()) {
     // Go's archive/tar names the extended header "<dir>/PaxHeaders.0/<base>".
     std::string_view n(e.name);
     size_t slash = n.rfind('/');
@@ -145,7 +159,6 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
   tar->entries_ = std::move(entries);
   tar->mtime_ = mtime;
   tar->segments_.reserve(tar->entries_.size() * 3 + 1);
-  tar->headers_.reserve(tar->entries_.size() * kBlock);
   uint64_t off = 0;
   auto add = [&](Kind kind, uint64_t length, uint64_t ref) {
     if (length == 0) return;
@@ -154,9 +167,9 @@ std::shared_ptr<const VirtualTar> VirtualTar::Build(std::vector<TarEntry> entrie
   };
   for (size_t i = 0; i < tar->entries_.size(); ++i) {
     const TarEntry& e = tar->entries_[i];
-    const size_t at = tar->headers_.size();
-    AppendTarHeaders(tar->headers_, e, mtime);
-    add(Kind::kHeader, tar->headers_.size() - at, at);
+    // Only the header's size now: its bytes are encoded when they are read, so planning a layer
+    // of many files neither encodes nor keeps a header per file.
+    add(Kind::kHeader, TarHeaderSize(e), i);
     if (e.type == TarEntry::Type::kFile && e.size > 0) {
       add(Kind::kFile, e.size, i);
       add(Kind::kZero, PadTo512(e.size) - e.size, 0);
@@ -225,6 +238,13 @@ Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byt
   return Status::Ok();
 }
 
+void VirtualTar::CopyHeader(const Segment& s, uint64_t within, std::span<std::byte> out,
+                            std::string& scratch) const {
+  scratch.clear();
+  AppendTarHeaders(scratch, entries_[s.ref], mtime_);
+  std::memcpy(out.data(), scratch.data() + within, out.size());
+}
+
 Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   if (offset + out.size() > size_ || offset + out.size() < offset) {
     return Internal(fmt::format("read of {} bytes at {} past the end of a {}-byte layer",
@@ -235,6 +255,7 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
       std::upper_bound(segments_.begin(), segments_.end(), offset,
                        [](uint64_t off, const Segment& s) { return off < s.offset + s.length; });
   size_t done = 0;
+  std::string header;
   while (done < out.size()) {
     const Segment& s = *it++;
     uint64_t within = offset + done - s.offset;
@@ -242,7 +263,7 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
     std::span<std::byte> dst = out.subspan(done, n);
     switch (s.kind) {
       case Kind::kHeader:
-        std::memcpy(dst.data(), headers_.data() + s.ref + within, n);
+        CopyHeader(s, within, dst, header);
         break;
       case Kind::kZero:
         std::memset(dst.data(), 0, n);
@@ -259,6 +280,7 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
 Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>& sink,
                           size_t chunk) const {
   std::vector<std::byte> buf(chunk);
+  std::string header;
   size_t used = 0;
   auto flush = [&] {
     if (used > 0) sink(std::span<const std::byte>(buf.data(), used));
@@ -282,7 +304,7 @@ Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>&
       if (used == buf.size()) flush();
       size_t n = static_cast<size_t>(std::min<uint64_t>(s.length - within, buf.size() - used));
       if (s.kind == Kind::kHeader) {
-        std::memcpy(buf.data() + used, headers_.data() + s.ref + within, n);
+        CopyHeader(s, within, std::span<std::byte>(buf.data() + used, n), header);
       } else {
         std::memset(buf.data() + used, 0, n);
       }

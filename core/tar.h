@@ -2,8 +2,8 @@
 //
 // A layer is a list of TarEntry values (sorted, see layer.h). VirtualTar turns them into the exact
 // bytes of a deterministic tar stream without writing it anywhere: a sorted table of segments
-// (header bytes kept in memory, file payloads read from their source with pread, zero padding,
-// the end-of-archive marker). Sizes are known before any file content is read.
+// (headers encoded from their entry when read, file payloads read from their source with pread,
+// zero padding, the end-of-archive marker). Sizes are known before any file content is read.
 //
 // Format (the same bytes on every machine; bump kTarFormatVersion when they change):
 //   * POSIX ustar headers; a PAX extended header ('x') only where ustar cannot hold a value:
@@ -60,6 +60,8 @@ struct TarEntry {
 void AppendTarHeaders(std::string& out, const TarEntry& entry, int64_t mtime);
 // The same, as a string of its own (for tests).
 std::string EncodeTarHeaders(const TarEntry& entry, int64_t mtime);
+// How many bytes AppendTarHeaders appends for `entry`, without encoding them.
+uint64_t TarHeaderSize(const TarEntry& entry);
 
 class VirtualTar {
  public:
@@ -90,14 +92,16 @@ class VirtualTar {
   struct Segment {
     uint64_t offset;  // in the tar stream
     uint64_t length;
-    uint64_t ref;  // kHeader: offset in headers_; kFile: index in entries_
+    uint64_t ref;  // kHeader, kFile: index in entries_
     Kind kind;
   };
   Status ReadFile(const TarEntry& e, uint64_t from, std::span<std::byte> out) const;
+  // Encodes the header of segment `s` (into `scratch`) and copies its bytes from `within` on.
+  void CopyHeader(const Segment& s, uint64_t within, std::span<std::byte> out,
+                  std::string& scratch) const;
   Digest ComputeCacheKey() const;
 
   std::vector<TarEntry> entries_;
-  std::string headers_;
   std::vector<Segment> segments_;
   uint64_t size_ = 0;
   int64_t mtime_ = 0;
