@@ -154,8 +154,25 @@ Result<std::vector<TarEntry>> DependencyConsoleScripts(const Tree& deps) {
   return out;
 }
 
+const std::shared_ptr<const IgnoreRules>& DependencyIgnoreRules() {
+  static const std::shared_ptr<const IgnoreRules> kRules = [] {
+    auto rules = std::make_shared<IgnoreRules>();
+    for (const char* pattern : {"**/__pycache__", "**/*.pyc"}) {
+      Status s = rules->Add(pattern, "the dependencies ignore list");
+      if (!s.ok()) std::abort();  // constant patterns
+    }
+    return rules;
+  }();
+  return kRules;
+}
+
 Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
-                            const PlannedLayer* reuse_dependencies) {
+                            const PlannedLayer* reuse_dependencies,
+                            const PlanDirectoryHook& on_directory) {
+  auto hook = [&on_directory](PlanRoot root) -> std::function<void(const std::string&)> {
+    if (!on_directory) return {};
+    return [&on_directory, root](const std::string& dir) { on_directory(root, dir); };
+  };
   ImagePlan plan;
   const ResolvedProject& p = *project;
   plan.warnings = p.warnings;
@@ -163,13 +180,11 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   if (p.deps && reuse_dependencies != nullptr) {
     plan.layers.push_back(*reuse_dependencies);
   } else if (p.deps) {
-    IgnoreRules deps_ignore;
-    OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/__pycache__", "the dependencies ignore list"));
-    OCIFS_RETURN_IF_ERROR(deps_ignore.Add("**/*.pyc", "the dependencies ignore list"));
     PackOptions o;
     o.dest = fmt::format("{}/lib/python{}/site-packages", kDepsPrefix, p.python);
     o.strict = p.strict;
-    o.ignore = &deps_ignore;
+    o.ignore = DependencyIgnoreRules().get();
+    o.on_directory = hook(PlanRoot::kDependencies);
     auto packed = PackTree(p.deps->tree, o);
     if (!packed.ok()) return packed.status().WithContext("dependencies layer");
     for (auto& w : packed->warnings) plan.warnings.push_back("dependencies: " + w);
@@ -189,6 +204,7 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   o.gid = p.file_gid;
   o.strict = p.strict;
   o.ignore = &p.ignore;
+  o.on_directory = hook(PlanRoot::kProject);
   auto packed = PackTree(p.tree, o);
   if (!packed.ok()) return packed.status().WithContext("application layer");
   for (auto& w : packed->warnings) plan.warnings.push_back(w);
@@ -268,13 +284,16 @@ const Blob* Generation::FindBlob(std::string_view hex) const {
 // ReadAt (file opens, fstat, pread), this thread hashes them in order. On two cores this takes
 // about the time of the slower of the two instead of their sum.
 Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t layer) {
-  constexpr size_t kChunk = 1 << 20;
   constexpr size_t kSlots = 4;
+  // 1 MiB chunks, smaller for a small layer; left uninitialized: an edit re-hashes a small
+  // application layer, and zeroing and faulting in 4 MiB would cost more than hashing it.
+  const size_t chunk = static_cast<size_t>(std::min<uint64_t>(1 << 20, tar.size()));
   struct Slot {
-    std::vector<std::byte> data = std::vector<std::byte>(kChunk);
+    std::unique_ptr<std::byte[]> data;
     size_t length = 0;
   };
   std::array<Slot, kSlots> slots;
+  for (Slot& s : slots) s.data.reset(new std::byte[chunk]);
   std::mutex mu;  // guards the two queues, reader_done and read_status
   std::condition_variable cv;
   std::deque<size_t> empty = {0, 1, 2, 3}, full;
@@ -290,10 +309,10 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
         slot = empty.front();
         empty.pop_front();
       }
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, tar.size() - off));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(chunk, tar.size() - off));
       Status s = progress != nullptr && progress->cancelled
                      ? Status(Code::kFailedPrecondition, "hashing was cancelled")
-                     : tar.ReadAt(off, std::span(slots[slot].data.data(), n));
+                     : tar.ReadAt(off, std::span(slots[slot].data.get(), n));
       std::lock_guard lock(mu);
       if (!s.ok()) {
         read_status = s;
@@ -319,7 +338,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
       slot = full.front();
       full.pop_front();
     }
-    h.Update(std::span<const std::byte>(slots[slot].data.data(), slots[slot].length));
+    h.Update(std::span<const std::byte>(slots[slot].data.get(), slots[slot].length));
     if (progress) progress->Advance(layer, slots[slot].length);
     std::lock_guard lock(mu);
     empty.push_back(slot);
@@ -571,12 +590,16 @@ Status WriteLayout(const Generation& gen, const std::string& dir) {
 
 namespace ocifs {
 
-Result<ImagePlan> PlanProject(const ResolveInputs& in) {
+Result<ImagePlan> PlanProject(
+    const ResolveInputs& in,
+    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved,
+    const PlanDirectoryHook& on_directory) {
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, ResolveProject(in));
   auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
+  if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
   OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base));
   OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(project->platform));
-  return PlanImage(std::move(project), std::move(base));
+  return PlanImage(std::move(project), std::move(base), nullptr, on_directory);
 }
 
 }  // namespace ocifs

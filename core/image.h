@@ -44,11 +44,20 @@ struct ImagePlan {
   std::vector<std::string> warnings;  // the project's and the packer's
 };
 
+// Which directory trees planning walks: the project, and the dependencies directory.
+enum class PlanRoot { kProject = 0, kDependencies = 1 };
+// Told about each directory planning reads, just before it is read (see PackOptions).
+using PlanDirectoryHook = std::function<void(PlanRoot root, const std::string& dir)>;
+
+// What the dependencies layer leaves out (`__pycache__`, `*.pyc`), so a watcher ignores it too.
+const std::shared_ptr<const IgnoreRules>& DependencyIgnoreRules();
+
 // REQUIRES: `base` resolved for project->platform. `reuse_dependencies`, when given, is the
 // dependencies layer of an earlier plan of the same dependencies directory that has not changed
 // since (the caller vouches for it, e.g. from a file watcher): it is used instead of packing again.
 Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
-                            const PlannedLayer* reuse_dependencies = nullptr);
+                            const PlannedLayer* reuse_dependencies = nullptr,
+                            const PlanDirectoryHook& on_directory = {});
 
 // The generated console scripts of the dependencies layer: one per `[console_scripts]` entry of
 // every `*.dist-info/entry_points.txt` (or `*.egg-info/entry_points.txt`) in the dependencies
@@ -126,7 +135,12 @@ class Generation {
 };
 
 // ResolveProject, then the base, then PlanImage: what every command does first.
-Result<ImagePlan> PlanProject(const ResolveInputs& in);
+// `on_resolved`, when given, sees the resolved project before planning starts (a watcher is
+// opened there for its directories and ignore rules).
+Result<ImagePlan> PlanProject(
+    const ResolveInputs& in,
+    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved = {},
+    const PlanDirectoryHook& on_directory = {});
 
 // The image config: the base's, with the image's settings on top, and rootfs/history for the
 // base's layers and the own layers (`own_diff_ids` may be empty, for `inspect` before hashing).

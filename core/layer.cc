@@ -108,6 +108,7 @@ class Packer {
   }
 
   Status Walk(const std::string& dir) {
+    if (o_.on_directory) o_.on_directory(dir);
     OCIFS_ASSIGN_OR_RETURN(auto children, tree_->ReadDir(dir));
     std::sort(children.begin(), children.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct PackOptions {
   uint32_t gid = 0;
   bool strict = false;
   const IgnoreRules* ignore = nullptr;  // may be null: nothing ignored
+  // Called with each directory the walk reads (relative to the tree's root, "" for the root),
+  // just before reading it; may be empty. A file watcher uses it to watch exactly what is packed
+  // without a walk of its own.
+  std::function<void(const std::string& dir)> on_directory;
 };
 
 struct PackResult {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -11,12 +12,31 @@
 
 namespace ocifs {
 
-LiveImage::LiveImage(ImagePlan first, LiveOptions options)
-    : plan_(std::move(first)), options_(std::move(options)) {
+std::vector<TreeWatcher::Root> WatchRoots(const std::shared_ptr<const ResolvedProject>& project) {
+  // The rules live in the project, which the aliasing pointer keeps alive.
+  std::vector<TreeWatcher::Root> roots = {
+      {project->dir, std::shared_ptr<const IgnoreRules>(project, &project->ignore)}};
   // The dependencies layer leaves these out, so changes there do not count either.
-  (void)deps_ignore_.Add("**/__pycache__", "the dependencies ignore list");
-  (void)deps_ignore_.Add("**/*.pyc", "the dependencies ignore list");
+  if (project->deps) roots.push_back({project->deps->host_path, DependencyIgnoreRules()});
+  return roots;
 }
+
+Result<WatchedPlan> PlanAndWatch(const ResolveInputs& in, bool watch) {
+  WatchedPlan out;
+  auto on_resolved = [&](const std::shared_ptr<const ResolvedProject>& project) -> Status {
+    if (!watch) return Status::Ok();
+    OCIFS_ASSIGN_OR_RETURN(out.watcher, TreeWatcher::OpenEmpty(WatchRoots(project)));
+    return Status::Ok();
+  };
+  auto on_directory = [&](PlanRoot root, const std::string& dir) {
+    if (out.watcher) out.watcher->Watch(static_cast<size_t>(root), dir);
+  };
+  OCIFS_ASSIGN_OR_RETURN(out.plan, PlanProject(in, on_resolved, on_directory));
+  return out;
+}
+
+LiveImage::LiveImage(ImagePlan first, LiveOptions options, std::unique_ptr<TreeWatcher> watcher)
+    : plan_(std::move(first)), options_(std::move(options)), first_watcher_(std::move(watcher)) {}
 
 void LiveImage::Stop() {
   std::lock_guard lock(mu_);
@@ -28,15 +48,7 @@ void LiveImage::Stop() {
 
 Result<std::unique_ptr<TreeWatcher>> LiveImage::OpenWatcher(
     const std::shared_ptr<const ResolvedProject>& project) {
-  // The rules live in the project (which the aliasing pointer keeps alive) and in this object
-  // (which outlives its watchers).
-  std::vector<TreeWatcher::Root> roots = {
-      {project->dir, std::shared_ptr<const IgnoreRules>(project, &project->ignore)}};
-  if (project->deps) {
-    roots.push_back({project->deps->host_path,
-                     std::shared_ptr<const IgnoreRules>(std::shared_ptr<void>(), &deps_ignore_)});
-  }
-  return TreeWatcher::Open(std::move(roots));
+  return TreeWatcher::Open(WatchRoots(project));
 }
 
 bool LiveImage::WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed) {
@@ -141,11 +153,13 @@ bool LiveImage::Stopped() {
 void LiveImage::Run(const PublishFn& publish) {
   std::jthread reporter([this] { Report(); });
   // Watch from before the first hashing, so that a change made while hashing is seen.
-  std::unique_ptr<TreeWatcher> watcher;
+  std::unique_ptr<TreeWatcher> watcher = std::move(first_watcher_);
   // The project whose directories and ignore rules the watcher follows.
   std::shared_ptr<const ResolvedProject> watched = plan_.project;
   bool watch_changed = false, watch_changed_deps = false;
-  if (options_.watch) {
+  if (!options_.watch) {
+    watcher.reset();
+  } else if (!watcher) {
     auto w = OpenWatcher(plan_.project);
     if (w.ok()) {
       watcher = std::move(w).value();
@@ -168,11 +182,15 @@ void LiveImage::Run(const PublishFn& publish) {
   // generation is served, so a failed round does not make a later one reuse a stale layer.
   bool deps_dirty = false;
   int retries = 0;
+  // When this round's planning started (unset for the first plan, made before the mount).
+  std::optional<std::chrono::steady_clock::time_point> round_start;
   for (;;) {
     Status failed;
     if (plan.ok()) {
+      const auto build_start = std::chrono::steady_clock::now();
       auto gen = BuildGeneration(*plan, number_ + 1,
                                  {.progress = &progress_, .cache = options_.cache.get()});
+      const auto built = std::chrono::steady_clock::now();
       if (Stopped()) return;
       if (gen.ok()) {
         // Published even when the manifest is the same (a file saved with the same bytes, a
@@ -193,8 +211,17 @@ void LiveImage::Run(const PublishFn& publish) {
         served = true;
         deps_dirty = false;
         plan_ = std::move(plan).value();
-        Log(LogLevel::kInfo, fmt::format("generation {}: {}manifest {}", number_.load(),
-                                         same ? "same " : "", current.str()));
+        auto ms = [](auto d) {
+          return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+        };
+        Log(LogLevel::kInfo,
+            round_start
+                ? fmt::format("generation {}: {}manifest {} (planned in {} ms, "
+                              "built in {} ms)",
+                              number_.load(), same ? "same " : "", current.str(),
+                              ms(build_start - *round_start), ms(built - build_start))
+                : fmt::format("generation {}: {}manifest {} (built in {} ms)", number_.load(),
+                              same ? "same " : "", current.str(), ms(built - build_start)));
         publish(std::move(gen));
       } else {
         failed = gen.status();
@@ -222,6 +249,7 @@ void LiveImage::Run(const PublishFn& publish) {
           return;
         }
         lock.unlock();
+        round_start = std::chrono::steady_clock::now();
         plan = Replan(/*deps_changed=*/true);
         continue;
       }
@@ -247,6 +275,7 @@ void LiveImage::Run(const PublishFn& publish) {
     }
     // The watcher stays: what changes while planning is queued and starts the next round.
     deps_dirty = deps_dirty || deps_changed || !served;
+    round_start = std::chrono::steady_clock::now();
     plan = Replan(deps_dirty);
     if (plan.ok() && !SameWatchedRoots(*plan->project, *watched)) {
       // The ignore rules or the dependencies directory changed: watch what the new plan packs.

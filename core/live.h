@@ -65,9 +65,24 @@ struct LiveOptions {
   std::function<void(const HashProgress&)> on_progress;
 };
 
+// The directories a watcher follows for `project`: the project (with its ignore rules) and, if
+// any, the dependencies directory (with DependencyIgnoreRules()), as PlanRoot numbers them.
+std::vector<TreeWatcher::Root> WatchRoots(const std::shared_ptr<const ResolvedProject>& project);
+
+// The first plan of a mount, and (when `watch`) the watcher for it, filled by the same walk:
+// each directory is watched just before planning reads it, so a change made while planning is
+// seen, and the trees are walked once, not twice.
+struct WatchedPlan {
+  ImagePlan plan;
+  std::unique_ptr<TreeWatcher> watcher;  // null when not watching
+};
+Result<WatchedPlan> PlanAndWatch(const ResolveInputs& in, bool watch);
+
 class LiveImage : public GenerationSource {
  public:
-  LiveImage(ImagePlan first, LiveOptions options);
+  // `watcher`: the one PlanAndWatch opened for `first`; when null and options.watch, Run()
+  // opens one.
+  LiveImage(ImagePlan first, LiveOptions options, std::unique_ptr<TreeWatcher> watcher = nullptr);
   void Run(const PublishFn& publish) override;
   void Stop() override;
   HashProgress& progress() { return progress_; }
@@ -102,8 +117,8 @@ class LiveImage : public GenerationSource {
   ImagePlan plan_;
   LiveOptions options_;
   HashProgress progress_;
-  IgnoreRules deps_ignore_;
   std::atomic<uint64_t> number_{0};
+  std::unique_ptr<TreeWatcher> first_watcher_;  // handed to Run()
 
   std::mutex mu_;  // guards the fields below (watcher_: the pointer, not the watcher's state)
   std::condition_variable stopped_cv_;

@@ -172,6 +172,43 @@ TEST(LiveTest, ANewIgnoreFileChangesWhatIsWatched) {
   EXPECT_NE(edited, nullptr) << "an edit in the newly packed directory made no generation";
 }
 
+TEST(LiveTest, PlanAndWatchWatchesWhatItPlannedInTheSameWalk) {
+  TempDir dir, deps;
+  dir.Write("pyproject.toml", "[project]\nname = \"w\"\n");
+  dir.Write("main.py", "print(1)\n");
+  dir.Write("pkg/sub/mod.py", "x = 1\n");
+  dir.Write(".git/objects/ab/cdef", "blob");              // a default ignore: not walked
+  deps.Write("dep/__pycache__/dep.cpython-311.pyc", "");  // left out of the layer: not watched
+  deps.Write("dep/__init__.py", "");
+  ResolveInputs in;
+  in.project_dir = dir.path();
+  in.flags.base = "scratch";
+  in.flags.deps = deps.path();
+  in.flags.python = "3.11";
+  in.source_date_epoch = "0";
+
+  auto frozen = PlanAndWatch(in, /*watch=*/false);
+  ASSERT_TRUE(frozen.ok()) << frozen.status().message();
+  EXPECT_EQ(frozen->watcher, nullptr);
+
+  auto planned = PlanAndWatch(in, /*watch=*/true);
+  ASSERT_TRUE(planned.ok()) << planned.status().message();
+  ASSERT_NE(planned->watcher, nullptr);
+  TreeWatcher& w = *planned->watcher;
+  // Project: root, pkg, pkg/sub. Dependencies: root, dep.
+  EXPECT_EQ(w.watch_count(), 5u);
+  EXPECT_EQ(w.Wait(100ms).value(), TreeWatcher::Event::kTimeout);
+  dir.Write(".git/objects/ab/cdef", "changed");
+  deps.Write("dep/__pycache__/dep.cpython-311.pyc", "changed");
+  EXPECT_EQ(w.Wait(200ms).value(), TreeWatcher::Event::kTimeout) << "an ignored path counted";
+  dir.Write("pkg/sub/mod.py", "x = 2\n");
+  EXPECT_EQ(w.Wait(2s).value(), TreeWatcher::Event::kChanged);
+  EXPECT_EQ(w.TakeChangedRoots(), (std::vector<bool>{true, false}));
+  deps.Write("dep/__init__.py", "VERSION = 2\n");
+  EXPECT_EQ(w.Wait(2s).value(), TreeWatcher::Event::kChanged);
+  EXPECT_EQ(w.TakeChangedRoots(), (std::vector<bool>{false, true}));
+}
+
 TEST(LiveTest, ABurstOfWritesSettlesIntoOneGeneration) {
   TempDir dir;
   LiveFixture live(dir);

@@ -187,29 +187,47 @@ Digest VirtualTar::CacheKey() const {
 
 Digest VirtualTar::ComputeCacheKey() const {
   // Every field is written as "<length>:<bytes>;", so no name or link can forge another entry.
+  // Fields are gathered in a buffer and hashed in large pieces: this runs over every entry of a
+  // layer on each mount, so it must cost little more than the hashing itself.
   Sha256 h;
-  auto field = [&h](std::string_view v) {
-    h.Update(fmt::format("{}:", v.size()));
-    h.Update(v);
-    h.Update(";");
+  std::string buf;
+  buf.reserve(1 << 16);
+  auto field = [&buf](std::string_view v) {
+    fmt::format_to(std::back_inserter(buf), "{}:", v.size());
+    buf.append(v);
+    buf += ';';
   };
+  auto flush_if_full = [&] {
+    if (buf.size() < (1 << 16) - 4096) return;
+    h.Update(buf);
+    buf.clear();
+  };
+  std::string scratch;
   field("ocifs-layer-key");
   field(std::to_string(kTarFormatVersion));
   field(std::to_string(mtime_));
   field(std::to_string(entries_.size()));
   for (const TarEntry& e : entries_) {
     field(e.name);
-    field(fmt::format("{} {:o} {} {} {}", static_cast<int>(e.type), e.mode, e.uid, e.gid, e.size));
+    scratch.clear();
+    fmt::format_to(std::back_inserter(scratch), "{} {:o} {} {} {}", static_cast<int>(e.type),
+                   e.mode, e.uid, e.gid, e.size);
+    field(scratch);
     field(e.link);
     if (e.data) {
       field("data " + Digest::Of(*e.data).hex());
     } else if (e.tree) {
       const FileInfo& i = e.source_info;
-      field(fmt::format("file {} {} {} {} {}", i.dev, i.ino, i.size, i.mtime_ns, i.ctime_ns));
+      scratch.clear();
+      fmt::format_to(std::back_inserter(scratch), "file {} {} {} {} {}", i.dev, i.ino, i.size,
+                     i.mtime_ns, i.ctime_ns);
+      field(scratch);
     } else {
       field("");
     }
+    flush_if_full();
   }
+  h.Update(buf);
   return h.Finish();
 }
 

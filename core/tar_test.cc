@@ -162,6 +162,13 @@ TEST(TarTest, SameInputsSameBytes) {
   EXPECT_EQ(StreamAll(*FixtureTar()), StreamAll(*FixtureTar()));
 }
 
+// The key names digest cache entries: a change of its serialization orphans every entry, so it is
+// pinned (MemTree's inodes and times are fixed). Change it only with kTarFormatVersion.
+TEST(TarTest, CacheKeyIsPinned) {
+  EXPECT_EQ(FixtureTar()->CacheKey().str(),
+            "sha256:9c97d9a1472442e4a76d2190ded0f592b69822f78c721f03f26f1f0b6913d0a0");
+}
+
 TEST(TarTest, ChangedSourceFailsTheRead) {
   auto tree = std::make_shared<MemTree>();
   tree->AddFile("a.txt", "aaaa");

@@ -39,17 +39,25 @@ struct TreeWatcher::Impl {
     return ig != nullptr && !rel.empty() && ig->Excluded(rel);
   }
 
-  // Adds watches for `rel` and every directory below it that may not be skipped.
-  void AddTree(size_t root, const std::string& rel) {
-    const IgnoreRules* ig = roots[root].ignore.get();
-    if (ig != nullptr && !rel.empty() && ig->Excluded(rel) && ig->CanSkipDirectory(rel)) return;
+  // Watches the directory `rel` itself; false when that failed (gone meanwhile, or unreadable:
+  // the next plan reports it).
+  bool AddOne(size_t root, const std::string& rel) {
     const std::string abs = rel.empty() ? roots[root].path : roots[root].path + "/" + rel;
     constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM |
                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
                                IN_ONLYDIR | IN_DONT_FOLLOW;
     int wd = ::inotify_add_watch(inotify, abs.c_str(), kMask);
-    if (wd < 0) return;  // gone meanwhile, or unreadable: the next plan reports it
+    if (wd < 0) return false;
     watches[wd] = Watched{root, rel};
+    return true;
+  }
+
+  // Adds watches for `rel` and every directory below it that may not be skipped.
+  void AddTree(size_t root, const std::string& rel) {
+    const IgnoreRules* ig = roots[root].ignore.get();
+    if (ig != nullptr && !rel.empty() && ig->Excluded(rel) && ig->CanSkipDirectory(rel)) return;
+    if (!AddOne(root, rel)) return;
+    const std::string abs = rel.empty() ? roots[root].path : roots[root].path + "/" + rel;
     std::error_code ec;
     for (auto it = fs::directory_iterator(abs, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
@@ -68,7 +76,7 @@ struct TreeWatcher::Impl {
 TreeWatcher::TreeWatcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TreeWatcher::~TreeWatcher() = default;
 
-Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) {
+Result<std::unique_ptr<TreeWatcher>> TreeWatcher::OpenEmpty(std::vector<Root> roots) {
   auto impl = std::make_unique<Impl>();
   impl->roots = std::move(roots);
   impl->changed_roots.assign(impl->roots.size(), false);
@@ -76,10 +84,17 @@ Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) 
   if (impl->inotify < 0) return ErrnoStatus(errno, "inotify", "init");
   impl->stop = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl->stop < 0) return ErrnoStatus(errno, "eventfd", "create");
-  impl->Rescan();
-  if (impl->watches.empty()) return NotFound("no directory to watch");
   return std::unique_ptr<TreeWatcher>(new TreeWatcher(std::move(impl)));
 }
+
+Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) {
+  OCIFS_ASSIGN_OR_RETURN(auto watcher, OpenEmpty(std::move(roots)));
+  watcher->impl_->Rescan();
+  if (watcher->impl_->watches.empty()) return NotFound("no directory to watch");
+  return watcher;
+}
+
+void TreeWatcher::Watch(size_t root, const std::string& rel) { impl_->AddOne(root, rel); }
 
 size_t TreeWatcher::watch_count() const { return impl_->watches.size(); }
 

@@ -26,7 +26,13 @@ class TreeWatcher {
   };
   enum class Event { kChanged, kTimeout, kStopped };
 
+  // Watches every directory below the roots (a walk of its own).
   static Result<std::unique_ptr<TreeWatcher>> Open(std::vector<Root> roots);
+  // Watches nothing yet: the caller adds directories with Watch() as its own walk reaches them.
+  static Result<std::unique_ptr<TreeWatcher>> OpenEmpty(std::vector<Root> roots);
+  // Watches the directory `rel` of root `root` (not what is below it). A directory that is gone
+  // or unreadable is skipped: whoever reads it next reports that.
+  void Watch(size_t root, const std::string& rel);
   ~TreeWatcher();
   TreeWatcher(const TreeWatcher&) = delete;
   TreeWatcher& operator=(const TreeWatcher&) = delete;

@@ -371,8 +371,9 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
                            *level);
   auto in = Inputs(project, flags, app);
   if (!in.ok()) return Fail(in.status());
-  auto plan = Plan(*in);
-  if (!plan.ok()) return Fail(plan.status());
+  auto planned = ocifs::PlanAndWatch(*in, watch);
+  if (!planned.ok()) return Fail(planned.status());
+  PrintWarnings(planned->plan.warnings);
   auto cache = flags.cache.Open();
   if (!cache.ok()) return Fail(cache.status());
   ocifs::LiveOptions live;
@@ -388,7 +389,7 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
       std::fprintf(stderr, "\r\033[Kocifs: %s", ProgressLine(p).c_str());
     };
   }
-  ocifs::LiveImage source(std::move(plan).value(), std::move(live));
+  ocifs::LiveImage source(std::move(planned->plan), std::move(live), std::move(planned->watcher));
   Status s = ocifs::vfs::Serve(mo, source);
   if (!s.ok()) return Fail(s);
   return 0;
