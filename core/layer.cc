@@ -11,24 +11,28 @@
 namespace ocifs {
 namespace {
 
-// Orders entries bytewise by their tar name (a directory's name ends with '/'), without building
-// the names: this runs n log n times on the planning path.
-bool TarNameLess(const TarEntry& a, const TarEntry& b) {
-  const std::string_view x = a.name, y = b.name;
+// Orders names bytewise as tar names (a directory's name ends with '/'), without building them:
+// this runs n log n times on the planning path.
+bool TarNameLess(std::string_view x, bool x_dir, std::string_view y, bool y_dir) {
   const size_t n = std::min(x.size(), y.size());
   if (int c = x.compare(0, n, y, 0, n); c != 0) return c < 0;
-  auto at = [](const TarEntry& e, std::string_view s, size_t i) -> int {
+  auto at = [](std::string_view s, bool dir, size_t i) -> int {
     if (i < s.size()) return static_cast<unsigned char>(s[i]);
-    if (i == s.size() && e.type == TarEntry::Type::kDirectory) return '/';
+    if (i == s.size() && dir) return '/';
     return -1;  // past the end
   };
   // Equal up to n: compare the next characters, the implicit '/' of a directory included.
   for (size_t i = n; i <= n + 1; ++i) {
-    int ca = at(a, x, i), cb = at(b, y, i);
+    int ca = at(x, x_dir, i), cb = at(y, y_dir, i);
     if (ca != cb) return ca < cb;
     if (ca == -1) return false;
   }
   return false;
+}
+
+bool TarEntryLess(const TarEntry& a, const TarEntry& b) {
+  return TarNameLess(a.name, a.type == TarEntry::Type::kDirectory, b.name,
+                     b.type == TarEntry::Type::kDirectory);
 }
 
 void LinkHardlinks(std::vector<TarEntry>& entries);
@@ -52,13 +56,14 @@ class Packer {
   Packer(std::shared_ptr<const Tree> tree, const PackOptions& o) : tree_(std::move(tree)), o_(o) {}
 
   Result<PackResult> Run() {
-    OCIFS_RETURN_IF_ERROR(Walk(""));
-    // The destination directory and its parents.
+    // The destination directory and its parents, then the tree below it: the walk visits names
+    // in tar order (see Walk), so the entries come out sorted and the sort below only checks.
     std::string acc;
     for (std::string_view component : SplitPath(o_.dest)) {
       acc = JoinPath(acc, component);
       AddDir(acc, 0755, /*owned=*/acc == o_.dest);
     }
+    OCIFS_RETURN_IF_ERROR(Walk(""));
     SortAndLinkEntries(out_.entries);
     return std::move(out_);
   }
@@ -70,7 +75,8 @@ class Packer {
     return Status::Ok();
   }
 
-  void AddDir(const std::string& name, uint32_t mode, bool owned) {
+  // Adds a directory entry at `at` (by default the end).
+  void AddDir(const std::string& name, uint32_t mode, bool owned, size_t at = SIZE_MAX) {
     if (!dirs_.insert(name).second) return;
     TarEntry e;
     e.name = name;
@@ -78,7 +84,11 @@ class Packer {
     e.mode = mode;
     e.uid = owned ? o_.uid : 0;
     e.gid = owned ? o_.gid : 0;
-    out_.entries.push_back(std::move(e));
+    if (at >= out_.entries.size()) {
+      out_.entries.push_back(std::move(e));
+    } else {
+      out_.entries.insert(out_.entries.begin() + static_cast<std::ptrdiff_t>(at), std::move(e));
+    }
   }
 
   std::string Dest(std::string_view rel) const { return JoinPath(o_.dest, rel); }
@@ -110,8 +120,12 @@ class Packer {
   Status Walk(const std::string& dir) {
     if (o_.on_directory) o_.on_directory(dir);
     OCIFS_ASSIGN_OR_RETURN(auto children, tree_->ReadDir(dir));
-    std::sort(children.begin(), children.end(),
-              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    // In tar order (a directory's name ends with '/'), each directory before what is below it:
+    // the entries of a walk then come out in the order of their full tar names.
+    std::sort(children.begin(), children.end(), [](const DirEntry& a, const DirEntry& b) {
+      return TarNameLess(a.name, a.info.type == FileType::kDirectory, b.name,
+                         b.info.type == FileType::kDirectory);
+    });
     for (const DirEntry& child : children) {
       const std::string& base = child.name;
       const FileInfo& info = child.info;
@@ -120,13 +134,18 @@ class Packer {
       // Names are checked only for what is packed: a bad name in an ignored place is no error.
       if (info.type == FileType::kDirectory) {
         if (excluded && o_.ignore->CanSkipDirectory(rel)) continue;
-        if (!excluded) OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
-        size_t before = out_.entries.size();
-        OCIFS_RETURN_IF_ERROR(Walk(rel));
-        // An excluded directory appears only as the parent of something re-included below it.
-        if (!excluded || out_.entries.size() > before) {
+        if (!excluded) {
           OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
           AddDir(Dest(rel), info.mode & 0777, true);
+          OCIFS_RETURN_IF_ERROR(Walk(rel));
+          continue;
+        }
+        // An excluded directory appears only as the parent of something re-included below it.
+        const size_t before = out_.entries.size();
+        OCIFS_RETURN_IF_ERROR(Walk(rel));
+        if (out_.entries.size() > before) {
+          OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
+          AddDir(Dest(rel), info.mode & 0777, true, before);
         }
         continue;
       }
@@ -220,7 +239,10 @@ Result<PackResult> PackTree(std::shared_ptr<const Tree> tree, const PackOptions&
 }
 
 void SortAndLinkEntries(std::vector<TarEntry>& entries) {
-  std::sort(entries.begin(), entries.end(), TarNameLess);
+  // A walk yields sorted entries already: checking is linear, sorting is not.
+  if (!std::is_sorted(entries.begin(), entries.end(), TarEntryLess)) {
+    std::sort(entries.begin(), entries.end(), TarEntryLess);
+  }
   LinkHardlinks(entries);
 }
 
@@ -281,9 +303,9 @@ Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> g
     entries.push_back(std::move(g));
   }
   // The packed entries are sorted already: sort the few new ones and merge.
-  std::sort(entries.begin() + static_cast<std::ptrdiff_t>(packed), entries.end(), TarNameLess);
+  std::sort(entries.begin() + static_cast<std::ptrdiff_t>(packed), entries.end(), TarEntryLess);
   std::inplace_merge(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(packed),
-                     entries.end(), TarNameLess);
+                     entries.end(), TarEntryLess);
   return Status::Ok();
 }
 

@@ -243,8 +243,7 @@ Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byt
                               e.source_path, e.tree->root_name(), why));
   };
   OCIFS_ASSIGN_OR_RETURN(auto file, e.tree->Open(e.source_path));
-  OCIFS_ASSIGN_OR_RETURN(FileInfo now, file->Stat());
-  if (!now.SameVersion(e.source_info)) return changed("changed");
+  if (!file->info_at_open().SameVersion(e.source_info)) return changed("changed");
   size_t done = 0;
   while (done < out.size()) {
     OCIFS_ASSIGN_OR_RETURN(size_t n, file->Pread(out.subspan(done), from + done));

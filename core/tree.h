@@ -69,6 +69,9 @@ struct DirEntry {
 class File {
  public:
   virtual ~File() = default;
+  // What the file was when it was opened (Open stats it anyway, to refuse what is not a regular
+  // file): checking it against a plan costs no system call.
+  virtual const FileInfo& info_at_open() const = 0;
   virtual Result<FileInfo> Stat() = 0;
   // Reads up to buf.size() bytes at `offset`; returns the count (0 at end of file).
   virtual Result<size_t> Pread(std::span<std::byte> buf, uint64_t offset) = 0;
