@@ -214,14 +214,11 @@ void LiveImage::Run(const PublishFn& publish) {
         auto ms = [](auto d) {
           return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
         };
+        const std::string planned =
+            round_start ? fmt::format("planned in {} ms, ", ms(build_start - *round_start)) : "";
         Log(LogLevel::kInfo,
-            round_start
-                ? fmt::format("generation {}: {}manifest {} (planned in {} ms, "
-                              "built in {} ms)",
-                              number_.load(), same ? "same " : "", current.str(),
-                              ms(build_start - *round_start), ms(built - build_start))
-                : fmt::format("generation {}: {}manifest {} (built in {} ms)", number_.load(),
-                              same ? "same " : "", current.str(), ms(built - build_start)));
+            fmt::format("generation {}: {}manifest {} ({}built in {} ms)", number_.load(),
+                        same ? "same " : "", current.str(), planned, ms(built - build_start)));
         publish(std::move(gen));
       } else {
         failed = gen.status();
