@@ -1,5 +1,7 @@
 #include "core/image.h"
 
+#include "core/plugin_host.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -349,6 +351,23 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
   return h.Finish();
 }
 
+namespace {
+
+// As Docker writes it: Test ["CMD", words...] (or ["NONE"]), durations in nanoseconds, zero
+// fields left out.
+json HealthcheckJson(const Healthcheck& h) {
+  json test = json::array({h.test.empty() ? "NONE" : "CMD"});
+  for (const auto& w : h.test) test.push_back(w);
+  json out = {{"Test", test}};
+  if (h.interval_ns) out["Interval"] = h.interval_ns;
+  if (h.timeout_ns) out["Timeout"] = h.timeout_ns;
+  if (h.start_period_ns) out["StartPeriod"] = h.start_period_ns;
+  if (h.retries) out["Retries"] = h.retries;
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids) {
   const ResolvedProject& p = *plan.project;
   json config = plan.base.config.is_object() ? plan.base.config : json::object();
@@ -383,6 +402,7 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
   if (!ports.is_object()) ports = json::object();
   for (const auto& port : p.expose) ports[port] = json::object();
   if (!ports.empty()) c["ExposedPorts"] = ports;
+  if (p.healthcheck) c["Healthcheck"] = HealthcheckJson(*p.healthcheck);
   config["config"] = c;
 
   const std::string created = Rfc3339(p.epoch);
@@ -599,7 +619,15 @@ Result<ImagePlan> PlanProject(
   if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
   OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base));
   OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(project->platform));
-  return PlanImage(std::move(project), std::move(base), nullptr, on_directory);
+  OCIFS_ASSIGN_OR_RETURN(ImagePlan plan,
+                         PlanImage(std::move(project), std::move(base), nullptr, on_directory));
+  return ApplyPlugins(in, std::move(plan));
+}
+
+Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
+  if (!in.plugins || in.plugins->empty()) return plan;
+  OCIFS_RETURN_IF_ERROR(in.plugins->Configure(plan.project->options.plugins, &plan.warnings));
+  return in.plugins->Apply(std::move(plan));
 }
 
 }  // namespace ocifs

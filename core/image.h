@@ -142,6 +142,11 @@ Result<ImagePlan> PlanProject(
     const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved = {},
     const PlanDirectoryHook& on_directory = {});
 
+// Runs `in.plugins` (when set) on a plan: configures them with the project's plugin settings, then
+// detection and plugin layers (PluginHost::Apply). Every command and every generation's plan
+// passes through it.
+Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan);
+
 // The image config: the base's, with the image's settings on top, and rootfs/history for the
 // base's layers and the own layers (`own_diff_ids` may be empty, for `inspect` before hashing).
 nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/mount_status.h"
+#include "core/plugin_host.h"
 
 namespace ocifs {
 
@@ -131,7 +132,10 @@ Result<ImagePlan> LiveImage::Replan(bool deps_changed) const {
       project.strict == before.strict) {
     reuse = &plan_.layers.front();
   }
-  return PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base, reuse);
+  OCIFS_ASSIGN_OR_RETURN(
+      ImagePlan plan,
+      PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base, reuse));
+  return ApplyPlugins(options_.inputs, std::move(plan));
 }
 
 bool LiveImage::SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b) {
@@ -190,6 +194,11 @@ void LiveImage::Run(const PublishFn& publish) {
       const auto build_start = std::chrono::steady_clock::now();
       auto gen = BuildGeneration(*plan, number_ + 1,
                                  {.progress = &progress_, .cache = options_.cache.get()});
+      if (gen.ok() && options_.inputs.plugins) {
+        // Generation plugins see it before it is served; an error fails it like a hashing error.
+        Status told = options_.inputs.plugins->OnGeneration(**gen);
+        if (!told.ok()) gen = told;
+      }
       const auto built = std::chrono::steady_clock::now();
       if (Stopped()) return;
       if (gen.ok()) {

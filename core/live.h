@@ -43,8 +43,6 @@ namespace ocifs {
 
 using PublishFn = std::function<void(Result<std::shared_ptr<const Generation>>)>;
 
-enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2 };
-
 class GenerationSource {
  public:
   virtual ~GenerationSource() = default;

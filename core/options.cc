@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -74,6 +75,39 @@ Result<std::vector<std::string>> AsCommand(std::string_view file, const toml::no
   return AsStringList(file, n, key, false);
 }
 
+// `[tool.ocifs.plugins.NAME]` tables: every value as text (see PluginSettings).
+Result<PluginSettings> AsPluginSettings(std::string_view file, const toml::node& n) {
+  const toml::table* plugins = n.as_table();
+  if (!plugins) return TypeError(file, n, "plugins", "a table of [tool.ocifs.plugins.NAME] tables");
+  PluginSettings out;
+  for (const auto& [name, settings] : *plugins) {
+    const toml::table* t = settings.as_table();
+    const std::string where = fmt::format("plugins.{}", name.str());
+    if (!t) return TypeError(file, settings, where, "a table of settings");
+    auto& kv = out[std::string(name.str())];
+    for (const auto& [key, value] : *t) {
+      std::string text;
+      if (auto str = value.value_exact<std::string>()) {
+        text = *str;
+      } else if (value.is_array() || value.is_table()) {
+        std::ostringstream json;
+        if (value.is_array()) {
+          json << toml::json_formatter{*value.as_array()};
+        } else {
+          json << toml::json_formatter{*value.as_table()};
+        }
+        text = nlohmann::json::parse(json.str()).dump();
+      } else {
+        std::ostringstream os;
+        value.visit([&](const auto& v) { os << v; });
+        text = os.str();
+      }
+      kv[std::string(key.str())] = std::move(text);
+    }
+  }
+  return out;
+}
+
 bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 }  // namespace
@@ -125,6 +159,10 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   take(out.entrypoint, high.entrypoint);
   take(out.cmd, high.cmd);
   take(out.strict, high.strict);
+  take(out.healthcheck, high.healthcheck);
+  for (const auto& [name, kv] : high.plugins) {
+    for (const auto& [k, v] : kv) out.plugins[name][k] = v;
+  }
   for (const auto& [k, v] : high.env) SetKeyValue(out.env, k, v);
   for (const auto& [k, v] : high.labels) SetKeyValue(out.labels, k, v);
   for (const auto& p : high.expose) {
@@ -188,6 +226,19 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       OCIFS_ASSIGN_OR_RETURN(o.cmd, AsCommand(file, n, key));
     } else if (key == "exclude") {
       OCIFS_ASSIGN_OR_RETURN(o.exclude, AsStringList(file, n, key, true));
+    } else if (key == "healthcheck") {
+      if (n.is_string()) {
+        OCIFS_ASSIGN_OR_RETURN(
+            o.healthcheck,
+            ParseHealthcheck(*n.value<std::string>(),
+                             fmt::format("{}: [tool.ocifs] `healthcheck`", Where(file, n))));
+      } else {
+        OCIFS_ASSIGN_OR_RETURN(auto test, AsStringList(file, n, key, false));
+        if (test.empty()) return TypeError(file, n, key, "a command or \"NONE\"");
+        o.healthcheck = Healthcheck{.test = std::move(test)};
+      }
+    } else if (key == "plugins") {
+      OCIFS_ASSIGN_OR_RETURN(o.plugins, AsPluginSettings(file, n));
     } else if (key == "strict") {
       if (!n.is_boolean()) return TypeError(file, n, key, "true or false");
       o.strict = *n.value<bool>();
@@ -195,7 +246,7 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       return InvalidArgument(
           fmt::format("{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
                       "workdir, env, label, expose, "
-                      "user, entrypoint, cmd, exclude, strict)",
+                      "user, entrypoint, cmd, exclude, healthcheck, strict, plugins)",
                       Where(file, n), key));
     }
   }
@@ -306,6 +357,27 @@ Status ValidateTag(std::string_view tag) {
       if (!double_dash) return bad("separators cannot follow each other");
     }
   }
+  return Status::Ok();
+}
+
+Result<Healthcheck> ParseHealthcheck(std::string_view text, std::string_view what) {
+  if (text == "NONE") return Healthcheck{};
+  OCIFS_ASSIGN_OR_RETURN(auto test, ParseCommand(text, what));
+  if (test.empty())
+    return InvalidArgument(fmt::format("{}: empty (want a command, or NONE to disable)", what));
+  return Healthcheck{.test = std::move(test)};
+}
+
+Status AddPluginOption(PluginSettings& settings, std::string_view text) {
+  const size_t dot = text.find('.');
+  const size_t eq = text.find('=');
+  if (dot == std::string_view::npos || eq == std::string_view::npos || dot > eq || dot == 0 ||
+      eq == dot + 1) {
+    return InvalidArgument(
+        fmt::format("--plugin-opt `{}`: want NAME.KEY=VALUE (e.g. frameworks.port=8080)", text));
+  }
+  settings[std::string(text.substr(0, dot))][std::string(text.substr(dot + 1, eq - dot - 1))] =
+      std::string(text.substr(eq + 1));
   return Status::Ok();
 }
 

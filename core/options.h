@@ -1,14 +1,17 @@
 // ImageOptions: every setting a user can give, from `[tool.ocifs]` in pyproject.toml or from the
 // command line. The keys of `[tool.ocifs]` are the long flag names (`--tag` is `tag`, ...).
 //
-// Precedence, lowest first: detection (project.h) < `[tool.ocifs]` < flags. Merge() implements the
-// last two: a scalar set in `high` replaces `low`; env and labels merge key by key (high wins);
-// expose and exclude are unions. Relative paths from pyproject.toml are relative to the project
-// directory, those from flags to the working directory; callers make them absolute before merging.
+// Precedence, lowest first: detection (project.h, plugins) < `[tool.ocifs]` < flags. Merge()
+// implements the last two: a scalar set in `high` replaces `low`; env, labels and plugin settings
+// merge key by key (high wins); expose and exclude are unions. Relative paths from pyproject.toml
+// are relative to the project directory, those from flags to the working directory; callers make
+// them absolute before merging.
 //
 // Values; thread-compatible.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +30,22 @@ namespace ocifs {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;  // ordered; a later key wins
 
+// A Docker-compatible health check (the config's Healthcheck). An empty `test` disables the base's
+// ("NONE"). Durations in nanoseconds; 0 leaves the runtime's default.
+struct Healthcheck {
+  std::vector<std::string> test;  // exec words
+  int64_t interval_ns = 0;
+  int64_t timeout_ns = 0;
+  int64_t start_period_ns = 0;
+  int32_t retries = 0;
+  bool operator==(const Healthcheck&) const = default;
+};
+
+// Settings of plugins, by plugin name, then key: `[tool.ocifs.plugins.NAME]` and
+// `--plugin-opt NAME.KEY=VALUE`. Values are text: TOML strings as they are, numbers and booleans
+// as TOML writes them, arrays and tables as JSON.
+using PluginSettings = std::map<std::string, std::map<std::string, std::string>>;
+
 struct ImageOptions {
   std::optional<std::vector<std::string>> tags;
   std::optional<std::string> base;
@@ -42,6 +61,8 @@ struct ImageOptions {
   std::optional<std::vector<std::string>> cmd;
   std::vector<std::string> exclude;
   std::optional<bool> strict;
+  std::optional<Healthcheck> healthcheck;
+  PluginSettings plugins;
 };
 
 ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);
@@ -55,6 +76,11 @@ Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
                                                           std::string_view what);
 // "python3 -m app" (shell-like words, quotes allowed) or a JSON array ["python3", "-m", "app"].
 Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string_view what);
+// `--healthcheck`/`healthcheck`: a command (as ParseCommand takes it) run with exec, or "NONE" to
+// disable the base's health check.
+Result<Healthcheck> ParseHealthcheck(std::string_view text, std::string_view what);
+// `--plugin-opt NAME.KEY=VALUE` into `settings`.
+Status AddPluginOption(PluginSettings& settings, std::string_view text);
 // "8000", "8000/tcp", "53/udp" -> "8000/tcp" form.
 Result<std::string> NormalizePort(std::string_view text);
 // A tag as image-spec's ref.name grammar and the distribution spec's tag rule both accept.

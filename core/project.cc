@@ -534,6 +534,7 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   for (const auto& [k, v] : o.labels) SetKeyValue(r.labels, k, v);
 
   r.expose = o.expose;
+  r.healthcheck = o.healthcheck;
   r.user = o.user;
   if (o.user) {
     if (o.user->empty()) return InvalidArgument("user: empty (want a name or UID[:GID])");

@@ -82,18 +82,23 @@ struct ResolvedProject {
   std::vector<std::string> path_prepend;  // directories put in front of the base's PATH
   KeyValues labels;
   std::vector<std::string> expose;
-  std::optional<std::string> user;      // unset: the base's, else kDefaultUser
-  uint32_t file_uid = 0, file_gid = 0;  // owner of packed files
+  std::optional<Healthcheck> healthcheck;  // unset: the base's; empty test: disabled
+  std::optional<std::string> user;         // unset: the base's, else kDefaultUser
+  uint32_t file_uid = 0, file_gid = 0;     // owner of packed files
   IgnoreRules ignore;
   bool strict = false;
   int64_t epoch = kDefaultEpoch;
   std::vector<std::string> warnings;
 };
 
+class PluginHost;
+
 struct ResolveInputs {
   std::string project_dir;                       // as given; made absolute
   ImageOptions flags;                            // from the command line, paths already absolute
   std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
+  // The loaded plugins (plugin_host.h) that every plan of this project goes through; may be null.
+  std::shared_ptr<PluginHost> plugins;
 };
 
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in);

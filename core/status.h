@@ -35,6 +35,9 @@ enum class Code {
 
 std::string_view CodeName(Code code);
 
+// Levels of the daemon's log (and of plugins' log lines).
+enum class LogLevel { kError = 0, kWarning = 1, kInfo = 2 };
+
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK

@@ -10,7 +10,7 @@ cd "$root"
 bash scripts/install-deps.sh
 
 # Formatting: one .clang-format for every C++ file.
-mapfile -t sources < <(git ls-files '*.cc' '*.h' 2>/dev/null || find core fs tools -name '*.cc' -o -name '*.h')
+mapfile -t sources < <(git ls-files '*.cc' '*.h' '*.c' '*.hpp' 2>/dev/null || find core fs tools -name '*.cc' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
 
 cmake -S . -B build -DOCIFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

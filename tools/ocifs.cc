@@ -22,6 +22,7 @@
 #include "core/layer.h"
 #include "core/live.h"
 #include "core/mount_status.h"
+#include "core/plugin_host.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -78,12 +79,51 @@ struct CacheFlags {
   }
 };
 
+// The directory of the running executable ("" when unknown).
+std::string ExecutableDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
+}
+
+// Which plugins a command loads (core/plugin_host.h).
+struct PluginFlags {
+  std::vector<std::string> files, disabled;
+  bool none = false;
+
+  void Register(CLI::App& app) {
+    app.add_option("--plugin", files, "Load the plugin FILE (repeatable; before the others)");
+    app.add_flag("--no-plugins", none, "Load no plugin at all");
+    app.add_option("--disable-plugin", disabled, "Do not load the plugin NAME (repeatable)");
+  }
+
+  // The install's plugin directory is found relative to the executable, so a moved install (and
+  // the build tree, which mirrors it) finds its own plugins.
+  ocifs::PluginSearch Search(std::vector<std::string> forbidden) const {
+    ocifs::PluginSearch search;
+    for (const auto& f : files) search.files.push_back(std::filesystem::absolute(f).string());
+    const std::string exe_dir = ExecutableDir();
+    search.dirs = ocifs::PluginDirs(
+        std::getenv("OCIFS_PLUGIN_PATH"),
+        exe_dir.empty() ? std::string()
+                        : (std::filesystem::path(exe_dir) / OCIFS_PLUGIN_DIR_FROM_BIN)
+                              .lexically_normal()
+                              .string());
+    search.disabled.insert(disabled.begin(), disabled.end());
+    search.none = none;
+    search.forbidden = std::move(forbidden);
+    return search;
+  }
+};
+
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, exclude;
-  std::string base, deps, python, platform, workdir, user, entrypoint, cmd;
+  std::vector<std::string> plugin_opts;
+  std::string base, deps, python, platform, workdir, user, entrypoint, cmd, healthcheck;
   bool strict = false;
   CacheFlags cache;
+  PluginFlags plugins;
 
   void Register(CLI::App& app) {
     app.add_option("--tag,-t", tags,
@@ -105,10 +145,14 @@ struct ImageFlags {
     app.add_option("--entrypoint", entrypoint, "Entrypoint: a command line or a JSON array");
     app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
     app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
+    app.add_option("--healthcheck", healthcheck,
+                   "Health check command (a command line or a JSON array), or NONE");
     app.add_flag("--strict", strict, "Make every warning an error");
+    app.add_option("--plugin-opt", plugin_opts, "Plugin setting NAME.KEY=VALUE (repeatable)");
     cache.Register(app, /*with_disable=*/true);
+    plugins.Register(app);
     for (const char* name : {"--base", "--deps", "--python", "--platform", "--workdir", "--user",
-                             "--entrypoint", "--cmd"}) {
+                             "--entrypoint", "--cmd", "--healthcheck"}) {
       app.get_option(name)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
   }
@@ -151,18 +195,34 @@ struct ImageFlags {
     if (given("--cmd")) {
       OCIFS_ASSIGN_OR_RETURN(o.cmd, ocifs::ParseCommand(cmd, "--cmd"));
     }
+    if (given("--healthcheck")) {
+      OCIFS_ASSIGN_OR_RETURN(o.healthcheck, ocifs::ParseHealthcheck(healthcheck, "--healthcheck"));
+    }
+    for (const auto& opt : plugin_opts)
+      OCIFS_RETURN_IF_ERROR(ocifs::AddPluginOption(o.plugins, opt));
     o.exclude = exclude;
     return o;
   }
 };
 
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
+}
+
+// `mountpoint` (for mount) is one of the places no plugin is loaded from, with the project.
 Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags& flags,
-                                    const CLI::App& app) {
+                                    const CLI::App& app, const std::string& mountpoint = "") {
   OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
   ocifs::ResolveInputs in;
   in.project_dir = project;
   in.flags = std::move(options);
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) in.source_date_epoch = sde;
+  std::vector<std::string> forbidden = {project};
+  if (!mountpoint.empty()) forbidden.push_back(mountpoint);
+  std::vector<std::string> warnings;
+  OCIFS_ASSIGN_OR_RETURN(in.plugins,
+                         ocifs::PluginHost::Load(flags.plugins.Search(forbidden), &warnings));
+  PrintWarnings(warnings);
   return in;
 }
 
@@ -261,10 +321,6 @@ int ShowStatus(const std::string& mountpoint, bool as_json) {
   return 0;
 }
 
-void PrintWarnings(const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
-}
-
 int CacheInfo(const CacheFlags& flags) {
   auto cache = flags.Open();
   if (!cache.ok()) return Fail(cache.status());
@@ -343,7 +399,9 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
 
 int Build(const std::string& project, const std::string& output, const ImageFlags& flags,
           const CLI::App& app) {
-  auto plan = Plan(project, flags, app);
+  auto in = Inputs(project, flags, app);
+  if (!in.ok()) return Fail(in.status());
+  auto plan = Plan(*in);
   if (!plan.ok()) return Fail(plan.status());
   auto cache = flags.cache.Open();
   if (!cache.ok()) return Fail(cache.status());
@@ -353,7 +411,9 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
   });
   if (!gen.ok()) return Fail(gen.status());
   PrintWarnings((*gen)->warnings());
-  Status s = ocifs::WriteLayout(**gen, output);
+  Status s = in->plugins->OnGeneration(**gen);
+  if (!s.ok()) return Fail(s);
+  s = ocifs::WriteLayout(**gen, output);
   if (!s.ok()) return Fail(s);
   std::fprintf(stderr, "ocifs: wrote %s (manifest %s)\n", output.c_str(),
                (*gen)->manifest_digest().str().c_str());
@@ -369,8 +429,9 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   if (!level.ok()) return Fail(level.status());
   ocifs::vfs::ConfigureLog(log.file.empty() ? "" : std::filesystem::absolute(log.file).string(),
                            *level);
-  auto in = Inputs(project, flags, app);
+  auto in = Inputs(project, flags, app, mo.mountpoint);
   if (!in.ok()) return Fail(in.status());
+  in->plugins->set_log(ocifs::vfs::Log);
   auto planned = ocifs::PlanAndWatch(*in, watch);
   if (!planned.ok()) return Fail(planned.status());
   PrintWarnings(planned->plan.warnings);
@@ -392,6 +453,47 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   ocifs::LiveImage source(std::move(planned->plan), std::move(live), std::move(planned->watcher));
   Status s = ocifs::vfs::Serve(mo, source);
   if (!s.ok()) return Fail(s);
+  return 0;
+}
+
+// `ocifs plugins`: every plugin file the search finds, loaded or refused, and why.
+int ListPlugins(const PluginFlags& flags, bool as_json) {
+  ocifs::PluginSearch search = flags.Search({});
+  if (flags.none) {
+    std::printf("plugins are off (--no-plugins)\n");
+    return 0;
+  }
+  const auto found = ocifs::FindPlugins(search);
+  if (as_json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : found) {
+      nlohmann::json j = {{"path", p.path}, {"loaded", p.refused.empty() && !p.disabled}};
+      if (!p.name.empty()) j["name"] = p.name;
+      if (!p.version.empty()) j["version"] = p.version;
+      if (!p.description.empty()) j["description"] = p.description;
+      if (!p.name.empty()) j["abi"] = fmt::format("{}.{}", p.abi.major, p.abi.minor);
+      j["capabilities"] = p.capabilities;
+      if (!p.refused.empty()) j["refused"] = p.refused;
+      if (p.disabled) j["disabled"] = true;
+      out.push_back(j);
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  const ocifs::AbiVersion abi = ocifs::HostAbiVersion();
+  std::printf("plugin ABI %u.%u; searched: %s\n", abi.major, abi.minor,
+              fmt::format("{}", fmt::join(search.dirs, ":")).c_str());
+  if (found.empty()) std::printf("no plugins found\n");
+  for (const auto& p : found) {
+    if (!p.refused.empty()) {
+      std::printf("refused  %s\n         %s\n", p.path.c_str(), p.refused.c_str());
+      continue;
+    }
+    std::printf("%-8s %s %s (ABI %u.%u) [%s]\n         %s\n         %s\n",
+                p.disabled ? "disabled" : "loaded", p.name.c_str(), p.version.c_str(), p.abi.major,
+                p.abi.minor, fmt::format("{}", fmt::join(p.capabilities, ", ")).c_str(),
+                p.description.c_str(), p.path.c_str());
+  }
   return 0;
 }
 
@@ -463,6 +565,12 @@ int main(int argc, char** argv) {
   status->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
   status->add_flag("--json", status_json, "Print the status as JSON");
 
+  auto* plugins = app.add_subcommand("plugins", "List the plugins found, loaded or refused");
+  PluginFlags plugin_flags;
+  plugin_flags.Register(*plugins);
+  bool plugins_json = false;
+  plugins->add_flag("--json", plugins_json, "Print the list as JSON");
+
   auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
   umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
 
@@ -476,6 +584,7 @@ int main(int argc, char** argv) {
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (umount->parsed()) return Umount(mountpoint);
+  if (plugins->parsed()) return ListPlugins(plugin_flags, plugins_json);
   if (status->parsed()) return ShowStatus(mountpoint, status_json);
   if (cache_info->parsed()) return CacheInfo(cache_flags);
   if (cache_prune->parsed()) return CachePrune(cache_flags, prune_all);

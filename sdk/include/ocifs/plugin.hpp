@@ -1,0 +1,362 @@
+// A C++20 helper for writing ocifs plugins; header-only, on top of plugin.h (which is the ABI;
+// this file is not: it is compiled into each plugin, so it may change between SDK releases
+// without breaking a built plugin).
+//
+// One macro turns a class into the C entry point:
+//
+//   class LabelPlugin {
+//    public:
+//     static constexpr const char* kName = "label";
+//     static constexpr const char* kVersion = "1.0.0";
+//     static constexpr const char* kDescription = "Adds a label";
+//     explicit LabelPlugin(const ocifs::sdk::Settings& settings);   // or a default constructor
+//     void Detect(ocifs::sdk::Context& ctx, const ocifs::sdk::Project& project,
+//                 ocifs::sdk::Config& config);                      // the detect capability
+//   };
+//   OCIFS_PLUGIN(LabelPlugin)
+//
+// The capabilities are the member functions the class has (found at compile time):
+//   void Detect(Context&, const Project&, Config&);
+//   void WriteLayer(Context&, const Project&, LayerWriter&);   with static kLayerName
+//   void OnGeneration(Context&, const Generation&);
+//
+// Exceptions never cross the boundary: ocifs::sdk::Error becomes its code and message, any other
+// std::exception OCIFS_ERR_FAILED with what(), anything else OCIFS_ERR_INTERNAL. The host calls an
+// instance from one thread at a time; the views handed to a member function are valid until it
+// returns (see plugin.h for the whole contract).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ocifs/plugin.h"
+
+namespace ocifs::sdk {
+
+inline std::string_view View(ocifs_str s) { return s.len ? std::string_view(s.ptr, s.len) : ""; }
+inline ocifs_str Str(std::string_view s) { return ocifs_str{s.data(), s.size()}; }
+
+// Throw it to return `code` with `message` from a plugin function.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(std::string message, ocifs_result code = OCIFS_ERR_FAILED)
+      : std::runtime_error(std::move(message)), code_(code) {}
+  ocifs_result code() const { return code_; }
+
+ private:
+  ocifs_result code_;
+};
+
+// The plugin's settings (see ocifs_setting), by key.
+class Settings {
+ public:
+  Settings() = default;
+  explicit Settings(const ocifs_init_input& in) {
+    for (uint32_t i = 0; i < in.settings_count; ++i)
+      values_.emplace(std::string(View(in.settings[i].key)),
+                      std::string(View(in.settings[i].value)));
+  }
+  std::optional<std::string_view> Get(std::string_view key) const {
+    auto it = values_.find(std::string(key));
+    if (it == values_.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+  std::string_view GetOr(std::string_view key, std::string_view fallback) const {
+    return Get(key).value_or(fallback);
+  }
+  // Throws an INVALID_ARGUMENT Error naming the first key that is not in `known`.
+  void RequireKnown(std::initializer_list<std::string_view> known) const {
+    for (const auto& [key, value] : values_) {
+      bool found = false;
+      for (std::string_view k : known) found = found || k == key;
+      if (!found) throw Error("unknown setting `" + key + "`", OCIFS_ERR_INVALID_ARGUMENT);
+    }
+  }
+  const std::map<std::string, std::string>& all() const { return values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// The call's way back to the host: logging.
+class Context {
+ public:
+  explicit Context(const ocifs_call* call) : call_(call) {}
+  void Log(int32_t level, std::string_view message) const {
+    if (call_ && call_->log) call_->log(call_->host, level, Str(message));
+  }
+  void Info(std::string_view message) const { Log(OCIFS_LOG_INFO, message); }
+  void Warning(std::string_view message) const { Log(OCIFS_LOG_WARNING, message); }
+
+ private:
+  const ocifs_call* call_;
+};
+
+namespace internal {
+inline void Check(ocifs_result r, std::string_view what) {
+  if (r != OCIFS_OK) throw Error("the host refused " + std::string(what), r);
+}
+inline std::vector<ocifs_str> Strs(std::span<const std::string> words) {
+  std::vector<ocifs_str> out;
+  for (const auto& w : words) out.push_back(Str(w));
+  return out;
+}
+}  // namespace internal
+
+// What detect and layer see of the project.
+class Project {
+ public:
+  explicit Project(const ocifs_project_input* in) : in_(in) {}
+  // The facts JSON object (see plugin.h and docs/plugins.md).
+  std::string_view facts_json() const { return View(in_->facts_json); }
+  // A file of the application (OCIFS_LAYER_APPLICATION) or dependencies layer; nullopt when it is
+  // not there. At most `max_bytes` are read.
+  std::optional<std::string> ReadFile(std::string_view path,
+                                      int32_t layer = OCIFS_LAYER_APPLICATION,
+                                      uint64_t max_bytes = 16 << 20) const {
+    std::string content;
+    auto append = [](void* ctx, ocifs_str chunk) {
+      static_cast<std::string*>(ctx)->append(View(chunk));
+    };
+    ocifs_result r = in_->read_file(in_->host, layer, Str(path), max_bytes, &content, append);
+    if (r == OCIFS_ERR_NOT_FOUND) return std::nullopt;
+    internal::Check(r, "to read `" + std::string(path) + "`");
+    return content;
+  }
+
+ private:
+  const ocifs_project_input* in_;
+};
+
+struct Healthcheck {
+  std::vector<std::string> test;  // exec words
+  int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0;
+  int32_t retries = 0;
+};
+
+// Where Detect writes its contributions. Each call throws Error when the host refuses the value.
+class Config {
+ public:
+  explicit Config(const ocifs_config_sink* sink) : s_(sink) {}
+  void SetEntrypoint(const std::vector<std::string>& argv) {
+    auto v = internal::Strs(argv);
+    internal::Check(s_->set_entrypoint(s_->host, v.data(), v.size()), "the entrypoint");
+  }
+  void SetCmd(const std::vector<std::string>& argv) {
+    auto v = internal::Strs(argv);
+    internal::Check(s_->set_cmd(s_->host, v.data(), v.size()), "the cmd");
+  }
+  void SetEnv(std::string_view key, std::string_view value) {
+    internal::Check(s_->set_env(s_->host, Str(key), Str(value)), "env " + std::string(key));
+  }
+  void SetLabel(std::string_view key, std::string_view value) {
+    internal::Check(s_->set_label(s_->host, Str(key), Str(value)), "label " + std::string(key));
+  }
+  void Expose(std::string_view port) {
+    internal::Check(s_->expose(s_->host, Str(port)), "port " + std::string(port));
+  }
+  void SetUser(std::string_view user) {
+    internal::Check(s_->set_user(s_->host, Str(user)), "user " + std::string(user));
+  }
+  void SetHealthcheck(const Healthcheck& h) {
+    auto test = internal::Strs(h.test);
+    ocifs_healthcheck c{};
+    c.struct_size = sizeof c;
+    c.test_count = static_cast<uint32_t>(test.size());
+    c.test = test.data();
+    c.interval_ns = h.interval_ns;
+    c.timeout_ns = h.timeout_ns;
+    c.start_period_ns = h.start_period_ns;
+    c.retries = h.retries;
+    internal::Check(s_->set_healthcheck(s_->host, &c), "the health check");
+  }
+  void Exclude(std::string_view pattern) {
+    internal::Check(s_->exclude(s_->host, Str(pattern)), "exclude " + std::string(pattern));
+  }
+
+ private:
+  const ocifs_config_sink* s_;
+};
+
+// Where WriteLayer writes its files.
+class LayerWriter {
+ public:
+  explicit LayerWriter(const ocifs_layer_sink* sink) : s_(sink) {}
+  void AddFile(std::string_view path, std::string_view content, uint32_t mode = 0644) {
+    internal::Check(s_->add_file(s_->host, Str(path), mode, Str(content)),
+                    "file " + std::string(path));
+  }
+  void AddDirectory(std::string_view path, uint32_t mode = 0755) {
+    internal::Check(s_->add_directory(s_->host, Str(path), mode), "directory " + std::string(path));
+  }
+  void AddSymlink(std::string_view path, std::string_view target) {
+    internal::Check(s_->add_symlink(s_->host, Str(path), Str(target)),
+                    "symlink " + std::string(path));
+  }
+
+ private:
+  const ocifs_layer_sink* s_;
+};
+
+// A generation, as OnGeneration sees it.
+class Generation {
+ public:
+  explicit Generation(const ocifs_generation_input* in) : in_(in) {}
+  uint64_t number() const { return in_->number; }
+  std::string_view index_json() const { return View(in_->index_json); }
+  std::span<const ocifs_tagged_manifest> tags() const { return {in_->tags, in_->tag_count}; }
+  std::span<const ocifs_blob_info> blobs() const { return {in_->blobs, in_->blob_count}; }
+  // Reads up to buf.size() bytes at `offset`; returns how many (fewer only at the end).
+  size_t ReadBlob(std::string_view digest, uint64_t offset, std::span<std::byte> buf) const {
+    size_t n = 0;
+    internal::Check(in_->read_blob(in_->host, Str(digest), offset, buf.data(), buf.size(), &n),
+                    "to read blob " + std::string(digest));
+    return n;
+  }
+
+ private:
+  const ocifs_generation_input* in_;
+};
+
+namespace internal {
+
+template <typename F>
+ocifs_result Guard(const ocifs_call* call, F&& f) noexcept {
+  auto fail = [call](ocifs_result code, std::string_view message) {
+    if (call && call->set_error) call->set_error(call->host, Str(message));
+    return code;
+  };
+  try {
+    f();
+    return OCIFS_OK;
+  } catch (const Error& e) {
+    return fail(e.code(), e.what());
+  } catch (const std::exception& e) {
+    return fail(OCIFS_ERR_FAILED, e.what());
+  } catch (...) {
+    return fail(OCIFS_ERR_INTERNAL, "an exception that is not a std::exception");
+  }
+}
+
+template <typename T>
+concept HasDetect = requires(T& t, Context& c, const Project& p, Config& o) {
+  t.Detect(c, p, o);
+};
+template <typename T>
+concept HasLayer = requires(T& t, Context& c, const Project& p, LayerWriter& w) {
+  t.WriteLayer(c, p, w);
+  { T::kLayerName } -> std::convertible_to<const char*>;
+};
+template <typename T>
+concept HasGeneration = requires(T& t, Context& c, const Generation& g) {
+  t.OnGeneration(c, g);
+};
+
+// The C entry points of plugin class T.
+template <typename T>
+struct Adapter {
+  static ocifs_result Init(const ocifs_call* call, const ocifs_init_input* in, void** instance) {
+    *instance = nullptr;
+    return Guard(call, [&] {
+      if constexpr (std::is_constructible_v<T, const Settings&>) {
+        *instance = new T(Settings(*in));
+      } else {
+        Settings settings(*in);
+        settings.RequireKnown({});
+        *instance = new T();
+      }
+    });
+  }
+  static void Destroy(void* instance) { delete static_cast<T*>(instance); }
+
+  static ocifs_result Detect(void* instance, const ocifs_call* call, const ocifs_project_input* in,
+                             const ocifs_config_sink* out) {
+    return Guard(call, [&] {
+      Context ctx(call);
+      Project project(in);
+      Config config(out);
+      static_cast<T*>(instance)->Detect(ctx, project, config);
+    });
+  }
+  static ocifs_result WriteLayer(void* instance, const ocifs_call* call,
+                                 const ocifs_project_input* in, const ocifs_layer_sink* out) {
+    return Guard(call, [&] {
+      Context ctx(call);
+      Project project(in);
+      LayerWriter writer(out);
+      static_cast<T*>(instance)->WriteLayer(ctx, project, writer);
+    });
+  }
+  static ocifs_result OnGeneration(void* instance, const ocifs_call* call,
+                                   const ocifs_generation_input* in) {
+    return Guard(call, [&] {
+      Context ctx(call);
+      Generation gen(in);
+      static_cast<T*>(instance)->OnGeneration(ctx, gen);
+    });
+  }
+
+  // Each capability is built only when T has it, so T needs only the members it uses.
+  static const ocifs_detect_capability* DetectCapability() {
+    if constexpr (HasDetect<T>) {
+      static const ocifs_detect_capability c{sizeof c, 0, &Detect};
+      return &c;
+    } else {
+      return nullptr;
+    }
+  }
+  static const ocifs_layer_capability* LayerCapability() {
+    if constexpr (HasLayer<T>) {
+      static const ocifs_layer_capability c{sizeof c, 0, T::kLayerName, &WriteLayer};
+      return &c;
+    } else {
+      return nullptr;
+    }
+  }
+  static const ocifs_generation_capability* GenerationCapability() {
+    if constexpr (HasGeneration<T>) {
+      static const ocifs_generation_capability c{sizeof c, 0, &OnGeneration};
+      return &c;
+    } else {
+      return nullptr;
+    }
+  }
+
+  static const ocifs_plugin_descriptor* Descriptor() {
+    static const ocifs_plugin_descriptor d{
+        sizeof(ocifs_plugin_descriptor),
+        OCIFS_PLUGIN_ABI_MAJOR,
+        OCIFS_PLUGIN_ABI_MINOR,
+        T::kName,
+        T::kVersion,
+        T::kDescription,
+        &Init,
+        &Destroy,
+        DetectCapability(),
+        LayerCapability(),
+        GenerationCapability(),
+    };
+    return &d;
+  }
+};
+
+}  // namespace internal
+}  // namespace ocifs::sdk
+
+// Defines the plugin's entry point for class `cls` (once per shared object, at global scope).
+#define OCIFS_PLUGIN(cls)                                                                  \
+  extern "C" OCIFS_PLUGIN_EXPORT const ocifs_plugin_descriptor* ocifs_plugin_entry(void) { \
+    return ::ocifs::sdk::internal::Adapter<cls>::Descriptor();                             \
+  }

@@ -1,0 +1,2 @@
+// The same ABI test compiled as C++, as the host and C++ plugins see the header.
+#include "abi_test.c"  // NOLINT(bugprone-suspicious-include)
