@@ -42,5 +42,8 @@ base=$(bash "$root/tests/integration/make_base.sh")
 deps=$(bash "$root/tests/integration/make_deps.sh")
 
 export OCIFS_BIN="$ocifs_bin" OCIFS_BASE="$base" OCIFS_DEPS="$deps" OCIFS_CONFORMANCE="$conformance"
+# The build tree (for `cmake --install` and the plugin fixtures): given by ctest, else the
+# binary's tools/.. directory.
+export OCIFS_BUILD_DIR="${OCIFS_BUILD_DIR:-$(dirname "$(dirname "$ocifs_bin")")}"
 export OCIFS_PYTHON="$python" OCIFS_ROOT="$root"
 exec "$python" "$root/tests/integration/test_integration.py" "$@"

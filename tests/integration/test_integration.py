@@ -25,6 +25,7 @@ DEPS = os.environ["OCIFS_DEPS"]
 CONFORMANCE = os.environ["OCIFS_CONFORMANCE"]
 PYTHON = os.environ["OCIFS_PYTHON"]
 ROOT = os.environ["OCIFS_ROOT"]
+BUILD_DIR = os.environ["OCIFS_BUILD_DIR"]
 EXAMPLE = os.path.join(ROOT, "examples", "hello")
 BASE_REF = f"oci:{BASE}:3.11-slim"
 EPOCH = "1700000000"
@@ -646,6 +647,123 @@ class BadInputTest(unittest.TestCase):
                     os.chmod(mnt, 0o777)
                     self.expect_error(["mount", project, mnt, "--base", "scratch", *extra], want, user=user)
                     self.assertFalse(is_mounted(mnt))
+
+
+def image_config(layout, tag="latest"):
+    index = read_json(f"{layout}/index.json")
+    desc = next(m for m in index["manifests"]
+                if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
+    manifest = read_json(f"{layout}/blobs/sha256/{desc['digest'][7:]}")
+    return read_json(f"{layout}/blobs/sha256/{manifest['config']['digest'][7:]}")
+
+
+class PluginSdkTest(unittest.TestCase):
+    """The SDK as a plugin author outside this repository uses it: install, build, load."""
+
+    FIXTURES = os.path.join(BUILD_DIR, "tests", "plugin_fixtures")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ocifs-it-sdk-")
+        cls.prefix = f"{cls.tmp}/prefix"
+        run(["cmake", "--install", BUILD_DIR, "--prefix", cls.prefix])
+        cls.installed_ocifs = f"{cls.prefix}/bin/ocifs"
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def check_layout(self, layout):
+        p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", layout], check=False)
+        self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+
+    def test_example_built_with_cmake_is_found_in_the_install_and_labels_the_image(self):
+        src, build = f"{ROOT}/sdk/examples/label", f"{self.tmp}/example-cmake"
+        run(["cmake", "-S", src, "-B", build, f"-DCMAKE_PREFIX_PATH={self.prefix}"])
+        run(["cmake", "--build", build])
+        run(["cmake", "--install", build])  # into the prefix's plugin directory
+        listed = run([self.installed_ocifs, "plugins"]).stdout
+        self.assertIn("loaded   example-label 1.0.0 (ABI 0.1) [detect]", listed)
+        # The build tree's ocifs searches its own plugin directory, not the prefix's.
+        p = run([OCIFS, "inspect", EXAMPLE, *EXAMPLE_ARGS])
+        self.assertNotIn("com.example.built-by", json.loads(p.stdout)["config"]["config"].get("Labels", {}))
+        with tempfile.TemporaryDirectory() as tmp:
+            mnt = os.path.join(tmp, "mnt")
+            os.mkdir(mnt)
+            try:
+                run([self.installed_ocifs, "mount", EXAMPLE, mnt, *EXAMPLE_ARGS,
+                     "--plugin-opt", "example-label.label=com.example.team=payments"])
+                labels = image_config(mnt)["config"]["Labels"]
+                self.assertEqual(labels.get("com.example.team"), "payments")
+                self.check_layout(mnt)
+            finally:
+                run([self.installed_ocifs, "umount", mnt], check=False)
+                wait_until(lambda: not is_mounted(mnt), 20, "the mount to go")
+        # A bad setting fails the mount with the plugin's name and message.
+        p = run([self.installed_ocifs, "inspect", EXAMPLE, *EXAMPLE_ARGS,
+                 "--plugin-opt", "example-label.label=novalue"], check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("plugin `example-label` (init) failed: setting `label`: want KEY=VALUE, got `novalue`",
+                      p.stderr)
+
+    def test_example_built_with_pkg_config_loads_into_a_mount(self):
+        env = dict(os.environ, PKG_CONFIG_PATH=f"{self.prefix}/lib/pkgconfig")
+        cflags = subprocess.run(["pkg-config", "--cflags", "ocifs-plugin"], env=env, check=True,
+                                capture_output=True, text=True).stdout.split()
+        so = f"{self.tmp}/pkg-config/example-label.so"
+        os.makedirs(os.path.dirname(so), exist_ok=True)
+        run(["c++", "-std=c++20", "-shared", "-fPIC", "-fvisibility=hidden", *cflags,
+             f"{ROOT}/sdk/examples/label/label.cc", "-o", so])
+        with Mount(EXAMPLE, *EXAMPLE_ARGS, "--plugin", so) as m:
+            labels = image_config(m.path)["config"]["Labels"]
+            self.assertEqual(labels.get("com.example.built-by"), "ocifs-example-label")
+            run(["skopeo", "copy", f"oci:{m.path}:latest", f"oci:{self.tmp}/copied:latest"])
+        self.check_layout(f"{self.tmp}/copied")
+        # The same plugin through OCIFS_PLUGIN_PATH, and turned off again.
+        plugin_dir = os.path.dirname(so)
+        p = run([OCIFS, "inspect", EXAMPLE, *EXAMPLE_ARGS], env={"OCIFS_PLUGIN_PATH": plugin_dir})
+        self.assertIn("com.example.built-by", json.loads(p.stdout)["config"]["config"]["Labels"])
+        for off in (["--no-plugins"], ["--disable-plugin", "example-label"]):
+            p = run([OCIFS, "inspect", EXAMPLE, *EXAMPLE_ARGS, *off], env={"OCIFS_PLUGIN_PATH": plugin_dir})
+            self.assertNotIn("com.example.built-by",
+                             json.loads(p.stdout)["config"]["config"].get("Labels", {}), off)
+
+    def test_broken_plugins_fail_the_mount_clearly_and_mount_nothing(self):
+        cases = [
+            ("broken_wrong_major", "refused: it was built for plugin ABI 1.1; this ocifs has ABI 0.1"),
+            ("broken_no_entry", "refused: it does not export `ocifs_plugin_entry`"),
+            ("throws", "plugin `throws` (detect) failed: cannot parse app.py"),
+            ("throws_raw", "plugin `throws-raw` (detect): an exception crossed the C ABI"),
+        ]
+        for fixture, want in cases:
+            with self.subTest(fixture=fixture), tempfile.TemporaryDirectory() as tmp:
+                mnt = os.path.join(tmp, "mnt")
+                os.mkdir(mnt)
+                p = run([OCIFS, "mount", EXAMPLE, mnt, *EXAMPLE_ARGS,
+                         "--plugin", f"{self.FIXTURES}/{fixture}.so"], check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(want, p.stderr)
+                self.assertFalse(is_mounted(mnt))
+
+    def test_a_failing_generation_hook_keeps_the_served_generation(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            with Mount(project, *EXAMPLE_ARGS, "--plugin", f"{self.FIXTURES}/cpp_probe.so",
+                       "--plugin-opt", "cpp-probe.fail-generation=2") as m:
+                config = image_config(m.path)
+                self.assertEqual(config["config"]["Labels"]["cpp-probe.label"], "on")
+                self.assertIn("cpp-probe", [h.get("created_by", "").split()[2]
+                                            for h in config["history"] if "ocifs plugin" in h.get("created_by", "")])
+                self.check_layout(m.path)  # the plugin's layer included
+                index = read_bytes(f"{m.path}/index.json")
+                cli = f"{project}/src/hello/cli.py"
+                write_text(cli, read_bytes(cli).decode().replace("Hello,", "Howdy,"))
+                status = lambda: json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)
+                wait_until(lambda: "told to fail generation 2" in status().get("last_error", ""), 20,
+                           "the hook's error in the status")
+                # Still the first generation (its application layer now fails its reads with
+                # EIO, as the source changed: the user guide's guarantee).
+                self.assertEqual(read_bytes(f"{m.path}/index.json"), index)
 
 
 if __name__ == "__main__":
