@@ -625,9 +625,14 @@ Result<ImagePlan> PlanProject(
 }
 
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
-  if (!in.plugins || in.plugins->empty()) return plan;
-  OCIFS_RETURN_IF_ERROR(in.plugins->Configure(plan.project->options.plugins, &plan.warnings));
-  return in.plugins->Apply(std::move(plan));
+  if (in.plugins && !in.plugins->empty()) {
+    OCIFS_RETURN_IF_ERROR(in.plugins->Configure(plan.project->options.plugins, &plan.warnings));
+    OCIFS_ASSIGN_OR_RETURN(plan, in.plugins->Apply(std::move(plan)));
+  }
+  const ResolvedProject& p = *plan.project;
+  if (!p.entrypoint && !p.cmd && !p.missing_entrypoint.empty())
+    return InvalidArgument(p.missing_entrypoint + "; no plugin detected one either");
+  return plan;
 }
 
 }  // namespace ocifs

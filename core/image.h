@@ -143,8 +143,8 @@ Result<ImagePlan> PlanProject(
     const PlanDirectoryHook& on_directory = {});
 
 // Runs `in.plugins` (when set) on a plan: configures them with the project's plugin settings, then
-// detection and plugin layers (PluginHost::Apply). Every command and every generation's plan
-// passes through it.
+// detection and plugin layers (PluginHost::Apply); then a project that still has no command is an
+// error. Every command and every generation's plan passes through it.
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan);
 
 // The image config: the base's, with the image's settings on top, and rootfs/history for the

@@ -629,6 +629,19 @@ json ProjectFacts(const ImagePlan& plan) {
     }
   }
   for (const auto& d : dists) facts["dependencies"].push_back(d);
+  // The names [project] dependencies declares, normalized like the installed ones.
+  std::set<std::string> declared;
+  static const std::regex kRequirementName(R"(\s*([A-Za-z0-9][A-Za-z0-9._-]*))");
+  const json& project =
+      facts["pyproject"].is_object() ? facts["pyproject"].value("project", json()) : json();
+  if (project.is_object() && project.value("dependencies", json()).is_array()) {
+    for (const auto& req : project["dependencies"]) {
+      std::smatch m;
+      const std::string text = req.is_string() ? req.get<std::string>() : "";
+      if (std::regex_search(text, m, kRequirementName)) declared.insert(NormalizeName(m[1].str()));
+    }
+  }
+  facts["declared_dependencies"] = declared;
   return facts;
 }
 
@@ -767,6 +780,11 @@ std::vector<PluginInfo> FindPlugins(const PluginSearch& search) {
 }
 
 PluginHost::~PluginHost() = default;
+
+bool PluginHost::detects() const {
+  return std::any_of(plugins_.begin(), plugins_.end(),
+                     [](const auto& p) { return p->descriptor().detect != nullptr; });
+}
 
 Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::string>* warnings) {
   for (const auto& [name, kv] : settings) {

@@ -105,6 +105,8 @@ class PluginHost {
 
   const std::vector<PluginInfo>& loaded() const { return infos_; }
   bool empty() const { return plugins_.empty(); }
+  // Whether a loaded plugin offers detection (and so may give the command).
+  bool detects() const;
 
   // Creates each plugin's instance with its settings (`settings[name]`, absent: none), and
   // re-creates those whose settings changed since the last call. Settings for a plugin that is

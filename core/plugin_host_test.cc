@@ -19,7 +19,7 @@ std::string Fixture(const std::string& name) {
 void WriteProject(const TempDir& d, const std::string& app = "print('hello')\n") {
   d.Write("pyproject.toml",
           "[project]\nname = \"probe-app\"\nversion = \"1.0\"\n"
-          "dependencies = [\"flask>=2\"]\n");
+          "dependencies = [\"flask>=2\", \"Flask_Login ; python_version>'3'\"]\n");
   d.Write("app.py", app);
   d.Write("secret.txt", "not for the image\n");
 }
@@ -359,10 +359,11 @@ TEST(PluginHostTest, FactsListTheLayersAndTheDistributions) {
   EXPECT_EQ(facts["name"], "probe-app");
   EXPECT_EQ(facts["python"], "3.11");
   EXPECT_EQ(facts["workdir"], "/app");
-  EXPECT_EQ(facts["pyproject"]["project"]["dependencies"], json({"flask>=2"}));
+  EXPECT_EQ(facts["pyproject"]["project"]["dependencies"][0], "flask>=2");
   EXPECT_EQ(facts["application_files"],
             json({"app.py", "pkg/__init__.py", "pyproject.toml", "secret.txt"}));
   EXPECT_EQ(facts["dependencies"], json({"flask", "zope-interface"}));
+  EXPECT_EQ(facts["declared_dependencies"], json({"flask", "flask-login"}));
   EXPECT_NE(std::find(facts["dependency_files"].begin(), facts["dependency_files"].end(),
                       "flask/__init__.py"),
             facts["dependency_files"].end());

@@ -1,5 +1,7 @@
 #include "core/project.h"
 
+#include "core/plugin_host.h"
+
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -499,11 +501,13 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       break;
     }
     if (!r.entrypoint) {
-      return InvalidArgument(
-          fmt::format("project `{}`: no entrypoint found: add [project.scripts] to pyproject.toml, "
-                      "a top-level main.py, app.py or "
-                      "__main__.py, or set entrypoint (--entrypoint or [tool.ocifs])",
-                      r.dir));
+      r.missing_entrypoint = fmt::format(
+          "project `{}`: no entrypoint found: add [project.scripts] to pyproject.toml, "
+          "a top-level main.py, app.py or "
+          "__main__.py, or set entrypoint (--entrypoint or [tool.ocifs])",
+          r.dir);
+      // A detect plugin may still find the command (ApplyPlugins checks again after it).
+      if (!in.plugins || !in.plugins->detects()) return InvalidArgument(r.missing_entrypoint);
     }
   }
   pythonpath.push_back(r.workdir);

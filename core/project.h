@@ -78,6 +78,9 @@ struct ResolvedProject {
   std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
   std::optional<std::vector<std::string>> cmd;  // unset: keep the base's (unless entrypoint set)
   std::string entrypoint_reason;
+  // Set when neither the settings nor ocifs's own detection found a command: the error, should
+  // the plugins not find one either.
+  std::string missing_entrypoint;
   KeyValues env;  // the image's own Env (the base's comes first at assembly)
   std::vector<std::string> path_prepend;  // directories put in front of the base's PATH
   KeyValues labels;

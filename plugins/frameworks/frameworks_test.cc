@@ -1,0 +1,230 @@
+// The frameworks plugin through the real host: fixture projects in, config out.
+#include <gtest/gtest.h>
+
+#include "core/plugin_host.h"
+#include "core/test_util.h"
+
+namespace ocifs {
+namespace {
+
+using json = nlohmann::json;
+
+struct Project {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::string> installed;  // distributions in the dependencies layer
+};
+
+struct Outcome {
+  Result<json> config = Internal("not planned");
+  std::vector<std::string> warnings;
+};
+
+Outcome Detect(const Project& project, ImageOptions flags = {}) {
+  TempDir d, venv;
+  for (const auto& [path, text] : project.files) d.Write(path, text);
+  if (!project.installed.empty()) {
+    venv.Write("pyvenv.cfg", "version = 3.11.2\n");
+    for (const auto& dist : project.installed)
+      venv.Write("lib/python3.11/site-packages/" + dist + "-1.0.dist-info/METADATA", "");
+    flags.deps = venv.path();
+  }
+  Outcome out;
+  PluginSearch search;
+  search.files = {OCIFS_FRAMEWORKS_PLUGIN};
+  auto host = PluginHost::Load(search, nullptr);
+  if (!host.ok()) {
+    out.config = host.status();
+    return out;
+  }
+  ResolveInputs in;
+  in.project_dir = d.path();
+  flags.base = "scratch";
+  flags.platform = "linux/amd64";
+  in.flags = flags;
+  in.plugins = std::move(host).value();
+  std::vector<std::string> logged;
+  in.plugins->set_log([&](LogLevel, const std::string& m) { out.warnings.push_back(m); });
+  auto plan = PlanProject(in);
+  if (!plan.ok()) {
+    out.config = plan.status();
+    return out;
+  }
+  out.config = ImageConfig(*plan, {})["config"];
+  return out;
+}
+
+const char kPyproject[] = "[project]\nname = \"svc\"\nversion = \"1\"\n";
+
+TEST(FrameworksTest, DetectsEachFrameworkAndItsServer) {
+  struct Case {
+    std::string name;
+    Project project;
+    std::vector<std::string> entrypoint;
+    std::string port;
+    std::string health_url;
+  } cases[] = {
+      {"fastapi",
+       {{{"pyproject.toml", kPyproject},
+         {"app/__init__.py", ""},
+         {"app/main.py", "from fastapi import FastAPI\n\napi = FastAPI(title='x')\n"}},
+        {"fastapi", "uvicorn"}},
+       {"python3", "-m", "uvicorn", "app.main:api", "--host", "0.0.0.0", "--port", "8000"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"fastapi+gunicorn",
+       {{{"main.py", "import fastapi\napp: fastapi.FastAPI = fastapi.FastAPI()\n"}},
+        {"fastapi", "uvicorn", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--worker-class",
+        "uvicorn.workers.UvicornWorker", "main:app"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"flask builtin",
+       {{{"src/shop/__init__.py", ""},
+         {"src/shop/web.py", "from flask import Flask\napp = Flask(__name__)\n"}},
+        {"flask"}},
+       {"python3", "-m", "flask", "--app", "src/shop/web.py:app", "run", "--host", "0.0.0.0",
+        "--port", "8000"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"flask+gunicorn",
+       {{{"app.py", "import flask\nserver = flask.Flask('x')\n"}}, {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "app:server"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"django runserver",
+       {{{"manage.py",
+          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"},
+         {"mysite/__init__.py", ""},
+         {"mysite/settings.py", ""},
+         {"mysite/wsgi.py", "from django.core.wsgi import get_wsgi_application\n"}},
+        {"django"}},
+       {"python3", "manage.py", "runserver", "0.0.0.0:8000"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"django+gunicorn",
+       {{{"manage.py", "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"mysite.settings\")\n"},
+         {"mysite/wsgi.py", "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "mysite.wsgi:application"},
+       "8000/tcp",
+       "http://127.0.0.1:8000/"},
+      {"streamlit",
+       {{{"pages/other.py", "import streamlit as st\n"},
+         {"streamlit_app.py", "import streamlit as st\nst.write('hi')\n"}},
+        {"streamlit"}},
+       {"python3", "-m", "streamlit", "run", "streamlit_app.py", "--server.address", "0.0.0.0",
+        "--server.port", "8501", "--server.headless", "true"},
+       "8501/tcp",
+       "http://127.0.0.1:8501/_stcore/health"},
+  };
+  for (const auto& c : cases) {
+    auto out = Detect(c.project);
+    ASSERT_TRUE(out.config.ok()) << c.name << ": " << out.config.status().message();
+    const json& cfg = *out.config;
+    EXPECT_EQ(cfg["Entrypoint"], json(c.entrypoint)) << c.name;
+    EXPECT_FALSE(cfg.contains("Cmd")) << c.name;
+    EXPECT_TRUE(cfg["ExposedPorts"].contains(c.port)) << c.name << cfg.dump();
+    const json& test = cfg["Healthcheck"]["Test"];
+    ASSERT_EQ(test.size(), 4u) << c.name;
+    EXPECT_EQ(test[0], "CMD");
+    EXPECT_NE(test[3].get<std::string>().find("'" + c.health_url + "'"), std::string::npos)
+        << c.name << ": " << test[3];
+    EXPECT_EQ(cfg["Healthcheck"]["Interval"], 30000000000LL);
+    EXPECT_EQ(cfg["Labels"]["io.ocifs.framework"], c.name.substr(0, c.name.find_first_of(" +")))
+        << c.name;
+  }
+}
+
+TEST(FrameworksTest, NoFrameworkNoContribution) {
+  Project plain{{{"pyproject.toml", kPyproject}, {"main.py", "print('hi')\n"}}, {"click"}};
+  auto out = Detect(plain);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Entrypoint"], json({"python3", "/app/main.py"}));
+  EXPECT_FALSE(out.config->contains("Healthcheck"));
+  EXPECT_FALSE((*out.config)["Labels"].contains("io.ocifs.framework"));
+  // A dependency alone is not an application; tests and the venv are not looked at.
+  Project dep_only{{{"main.py", "print('hi')\n"},
+                    {"tests/test_app.py", "from fastapi import FastAPI\napp = FastAPI()\n"}},
+                   {"fastapi", "uvicorn"}};
+  out = Detect(dep_only);
+  ASSERT_TRUE(out.config.ok());
+  EXPECT_FALSE(out.config->contains("Healthcheck"));
+  // No command from anywhere: the error says so, after the plugins had their turn.
+  out = Detect(Project{{{"lib.py", "x = 1\n"}}, {}});
+  ASSERT_FALSE(out.config.ok());
+  EXPECT_NE(out.config.status().message().find("no entrypoint found"), std::string::npos);
+  EXPECT_NE(out.config.status().message().find("no plugin detected one either"), std::string::npos)
+      << out.config.status().message();
+}
+
+TEST(FrameworksTest, TwoFrameworksWarnAndFollowTheDocumentedOrder) {
+  Project both{{{"api.py", "from fastapi import FastAPI\napp = FastAPI()\n"},
+                {"dash.py", "import streamlit as st\n"}},
+               {"fastapi", "uvicorn", "streamlit"}};
+  auto out = Detect(both);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Labels"]["io.ocifs.framework"], "fastapi");
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("found fastapi (api.py) and also streamlit; using fastapi"),
+            std::string::npos)
+      << out.warnings[0];
+  // The setting decides.
+  ImageOptions choose;
+  choose.plugins["frameworks"]["framework"] = "streamlit";
+  out = Detect(both, choose);
+  ASSERT_TRUE(out.config.ok());
+  EXPECT_EQ((*out.config)["Labels"]["io.ocifs.framework"], "streamlit");
+}
+
+TEST(FrameworksTest, ExplicitSettingsWin) {
+  Project flask{{{"app.py", "from flask import Flask\napp = Flask(__name__)\n"}}, {"flask"}};
+  ImageOptions flags;
+  flags.cmd = std::vector<std::string>{"python3", "app.py"};
+  flags.expose = {"9000/tcp"};
+  flags.healthcheck = Healthcheck{};
+  flags.labels = {{"io.ocifs.framework", "mine"}};
+  auto out = Detect(flask, flags);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Cmd"], json({"python3", "app.py"}));
+  EXPECT_FALSE(out.config->contains("Entrypoint"));
+  EXPECT_EQ((*out.config)["Healthcheck"], json({{"Test", {"NONE"}}}));
+  EXPECT_EQ((*out.config)["Labels"]["io.ocifs.framework"], "mine");
+  // The plugin's own settings: port, health path, off.
+  ImageOptions port;
+  port.plugins["frameworks"] = {{"port", "5000"}, {"health-path", "/healthz"}};
+  out = Detect(flask, port);
+  ASSERT_TRUE(out.config.ok());
+  EXPECT_TRUE((*out.config)["ExposedPorts"].contains("5000/tcp"));
+  EXPECT_NE((*out.config)["Healthcheck"]["Test"][3].get<std::string>().find(
+                "'http://127.0.0.1:5000/healthz'"),
+            std::string::npos);
+  ImageOptions off;
+  off.plugins["frameworks"]["framework"] = "none";
+  out = Detect(flask, off);
+  ASSERT_TRUE(out.config.ok());
+  EXPECT_FALSE(out.config->contains("Healthcheck"));
+}
+
+TEST(FrameworksTest, BadSettingsAreNamed) {
+  Project flask{{{"app.py", "from flask import Flask\napp = Flask(__name__)\n"}}, {}};
+  struct Case {
+    std::string key, value, message;
+  } cases[] = {
+      {"framework", "pyramid", "setting `framework`: `pyramid` is not one of"},
+      {"port", "70000", "setting `port`: `70000` is not a port"},
+      {"health-path", "healthz", "setting `health-path`: want a URL path"},
+      {"colour", "red", "unknown setting `colour`"},
+  };
+  for (const auto& c : cases) {
+    ImageOptions o;
+    o.plugins["frameworks"][c.key] = c.value;
+    auto out = Detect(flask, o);
+    ASSERT_FALSE(out.config.ok()) << c.key;
+    EXPECT_NE(out.config.status().message().find("plugin `frameworks` (init) failed: " + c.message),
+              std::string::npos)
+        << out.config.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace ocifs
