@@ -190,8 +190,10 @@ typedef struct ocifs_detect_capability {
 /* ---- layer -------------------------------------------------------------------------------- */
 
 /* Where a layer plugin writes its files. Paths are relative ("etc/app.conf"), '/'-separated, with
- * no "." or ".." parts; parent directories are made as needed (0755). Modes are permission bits
- * (07777). Same inputs must give the same calls: the layer's digest depends on every byte. */
+ * no "." or ".." parts and no ".wh." names; parent directories are made as needed (0755); every
+ * entry is owned by root. Modes are permission bits (0777; setuid, setgid and sticky are dropped,
+ * as for packed files). Same inputs must give the same calls: the layer's digest depends on every
+ * byte. A path written twice is refused. */
 typedef struct ocifs_layer_sink {
   uint32_t struct_size;
   uint32_t reserved; /* 0 */
