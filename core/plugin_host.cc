@@ -582,10 +582,9 @@ ocifs_result ReadBlobThunk(void* host, ocifs_str digest, uint64_t offset, void* 
   return OCIFS_OK;
 }
 
-}  // namespace
-
-json ProjectFacts(const ImagePlan& plan) {
-  const ResolvedProject& p = *plan.project;
+// The facts of the plan `st` indexes (see ProjectFacts).
+json Facts(const ProjectState& st) {
+  const ResolvedProject& p = *st.plan->project;
   json facts = {{"name", p.pyproject.name},
                 {"version", p.pyproject.version},
                 {"python", p.python},
@@ -610,8 +609,6 @@ json ProjectFacts(const ImagePlan& plan) {
       }
     }
   }
-  ProjectState st{&plan, {}};
-  IndexFiles(st);
   for (const auto& [path, e] : st.files[OCIFS_LAYER_APPLICATION])
     facts["application_files"].push_back(path);
   std::set<std::string> dists;
@@ -645,6 +642,14 @@ json ProjectFacts(const ImagePlan& plan) {
   return facts;
 }
 
+}  // namespace
+
+json ProjectFacts(const ImagePlan& plan) {
+  ProjectState st{&plan, {}};
+  IndexFiles(st);
+  return Facts(st);
+}
+
 void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& contributions,
                         std::vector<std::string>& warnings) {
   const ImageOptions& o = p.options;
@@ -656,6 +661,17 @@ void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& con
         fmt::format("plugins `{}` and `{}` both set {}; `{}`'s is used (the first "
                     "loaded wins)",
                     first, second, what, first));
+  };
+  // A scalar: the first plugin's value, unless the user set one.
+  auto take_first = [&](const std::string& plugin, const auto& value, bool user_set, auto& into,
+                        std::string& from, std::string_view what) {
+    if (!value || user_set) return;
+    if (!from.empty()) {
+      conflict(from, plugin, what);
+      return;
+    }
+    from = plugin;
+    into = value;
   };
   // Env and labels: key by key, the user's keys untouched, the first plugin's value kept.
   auto merge_keys = [&](const std::string& plugin, const KeyValues& from, const KeyValues& user,
@@ -688,22 +704,9 @@ void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& con
       if (std::find(p.expose.begin(), p.expose.end(), port) == p.expose.end())
         p.expose.push_back(port);
     }
-    if (c.user && !o.user) {
-      if (!user_from.empty()) {
-        conflict(user_from, c.plugin, "the user");
-      } else {
-        user_from = c.plugin;
-        p.user = c.user;
-      }
-    }
-    if (c.healthcheck && !o.healthcheck) {
-      if (!health_from.empty()) {
-        conflict(health_from, c.plugin, "the health check");
-      } else {
-        health_from = c.plugin;
-        p.healthcheck = c.healthcheck;
-      }
-    }
+    take_first(c.plugin, c.user, o.user.has_value(), p.user, user_from, "the user");
+    take_first(c.plugin, c.healthcheck, o.healthcheck.has_value(), p.healthcheck, health_from,
+               "the health check");
     for (const auto& pattern : c.exclude) {
       Status s = p.ignore.Add(pattern, fmt::format("plugin `{}`", c.plugin));
       if (!s.ok()) warnings.push_back(s.message());  // checked by the sink already
@@ -832,10 +835,12 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
   }
   if (!any_detect && !any_layer) return plan;
 
-  std::string facts = ProjectFacts(plan).dump();
+  // The files of `plan`'s layers, indexed once for the facts and for read_file; again only when
+  // a plugin exclude packs the application layer anew.
+  ProjectState ps{&plan, {}};
+  IndexFiles(ps);
+  std::string facts = Facts(ps).dump();
   if (any_detect) {
-    ProjectState ps{&plan, {}};
-    IndexFiles(ps);
     const ocifs_project_input in = ProjectInput(ps, facts);
     std::vector<Contribution> contributions;
     for (const auto& p : plugins_) {
@@ -863,14 +868,14 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
                              PlanImage(std::make_shared<const ResolvedProject>(std::move(project)),
                                        std::move(plan.base), kept ? &*kept : nullptr));
       plan.warnings = std::move(warnings);
-      facts = ProjectFacts(plan).dump();
+      ps = ProjectState{&plan, {}};
+      IndexFiles(ps);
+      facts = Facts(ps).dump();
     } else {
       plan.project = std::make_shared<const ResolvedProject>(std::move(project));
     }
   }
   if (any_layer) {
-    ProjectState ps{&plan, {}};
-    IndexFiles(ps);
     const ocifs_project_input in = ProjectInput(ps, facts);
     std::vector<PlannedLayer> added;
     for (const auto& p : plugins_) {
@@ -913,14 +918,13 @@ Status PluginHost::OnGeneration(const Generation& gen) {
       media[gen.manifest_digest().str()] = manifest.value("mediaType", "");
     }
   }
+  // The strings the ocifs_blob_info views point into; reserved, so they never move.
   std::vector<std::string> digests;
-  for (const auto& [hex, blob] : gen.blobs()) digests.push_back("sha256:" + hex);
+  digests.reserve(gen.blobs().size());
   std::vector<ocifs_blob_info> blobs;
-  size_t i = 0;
   for (const auto& [hex, blob] : gen.blobs()) {
-    const std::string& type = media[digests[i]];
-    blobs.push_back({Str(digests[i]), Str(type), blob->size()});
-    ++i;
+    const std::string& digest = digests.emplace_back("sha256:" + hex);
+    blobs.push_back({Str(digest), Str(media[digest]), blob->size()});
   }
   std::vector<std::pair<std::string, std::string>> tag_names;
   json index = json::parse(gen.index_json(), nullptr, false);
