@@ -16,25 +16,41 @@ bench_init "bench/live.sh" "$@"
 work=$(mktemp -d /tmp/ocifs-live-bench.XXXXXX)
 mnt=$work/mnt
 mkdir "$mnt"
-cleanup() { mountpoint -q "$mnt" && "$ocifs" umount "$mnt"; rm -rf "$work"; }
+cleanup() {
+  for m in "$mnt" "$work/mnt-np"; do mountpoint -q "$m" && "$ocifs" umount "$m"; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 cp -a "$corpus/app" "$work/app"
 args=(--base scratch --deps "$corpus/site-packages" --python 3.11 --cache-dir "$work/digests")
 
-# 1. Edit one application file -> a new index.json is readable.
-"$ocifs" mount "$work/app" "$mnt" "${args[@]}" 2>/dev/null
-cat "$mnt/index.json" >/dev/null
-edit_t=()
-for ((i = 0; i < rounds; i++)); do
-  before=$(md5sum < "$mnt/index.json")
+# 1. Edit one application file -> a new index.json is readable. Two mounts side by side, edited in
+# turn: one with the installed plugins (the frameworks plugin looks at every new plan), one with
+# --no-plugins (the baseline).
+edit_once() {  # edit_once PROJECT MOUNTPOINT N: prints the milliseconds until index.json changed
+  local before t0 t1
+  before=$(md5sum < "$2/index.json")
   t0=$(now)
-  echo "# edit $i" >> "$work/app/src/hello/cli.py"
-  while [[ $(md5sum < "$mnt/index.json") == "$before" ]]; do sleep 0.002; done
+  echo "# edit $3" >> "$1/src/hello/cli.py"
+  while [[ $(md5sum < "$2/index.json") == "$before" ]]; do sleep 0.002; done
   t1=$(now)
-  edit_t+=("$(ms "$t0" "$t1")")
+  ms "$t0" "$t1"
+}
+cp -a "$corpus/app" "$work/app-np"
+mkdir "$work/mnt-np"
+"$ocifs" mount "$work/app" "$mnt" "${args[@]}" 2>/dev/null
+"$ocifs" mount "$work/app-np" "$work/mnt-np" "${args[@]}" --no-plugins 2>/dev/null
+cat "$mnt/index.json" "$work/mnt-np/index.json" >/dev/null
+plugins=$("$ocifs" plugins | awk '$1 == "loaded" {print $2}' | paste -sd, -)
+edit_t=() edit_np_t=()
+for ((i = 0; i < rounds; i++)); do
+  edit_t+=("$(edit_once "$work/app" "$mnt" "$i")")
+  sleep 0.3
+  edit_np_t+=("$(edit_once "$work/app-np" "$work/mnt-np" "$i")")
   sleep 0.3
 done
 unmount "$ocifs" "$mnt"
+unmount "$ocifs" "$work/mnt-np"
 
 # 2. Sequential read of the largest layer: through the mount vs cat of `ocifs build`'s copy.
 "$ocifs" build "$work/app" --output "$work/built" "${args[@]}" 2>/dev/null
@@ -93,7 +109,8 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "| measure | value |"
 echo "| --- | --- |"
-echo "| edit one application file → new index.json readable (9.5k-file corpus, ms) | $(echo "${edit_t[*]}" | median) (all: ${edit_t[*]}) |"
+echo "| edit one application file → new index.json readable (9.5k-file corpus, ms), plugins: ${plugins:-none} | $(echo "${edit_t[*]}" | median) (all: ${edit_t[*]}) |"
+echo "| the same with --no-plugins (baseline, edited in turn with the above) (ms) | $(echo "${edit_np_t[*]}" | median) (all: ${edit_np_t[*]}) |"
 c=$(echo "${cat_t[*]}" | median) m=$(echo "${mount_t[*]}" | median)
 echo "| sequential read of the $((bytes / 1000000)) MB layer, page cache dropped: cat of the built blob / through the mount (ms) | $c / $m |"
 echo "| throughput through the mount ÷ cat of the built blob | $(awk -v c="$c" -v m="$m" 'BEGIN {printf "%.2f", c / m}') |"

@@ -283,10 +283,14 @@ Status Invoke(const LoadedPlugin& p, const PluginHost::LogFn& log, std::string_v
 
 // ---- project input (detect, layer) -------------------------------------------------------------
 
-// Files of the application and dependencies layers, by their path as facts list them.
+// The files of a layer by their path as facts list them, sorted bytewise. The paths point into
+// the plan's TarEntry names (a vector of views: 24 bytes a file, for trees of 100,000 files).
+using FileIndex = std::vector<std::pair<std::string_view, const TarEntry*>>;
+
+// Files of the application and dependencies layers.
 struct ProjectState {
   const ImagePlan* plan = nullptr;
-  std::map<std::string, const TarEntry*, std::less<>> files[2];  // by OCIFS_LAYER_*
+  FileIndex files[2];  // by OCIFS_LAYER_*
 };
 
 // Where a layer's own paths start: the workdir for the application, site-packages for deps.
@@ -309,12 +313,22 @@ void IndexFiles(ProjectState& st) {
     const PlannedLayer* l = FindLayer(*st.plan, names[layer]);
     if (!l) continue;
     const std::string prefix = LayerPrefix(*st.plan, layer);
+    FileIndex& files = st.files[layer];
     for (const TarEntry& e : l->tar->entries()) {
       if (e.type != TarEntry::Type::kFile && e.type != TarEntry::Type::kHardlink) continue;
       if (!e.name.starts_with(prefix)) continue;
-      st.files[layer].emplace(e.name.substr(prefix.size()), &e);
+      files.emplace_back(std::string_view(e.name).substr(prefix.size()), &e);
     }
+    // Layers list their entries sorted by name already, as a rule; checking is cheaper than
+    // sorting.
+    if (!std::is_sorted(files.begin(), files.end())) std::sort(files.begin(), files.end());
   }
+}
+
+const TarEntry* FindFile(const FileIndex& files, std::string_view path) {
+  auto it = std::lower_bound(files.begin(), files.end(), path,
+                             [](const auto& f, std::string_view p) { return f.first < p; });
+  return it != files.end() && it->first == path ? it->second : nullptr;
 }
 
 ocifs_result ReadFileThunk(void* host, int32_t layer, ocifs_str path, uint64_t max_bytes,
@@ -322,16 +336,16 @@ ocifs_result ReadFileThunk(void* host, int32_t layer, ocifs_str path, uint64_t m
   auto* st = static_cast<ProjectState*>(host);
   if (layer != OCIFS_LAYER_APPLICATION && layer != OCIFS_LAYER_DEPENDENCIES)
     return OCIFS_ERR_INVALID_ARGUMENT;
-  auto it = st->files[layer].find(View(path));
-  if (it == st->files[layer].end()) return OCIFS_ERR_NOT_FOUND;
-  const TarEntry* e = it->second;
+  const TarEntry* e = FindFile(st->files[layer], View(path));
+  if (e == nullptr) return OCIFS_ERR_NOT_FOUND;
   if (e->type == TarEntry::Type::kHardlink) {
     // The first name of the same file, elsewhere in the layer.
     const PlannedLayer* l =
         FindLayer(*st->plan, layer == OCIFS_LAYER_APPLICATION ? "application" : "dependencies");
+    const std::string& first = e->link;
     e = nullptr;
     for (const TarEntry& other : l->tar->entries()) {
-      if (other.name == it->second->link) e = &other;
+      if (other.name == first) e = &other;
     }
     if (e == nullptr) return OCIFS_ERR_INTERNAL;
   }
@@ -582,18 +596,35 @@ ocifs_result ReadBlobThunk(void* host, ocifs_str digest, uint64_t offset, void* 
   return OCIFS_OK;
 }
 
-// The facts of the plan `st` indexes (see ProjectFacts).
-json Facts(const ProjectState& st) {
+// Appends `s` as a JSON string (paths are valid UTF-8: the layer planner refuses other names).
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    // Runs of characters that need no escape are copied whole.
+    size_t j = i;
+    while (j < s.size() && s[j] != '"' && s[j] != '\\' && static_cast<unsigned char>(s[j]) >= 0x20)
+      ++j;
+    out.append(s.substr(i, j - i));
+    if (j == s.size()) break;
+    if (s[j] == '"' || s[j] == '\\') {
+      out += '\\';
+      out += s[j];
+    } else {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(s[j]));
+    }
+    i = j + 1;
+  }
+  out += '"';
+}
+
+// The facts of the plan `st` indexes, as the JSON text plugins receive (see ProjectFacts). The
+// file lists, most of it for a large project, are written straight into the text.
+std::string FactsJson(const ProjectState& st) {
   const ResolvedProject& p = *st.plan->project;
-  json facts = {{"name", p.pyproject.name},
-                {"version", p.pyproject.version},
-                {"python", p.python},
-                {"workdir", p.workdir},
-                {"platform", p.platform.str()},
-                {"pyproject", json::object()},
-                {"dependencies", json::array()},
-                {"application_files", json::array()},
-                {"dependency_files", json::array()}};
+  json facts = {{"name", p.pyproject.name},     {"version", p.pyproject.version},
+                {"python", p.python},           {"workdir", p.workdir},
+                {"platform", p.platform.str()}, {"pyproject", json::object()},
+                {"dependencies", json::array()}};
   if (p.pyproject.present) {
     auto text = ReadSmallFile(*p.tree, "pyproject.toml");
     if (text.ok()) {
@@ -609,11 +640,8 @@ json Facts(const ProjectState& st) {
       }
     }
   }
-  for (const auto& [path, e] : st.files[OCIFS_LAYER_APPLICATION])
-    facts["application_files"].push_back(path);
   std::set<std::string> dists;
   for (const auto& [path, e] : st.files[OCIFS_LAYER_DEPENDENCIES]) {
-    facts["dependency_files"].push_back(path);
     size_t slash = path.find('/');
     if (slash == std::string::npos) continue;
     std::string_view top = std::string_view(path).substr(0, slash);
@@ -639,7 +667,20 @@ json Facts(const ProjectState& st) {
     }
   }
   facts["declared_dependencies"] = declared;
-  return facts;
+
+  std::string text = facts.dump();
+  text.pop_back();  // the closing brace
+  for (int layer : {OCIFS_LAYER_APPLICATION, OCIFS_LAYER_DEPENDENCIES}) {
+    text +=
+        layer == OCIFS_LAYER_APPLICATION ? ",\"application_files\":[" : ",\"dependency_files\":[";
+    for (size_t i = 0; i < st.files[layer].size(); ++i) {
+      if (i) text += ',';
+      AppendJsonString(text, st.files[layer][i].first);
+    }
+    text += ']';
+  }
+  text += '}';
+  return text;
 }
 
 }  // namespace
@@ -647,7 +688,7 @@ json Facts(const ProjectState& st) {
 json ProjectFacts(const ImagePlan& plan) {
   ProjectState st{&plan, {}};
   IndexFiles(st);
-  return Facts(st);
+  return json::parse(FactsJson(st));
 }
 
 void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& contributions,
@@ -839,7 +880,7 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
   // a plugin exclude packs the application layer anew.
   ProjectState ps{&plan, {}};
   IndexFiles(ps);
-  std::string facts = Facts(ps).dump();
+  std::string facts = FactsJson(ps);
   if (any_detect) {
     const ocifs_project_input in = ProjectInput(ps, facts);
     std::vector<Contribution> contributions;
@@ -870,7 +911,7 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
       plan.warnings = std::move(warnings);
       ps = ProjectState{&plan, {}};
       IndexFiles(ps);
-      facts = Facts(ps).dump();
+      facts = FactsJson(ps);
     } else {
       plan.project = std::make_shared<const ResolvedProject>(std::move(project));
     }

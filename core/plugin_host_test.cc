@@ -347,6 +347,9 @@ TEST(PluginHostTest, FactsListTheLayersAndTheDistributions) {
   TempDir d, venv;
   WriteProject(d);
   d.Write("pkg/__init__.py", "");
+  // Names that JSON must escape, and one beyond ASCII.
+  d.Write("data/quote\"back\\slash\ttab.txt", "");
+  d.Write("data/caf\u00e9.txt", "");
   venv.Write("pyvenv.cfg", "version = 3.11.2\n");
   venv.Write("lib/python3.11/site-packages/Flask-2.2.2.dist-info/METADATA", "Name: Flask\n");
   venv.Write("lib/python3.11/site-packages/flask/__init__.py", "");
@@ -361,7 +364,8 @@ TEST(PluginHostTest, FactsListTheLayersAndTheDistributions) {
   EXPECT_EQ(facts["workdir"], "/app");
   EXPECT_EQ(facts["pyproject"]["project"]["dependencies"][0], "flask>=2");
   EXPECT_EQ(facts["application_files"],
-            json({"app.py", "pkg/__init__.py", "pyproject.toml", "secret.txt"}));
+            json({"app.py", "data/caf\u00e9.txt", "data/quote\"back\\slash\ttab.txt",
+                  "pkg/__init__.py", "pyproject.toml", "secret.txt"}));
   EXPECT_EQ(facts["dependencies"], json({"flask", "zope-interface"}));
   EXPECT_EQ(facts["declared_dependencies"], json({"flask", "flask-login"}));
   EXPECT_NE(std::find(facts["dependency_files"].begin(), facts["dependency_files"].end(),

@@ -94,14 +94,29 @@ class Frameworks {
   void Detect(ocifs::sdk::Context& ctx, const ocifs::sdk::Project& project,
               ocifs::sdk::Config& config) {
     if (framework_ == "none") return;
-    const json facts = json::parse(project.facts_json());
+    // Of the file lists only what detection reads is kept: the application's own Python sources
+    // (the first kMaxSourceFiles, tests left out) and how many files the dependencies layer has.
+    // Parsed whole, the lists of a 100,000-file project would cost the daemon tens of MB a plan.
+    size_t dependency_files = 0, sources = 0;
+    std::string top_key;  // whose value is being parsed
+    const json facts =
+        json::parse(project.facts_json(), [&](int depth, json::parse_event_t event, json& value) {
+          if (depth == 1 && event == json::parse_event_t::key) top_key = value.get<std::string>();
+          if (depth != 2 || event != json::parse_event_t::value) return true;
+          if (top_key == "dependency_files") {
+            ++dependency_files;
+            return false;
+          }
+          if (top_key == "application_files")
+            return IsSource(value.get<std::string>()) && ++sources <= kMaxSourceFiles;
+          return true;
+        });
     // The servers to use: those installed in the dependencies layer; without one, those declared
     // in [project] (the image then needs a base that has them).
     std::set<std::string> deps;
     for (const auto& d : facts.value("dependencies", json::array()))
       deps.insert(d.get<std::string>());
-    const bool installed = !facts.value("dependency_files", json::array()).empty();
-    if (!installed) {
+    if (dependency_files == 0) {
       for (const auto& d : facts.value("declared_dependencies", json::array()))
         deps.insert(d.get<std::string>());
     }
@@ -140,6 +155,12 @@ class Frameworks {
   }
 
  private:
+  // A Python file of the application's own, not of its tests.
+  static bool IsSource(const std::string& file) {
+    return file.ends_with(".py") && !file.starts_with("tests/") && !file.starts_with("test/") &&
+           file.find("/tests/") == std::string::npos;
+  }
+
   // Every application the project's own Python files define, in file order.
   std::vector<Found> Scan(const ocifs::sdk::Project& project, const json& facts) const {
     static const std::regex kFastApiApp(
@@ -150,15 +171,11 @@ class Frameworks {
     static const std::regex kDjangoSettings(
         R"(DJANGO_SETTINGS_MODULE["']\s*,\s*["']([A-Za-z_][\w.]*)["'])");
     std::vector<Found> out;
+    // The sources Detect kept, sorted by path (the facts' order).
     std::set<std::string> files;
     for (const auto& f : facts.value("application_files", json::array()))
       files.insert(f.get<std::string>());
-    size_t scanned = 0;
     for (const std::string& file : files) {
-      if (!file.ends_with(".py") || ++scanned > kMaxSourceFiles) continue;
-      if (file.starts_with("tests/") || file.starts_with("test/") ||
-          file.find("/tests/") != std::string::npos)
-        continue;
       auto text = project.ReadFile(file, OCIFS_LAYER_APPLICATION, kMaxSourceBytes);
       if (!text) continue;
       const std::string app_dir = file.starts_with("src/") ? "src" : "";
