@@ -13,7 +13,7 @@ packages=(
   fuse3
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
-  procps util-linux openssl
+  procps util-linux openssl iproute2
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -2,11 +2,12 @@
 # Runs the integration tests: real FUSE mounts read by the conformance checkers, skopeo, umoci
 # and runc. Needs root and the tools of scripts/install-deps.sh.
 #
-#   tests/integration/run_integration.sh OCIFS_BINARY [unittest args, e.g. -k Example]
+#   tests/integration/run_integration.sh OCIFS_BINARY [unittest args: -k PATTERN, or names such
+#                                                      as test_frameworks.FrameworksTest]
 #
 # Fixtures are made once and cached in $OCIFS_TEST_CACHE (default /var/cache/ocifs-tests): a
-# Debian bookworm Python base image (make_base.sh) and a site-packages tree from Debian's
-# python3-click and python3-pygments (make_deps.sh).
+# Debian bookworm Python base image (make_base.sh) and site-packages trees from Debian's python3-*
+# packages (make_deps.sh: the example's here, the web frameworks' when test_frameworks asks).
 set -euo pipefail
 
 ocifs_bin=$(realpath "${1:?usage: run_integration.sh OCIFS_BINARY}")
@@ -46,4 +47,8 @@ export OCIFS_BIN="$ocifs_bin" OCIFS_BASE="$base" OCIFS_DEPS="$deps" OCIFS_CONFOR
 # binary's tools/.. directory.
 export OCIFS_BUILD_DIR="${OCIFS_BUILD_DIR:-$(dirname "$(dirname "$ocifs_bin")")}"
 export OCIFS_PYTHON="$python" OCIFS_ROOT="$root"
-exec "$python" "$root/tests/integration/test_integration.py" "$@"
+# Every test module, unless the arguments name some (e.g. test_frameworks.FrameworksTest).
+modules=(test_integration test_frameworks)
+for arg in "$@"; do [[ $arg == test_* ]] && modules=(); done
+cd "$root/tests/integration"
+exec "$python" -m unittest -v "$@" "${modules[@]}"

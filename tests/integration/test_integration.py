@@ -1,16 +1,13 @@
 #!/usr/bin/env python3
 """Integration tests of ocifs on real FUSE mounts.
 
-Run through run_integration.sh, which sets OCIFS_BIN, OCIFS_BASE (a Debian Python base as an OCI
-layout), OCIFS_DEPS (a site-packages tree from Debian packages), OCIFS_CONFORMANCE, OCIFS_PYTHON.
-Every mount is unmounted again, also when a test fails.
+Run through run_integration.sh (which sets the environment itlib.py reads). Every mount is
+unmounted again, also when a test fails.
 """
 import errno
-import filecmp
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -19,130 +16,9 @@ import tempfile
 import time
 import unittest
 
-OCIFS = os.environ["OCIFS_BIN"]
-BASE = os.environ["OCIFS_BASE"]
-DEPS = os.environ["OCIFS_DEPS"]
-CONFORMANCE = os.environ["OCIFS_CONFORMANCE"]
-PYTHON = os.environ["OCIFS_PYTHON"]
-ROOT = os.environ["OCIFS_ROOT"]
-BUILD_DIR = os.environ["OCIFS_BUILD_DIR"]
-EXAMPLE = os.path.join(ROOT, "examples", "hello")
-BASE_REF = f"oci:{BASE}:3.11-slim"
-EPOCH = "1700000000"
-# A digest cache of this run's own, so that runs do not see each other's (or the user's) entries.
-CACHE_HOME = tempfile.mkdtemp(prefix="ocifs-it-cache-")
-
-
-def run(args, check=True, env=None, timeout=600, **kw):
-    full_env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH, XDG_CACHE_HOME=CACHE_HOME)
-    if env:
-        full_env.update(env)
-    p = subprocess.run(args, capture_output=True, text=True, env=full_env, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-    return p
-
-
-def is_mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/self/mounts") as f:
-        return any(line.split()[1] == path for line in f)
-
-
-def wait_until(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-
-
-class Mount:
-    """`ocifs mount PROJECT MNT ARGS...` for the duration of a with-block."""
-
-    def __init__(self, project, *args):
-        self.project, self.args = project, list(args)
-        self.dir = tempfile.mkdtemp(prefix="ocifs-it-")
-        self.path = os.path.join(self.dir, "mnt")
-        os.mkdir(self.path)
-
-    def __enter__(self):
-        run([OCIFS, "mount", self.project, self.path, *self.args])
-        if not is_mounted(self.path):
-            raise AssertionError("ocifs mount returned but nothing is mounted")
-        return self
-
-    def daemon_pid(self):
-        out = run(["pgrep", "-f", f"ocifs mount .* {re.escape(self.path)}( |$)"], check=False).stdout.split()
-        return int(out[0]) if out else None
-
-    def __exit__(self, *exc):
-        if is_mounted(self.path):
-            run([OCIFS, "umount", self.path], check=False)
-            wait_until(lambda: not is_mounted(self.path), 20, f"{self.path} to unmount")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def runc_run(layout, tag, args=None, work=None):
-    """umoci unpack + runc run; returns the container's stdout. `args` replaces the process args."""
-    work = work or tempfile.mkdtemp(prefix="ocifs-runc-")
-    bundle = os.path.join(work, "bundle")
-    try:
-        run(["umoci", "unpack", "--image", f"{layout}:{tag}", bundle])
-        cfg_path = os.path.join(bundle, "config.json")
-        with open(cfg_path) as f:
-            cfg = json.load(f)
-        cfg["process"]["terminal"] = False
-        if args is not None:
-            cfg["process"]["args"] = args
-        with open(cfg_path, "w") as f:
-            json.dump(cfg, f)
-        cid = f"ocifs-it-{os.getpid()}-{time.monotonic_ns()}"
-        p = run(["runc", "run", "--bundle", bundle, cid], check=False, stdin=subprocess.DEVNULL, timeout=120)
-        run(["runc", "delete", "--force", cid], check=False)
-        if p.returncode != 0:
-            raise AssertionError(f"runc run exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-        return p.stdout, cfg
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def assert_trees_identical(test, a, b):
-    cmp = filecmp.dircmp(a, b)
-    stack = [cmp]
-    while stack:
-        c = stack.pop()
-        test.assertEqual(c.left_only + c.right_only, [], f"{c.left} vs {c.right}")
-        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
-        test.assertEqual(mismatch + errors, [], f"{c.left}: files differ")
-        stack.extend(c.subdirs.values())
-
-
-EXAMPLE_ARGS = ["--base", BASE_REF, "--deps", DEPS]
+from itlib import (BASE, BUILD_DIR, CONFORMANCE, DEPS, EXAMPLE, EXAMPLE_ARGS, OCIFS, PYTHON, ROOT,
+                   Mount, assert_trees_identical, image_config, is_mounted, read_bytes, read_json,
+                   run, runc_run, sha256_of, wait_until, write_text)
 
 
 class ExampleImageTest(unittest.TestCase):
@@ -649,14 +525,6 @@ class BadInputTest(unittest.TestCase):
                     self.assertFalse(is_mounted(mnt))
 
 
-def image_config(layout, tag="latest"):
-    index = read_json(f"{layout}/index.json")
-    desc = next(m for m in index["manifests"]
-                if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
-    manifest = read_json(f"{layout}/blobs/sha256/{desc['digest'][7:]}")
-    return read_json(f"{layout}/blobs/sha256/{manifest['config']['digest'][7:]}")
-
-
 class PluginSdkTest(unittest.TestCase):
     """The SDK as a plugin author outside this repository uses it: install, build, load."""
 
@@ -764,10 +632,3 @@ class PluginSdkTest(unittest.TestCase):
                 # Still the first generation (its application layer now fails its reads with
                 # EIO, as the source changed: the user guide's guarantee).
                 self.assertEqual(read_bytes(f"{m.path}/index.json"), index)
-
-
-if __name__ == "__main__":
-    try:
-        unittest.main(verbosity=2)
-    finally:
-        shutil.rmtree(CACHE_HOME, ignore_errors=True)

@@ -1,0 +1,10 @@
+SECRET_KEY = "ocifs-integration-fixture-not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = []
+MIDDLEWARE = []
+ROOT_URLCONF = "mysite.urls"
+WSGI_APPLICATION = "mysite.wsgi.application"
+DATABASES = {}
+USE_TZ = True
+TIME_ZONE = "UTC"

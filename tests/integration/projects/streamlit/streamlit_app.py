@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("Dashboard")
+st.write("hello from dashboard")

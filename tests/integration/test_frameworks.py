@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The frameworks plugin end to end: fixture projects (tests/integration/projects) with their
+dependencies from Debian's python3-* packages are mounted with no configuration, copied out with
+skopeo and run under runc; the test asks the server over HTTP and runs the image's health check
+inside the container.
+
+Streamlit is not packaged in Debian: its project runs against a STAND-IN `streamlit` module of the
+tests' own (projects/streamlit-standin), which serves the script's output and `/_stcore/health`.
+What the stand-in shows is that the command, file, address and port in the image are right; it
+says nothing about real Streamlit.
+"""
+import os
+import shutil
+import tempfile
+import unittest
+from dataclasses import dataclass
+
+from itlib import BASE, CONFORMANCE, PYTHON, ROOT, Container, Mount, deps_set, image_config, run
+
+PROJECTS = os.path.join(ROOT, "tests", "integration", "projects")
+STANDIN_STREAMLIT = os.path.join(PROJECTS, "streamlit-standin")
+
+
+@dataclass
+class Case:
+    project: str  # under PROJECTS
+    deps: str  # a make_deps.sh set, or a directory
+    entrypoint: list
+    server: str  # the io.ocifs.framework.server label
+    port: int
+    health_path: str
+    answer: str  # in the body of GET /
+
+
+CASES = {
+    "fastapi": Case("fastapi", "fastapi",
+                    ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--worker-class",
+                     "uvicorn.workers.UvicornWorker", "greeter.main:app"],
+                    "gunicorn", 8000, "/", '{"framework":"fastapi","message":"hello from greeter"}'),
+    "fastapi-uvicorn": Case("fastapi", "uvicorn",
+                            ["python3", "-m", "uvicorn", "greeter.main:app", "--host", "0.0.0.0",
+                             "--port", "8000"],
+                            "uvicorn", 8000, "/", '{"framework":"fastapi","message":"hello from greeter"}'),
+    # A src layout under Flask's own server (no gunicorn in this set).
+    "flask": Case("flask", "flask",
+                  ["python3", "-m", "flask", "--app", "src/notes/web.py:app", "run", "--host",
+                   "0.0.0.0", "--port", "8000"],
+                  "flask", 8000, "/", '"message":"hello from notes"'),
+    "django": Case("django", "django",
+                   ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "mysite.wsgi:application"],
+                   "gunicorn", 8000, "/", '{"framework": "django", "message": "hello from mysite"}'),
+    "streamlit": Case("streamlit", STANDIN_STREAMLIT,
+                      ["python3", "-m", "streamlit", "run", "streamlit_app.py", "--server.address",
+                       "0.0.0.0", "--server.port", "8501", "--server.headless", "true"],
+                      "streamlit", 8501, "/_stcore/health", "Dashboard\nhello from dashboard\n"),
+}
+
+
+class FrameworksTest(unittest.TestCase):
+    """Each case: the config the plugin made, then the copied image serving under runc."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ocifs-it-frameworks-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def mount_and_copy(self, name, case):
+        deps = case.deps if os.path.isabs(case.deps) else deps_set(case.deps)
+        layout = os.path.join(self.tmp, name)
+        # The test base is Debian bookworm's Python 3.11 (the fixtures say only >=3.11).
+        with Mount(os.path.join(PROJECTS, case.project), "--base", f"oci:{BASE}:3.11-slim",
+                   "--python", "3.11", "--deps", deps) as m:
+            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
+            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            run(["skopeo", "copy", f"oci:{m.path}:latest", f"oci:{layout}:latest"])
+        return layout
+
+    def check(self, name):
+        case = CASES[name]
+        layout = self.mount_and_copy(name, case)
+        config = image_config(layout)["config"]
+        self.assertEqual(config["Entrypoint"], case.entrypoint)
+        self.assertEqual(config["ExposedPorts"], {f"{case.port}/tcp": {}})
+        self.assertEqual(config["Labels"]["io.ocifs.framework"], case.project)
+        self.assertEqual(config["Labels"]["io.ocifs.framework.server"], case.server)
+        health = config["Healthcheck"]
+        self.assertEqual(health["Test"][0], "CMD")
+        self.assertIn(f"'http://127.0.0.1:{case.port}{case.health_path}'", health["Test"][-1])
+        self.assertEqual((health["Interval"], health["Timeout"], health["Retries"]),
+                         (30_000_000_000, 5_000_000_000, 3))
+
+        with Container(layout) as c:
+            status, body = c.http_get(case.port, "/")
+            self.assertEqual(status, 200, body)
+            self.assertIn(case.answer, body)
+            if case.health_path != "/":
+                status, body = c.http_get(case.port, case.health_path)
+                self.assertEqual((status, body), (200, "ok"))
+            # The image's own health check, as a runtime would run it: inside the container.
+            p = c.exec(health["Test"][1:])
+            self.assertEqual(p.returncode, 0, f"health check failed:\n{p.stderr}\n{c.log()}")
+            # The same check pointed at a port where nothing listens fails: it can tell.
+            dead = [a.replace(f":{case.port}/", ":9/") for a in health["Test"][1:]]
+            self.assertEqual(c.exec(dead).returncode, 1)
+            # The server runs as the image's non-root user.
+            uid = c.exec(["python3", "-c", "import os; print(os.getuid())"]).stdout.strip()
+            self.assertNotEqual(uid, "0")
+
+    def test_fastapi_under_gunicorn_with_uvicorn_workers(self):
+        self.check("fastapi")
+
+    def test_fastapi_under_uvicorn(self):
+        self.check("fastapi-uvicorn")
+
+    def test_flask_src_layout_under_flask_run(self):
+        self.check("flask")
+
+    def test_django_under_gunicorn(self):
+        self.check("django")
+
+    def test_streamlit_with_a_stand_in_streamlit_module(self):
+        self.check("streamlit")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
