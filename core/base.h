@@ -32,6 +32,8 @@ inline constexpr char kMediaTypeOciManifest[] = "application/vnd.oci.image.manif
 inline constexpr char kMediaTypeOciIndex[] = "application/vnd.oci.image.index.v1+json";
 inline constexpr char kMediaTypeOciConfig[] = "application/vnd.oci.image.config.v1+json";
 inline constexpr char kMediaTypeOciLayer[] = "application/vnd.oci.image.layer.v1.tar";
+// The empty descriptor's blob `{}` (image-spec 1.1), the config of artifact manifests.
+inline constexpr char kMediaTypeOciEmpty[] = "application/vnd.oci.empty.v1+json";
 inline constexpr char kMediaTypeOciLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr char kMediaTypeOciLayerZstd[] = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr char kMediaTypeDockerManifest[] =

@@ -527,16 +527,54 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   gen->blobs_[gen->config_digest_.hex()] = std::make_shared<MemoryBlob>(config_text);
   gen->blobs_[gen->manifest_digest_.hex()] = std::make_shared<MemoryBlob>(manifest_text);
 
-  // index.json: one descriptor per tag.
+  // Artifacts plugins attached: one manifest per document, its subject the image manifest.
+  const Descriptor image{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()};
+  std::vector<std::pair<const PlannedArtifact*, Descriptor>> artifacts;
+  const std::string empty = "{}";  // the empty descriptor's blob, every artifact's config
+  json empty_config = Descriptor{kMediaTypeOciEmpty, Digest::Of(empty), empty.size()}.ToJson();
+  empty_config["data"] = "e30=";  // base64 of `{}`, embedded as image-spec 1.1 suggests
+  if (!plan.artifacts.empty())
+    gen->blobs_[Digest::Of(empty).hex()] = std::make_shared<MemoryBlob>(empty);
+  for (const PlannedArtifact& a : plan.artifacts) {
+    const Descriptor doc{a.media_type, Digest::Of(*a.content), a.content->size()};
+    gen->blobs_[doc.digest.hex()] = std::make_shared<MemoryBlob>(*a.content);
+    const std::string text = Dump({
+        {"schemaVersion", 2},
+        {"mediaType", kMediaTypeOciManifest},
+        {"artifactType", a.artifact_type},
+        {"config", empty_config},
+        {"layers", json::array({doc.ToJson()})},
+        {"subject", image.ToJson()},
+        {"annotations", {{"org.opencontainers.image.created", created}}},
+    });
+    const Descriptor d{kMediaTypeOciManifest, Digest::Of(text), text.size()};
+    gen->blobs_[d.digest.hex()] = std::make_shared<MemoryBlob>(text);
+    artifacts.emplace_back(&a, d);
+  }
+
+  // index.json: one descriptor per tag, then each artifact once per tag ("TAG.SUFFIX").
   json platform = {{"os", p.platform.os}, {"architecture", p.platform.architecture}};
   if (!p.platform.variant.empty()) platform["variant"] = p.platform.variant;
   json manifests = json::array();
   for (const auto& tag : p.tags) {
-    json d =
-        Descriptor{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()}.ToJson();
+    json d = image.ToJson();
     d["platform"] = platform;
     d["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
     manifests.push_back(d);
+  }
+  for (const auto& tag : p.tags) {
+    for (const auto& [a, desc] : artifacts) {
+      const std::string ref = tag + "." + a->ref_suffix;
+      if (std::find(p.tags.begin(), p.tags.end(), ref) != p.tags.end()) {
+        return InvalidArgument(fmt::format(
+            "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the tag",
+            ref, a->plugin, tag));
+      }
+      json d = desc.ToJson();
+      d["artifactType"] = a->artifact_type;
+      d["annotations"] = {{"org.opencontainers.image.ref.name", ref}};
+      manifests.push_back(d);
+    }
   }
   gen->index_json_ =
       Dump({{"schemaVersion", 2}, {"mediaType", kMediaTypeOciIndex}, {"manifests", manifests}});

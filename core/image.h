@@ -37,11 +37,22 @@ struct PlannedLayer {
   std::shared_ptr<const VirtualTar> tar;
 };
 
+// A document a plugin attaches to the image: an OCI 1.1 artifact manifest whose subject is the
+// image manifest, listed in index.json as "TAG.SUFFIX" for each tag (see plugin.h, artifact).
+struct PlannedArtifact {
+  std::string plugin;
+  std::string ref_suffix;     // "sbom.spdx"
+  std::string artifact_type;  // "application/spdx+json"
+  std::string media_type;     // of the document
+  std::shared_ptr<const std::string> content;
+};
+
 struct ImagePlan {
   std::shared_ptr<const ResolvedProject> project;
   BaseImage base;
   std::vector<PlannedLayer> layers;
-  std::vector<std::string> warnings;  // the project's and the packer's
+  std::vector<PlannedArtifact> artifacts;  // in plugin load order, then the order attached
+  std::vector<std::string> warnings;       // the project's and the packer's
 };
 
 // Which directory trees planning walks: the project, and the dependencies directory.

@@ -27,11 +27,12 @@ namespace {
 std::string_view View(ocifs_str s) { return s.len ? std::string_view(s.ptr, s.len) : ""; }
 ocifs_str Str(std::string_view s) { return {s.data(), s.size()}; }
 
-// The sizes of ABI 0.1's structs: a plugin's struct must be at least this large.
+// The sizes of ABI 0.2's structs: a plugin's struct must be at least this large.
 constexpr uint32_t kMinDescriptorSize = sizeof(ocifs_plugin_descriptor);
 constexpr uint32_t kMinDetectSize = sizeof(ocifs_detect_capability);
 constexpr uint32_t kMinLayerSize = sizeof(ocifs_layer_capability);
 constexpr uint32_t kMinGenerationSize = sizeof(ocifs_generation_capability);
+constexpr uint32_t kMinArtifactSize = sizeof(ocifs_artifact_capability);
 
 std::string_view ResultName(ocifs_result r) {
   switch (r) {
@@ -90,13 +91,18 @@ std::string CheckDescriptor(const ocifs_plugin_descriptor* d, PluginInfo& info) 
       return "its layer capability has no valid layer_name ([a-z0-9][a-z0-9-]*)";
     info.capabilities.push_back("layer");
   }
+  if (d->artifact) {
+    if (d->artifact->struct_size < kMinArtifactSize || d->artifact->write_artifacts == nullptr)
+      return "its artifact capability is malformed (too small, or no function)";
+    info.capabilities.push_back("artifact");
+  }
   if (d->generation) {
     if (d->generation->struct_size < kMinGenerationSize || d->generation->on_generation == nullptr)
       return "its generation capability is malformed (too small, or no function)";
     info.capabilities.push_back("generation");
   }
   if (info.capabilities.empty())
-    return "it offers no capability (detect, layer and generation are NULL)";
+    return "it offers no capability (detect, layer, artifact and generation are NULL)";
   return "";
 }
 
@@ -369,8 +375,30 @@ ocifs_result ReadFileThunk(void* host, int32_t layer, ocifs_str path, uint64_t m
   return OCIFS_OK;
 }
 
+// Reads a blob through `blob`'s ReadAt, for the read_blob and read_base_blob functions.
+ocifs_result ReadBlobInto(const Blob* blob, uint64_t offset, void* buf, size_t len, size_t* read) {
+  *read = 0;
+  if (blob == nullptr) return OCIFS_ERR_NOT_FOUND;
+  if (offset >= blob->size()) return OCIFS_OK;
+  size_t n = static_cast<size_t>(std::min<uint64_t>(len, blob->size() - offset));
+  Status s = blob->ReadAt(offset, std::span(static_cast<std::byte*>(buf), n));
+  if (!s.ok()) return OCIFS_ERR_FAILED;
+  *read = n;
+  return OCIFS_OK;
+}
+
+ocifs_result ReadBaseBlobThunk(void* host, ocifs_str digest, uint64_t offset, void* buf, size_t len,
+                               size_t* read) {
+  const auto* st = static_cast<const ProjectState*>(host);
+  const Blob* blob = nullptr;
+  for (const auto& l : st->plan->base.layers) {
+    if (l.descriptor.digest.str() == View(digest)) blob = l.blob.get();
+  }
+  return ReadBlobInto(blob, offset, buf, len, read);
+}
+
 ocifs_project_input ProjectInput(ProjectState& st, const std::string& facts) {
-  return {sizeof(ocifs_project_input), 0, &st, Str(facts), &ReadFileThunk};
+  return {sizeof(ocifs_project_input), 0, &st, Str(facts), &ReadFileThunk, &ReadBaseBlobThunk};
 }
 
 // ---- config sink (detect) ----------------------------------------------------------------------
@@ -578,6 +606,60 @@ ocifs_layer_sink LayerSink(LayerState& state) {
   return s;
 }
 
+// ---- artifact sink ------------------------------------------------------------------------------
+
+// Documents artifact plugins attach, with the suffixes taken so far (across plugins).
+struct ArtifactState {
+  CallState* call;
+  std::string plugin;
+  std::vector<PlannedArtifact>* artifacts;
+  uint64_t bytes = 0;
+
+  static constexpr uint64_t kMaxBytes = 64 << 20;  // per plugin, held for the generation's life
+};
+
+// The media type grammar of the OCI descriptor schema (RFC 6838's restricted names).
+bool ValidMediaType(std::string_view type) {
+  static const std::regex kType(
+      R"([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})");
+  return std::regex_match(type.begin(), type.end(), kType);
+}
+
+ocifs_artifact_sink ArtifactSink(ArtifactState& state) {
+  ocifs_artifact_sink s{};
+  s.struct_size = sizeof s;
+  s.host = &state;
+  s.add = [](void* h, ocifs_str suffix, ocifs_str artifact_type, ocifs_str media_type,
+             ocifs_str content) -> ocifs_result {
+    auto* st = static_cast<ArtifactState*>(h);
+    static const std::regex kSuffix("[a-z0-9]+([.-][a-z0-9]+)*");
+    const std::string_view sfx = View(suffix);
+    std::string reason;
+    if (sfx.size() > 64 || !std::regex_match(sfx.begin(), sfx.end(), kSuffix)) {
+      reason =
+          fmt::format("artifact ref suffix `{}` (want [a-z0-9]+ parts joined by '.' or '-')", sfx);
+    } else if (!ValidMediaType(View(artifact_type)) || !ValidMediaType(View(media_type))) {
+      reason =
+          fmt::format("artifact `{}`: artifact type `{}` or media type `{}` is not a media type",
+                      sfx, View(artifact_type), View(media_type));
+    } else if (std::any_of(st->artifacts->begin(), st->artifacts->end(),
+                           [&](const PlannedArtifact& a) { return a.ref_suffix == sfx; })) {
+      reason = fmt::format("artifact ref suffix `{}` attached twice", sfx);
+    } else if ((st->bytes += content.len) > ArtifactState::kMaxBytes) {
+      reason = fmt::format("more than {} MiB of artifacts", ArtifactState::kMaxBytes >> 20);
+    }
+    if (!reason.empty()) {
+      if (st->call->sink_error.empty()) st->call->sink_error = std::move(reason);
+      return OCIFS_ERR_INVALID_ARGUMENT;
+    }
+    st->artifacts->push_back({st->plugin, std::string(sfx), std::string(View(artifact_type)),
+                              std::string(View(media_type)),
+                              std::make_shared<const std::string>(View(content))});
+    return OCIFS_OK;
+  };
+  return s;
+}
+
 // ---- generation input ---------------------------------------------------------------------------
 
 ocifs_result ReadBlobThunk(void* host, ocifs_str digest, uint64_t offset, void* buf, size_t len,
@@ -586,14 +668,7 @@ ocifs_result ReadBlobThunk(void* host, ocifs_str digest, uint64_t offset, void* 
   *read = 0;
   std::string_view d = View(digest);
   if (!d.starts_with("sha256:")) return OCIFS_ERR_INVALID_ARGUMENT;
-  const Blob* blob = gen->FindBlob(d.substr(7));
-  if (blob == nullptr) return OCIFS_ERR_NOT_FOUND;
-  if (offset >= blob->size()) return OCIFS_OK;
-  size_t n = static_cast<size_t>(std::min<uint64_t>(len, blob->size() - offset));
-  Status s = blob->ReadAt(offset, std::span(static_cast<std::byte*>(buf), n));
-  if (!s.ok()) return OCIFS_ERR_FAILED;
-  *read = n;
-  return OCIFS_OK;
+  return ReadBlobInto(gen->FindBlob(d.substr(7)), offset, buf, len, read);
 }
 
 // Appends `s` as a JSON string (paths are valid UTF-8: the layer planner refuses other names).
@@ -667,6 +742,16 @@ std::string FactsJson(const ProjectState& st) {
     }
   }
   facts["declared_dependencies"] = declared;
+  const BaseImage& base = st.plan->base;
+  json base_layers = json::array();
+  for (const auto& l : base.layers) {
+    base_layers.push_back({{"digest", l.descriptor.digest.str()},
+                           {"mediaType", l.descriptor.media_type},
+                           {"size", l.descriptor.size}});
+  }
+  facts["base"] = {{"reference", base.reference},
+                   {"digest", base.manifest_digest ? json(base.manifest_digest->str()) : json()},
+                   {"layers", base_layers}};
 
   std::string text = facts.dump();
   text.pop_back();  // the closing brace
@@ -869,12 +954,13 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
 }
 
 Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
-  bool any_detect = false, any_layer = false;
+  bool any_detect = false, any_layer = false, any_artifact = false;
   for (const auto& p : plugins_) {
     any_detect = any_detect || p->descriptor().detect;
     any_layer = any_layer || p->descriptor().layer;
+    any_artifact = any_artifact || p->descriptor().artifact;
   }
-  if (!any_detect && !any_layer) return plan;
+  if (!any_detect && !any_layer && !any_artifact) return plan;
 
   // The files of `plan`'s layers, indexed once for the facts and for read_file; again only when
   // a plugin exclude packs the application layer anew.
@@ -940,6 +1026,19 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
     }
     for (auto& l : added) plan.layers.push_back(std::move(l));
   }
+  if (any_artifact) {
+    const ocifs_project_input in = ProjectInput(ps, facts);
+    for (const auto& p : plugins_) {
+      const ocifs_artifact_capability* cap = p->descriptor().artifact;
+      if (!cap) continue;
+      CallState st;
+      ArtifactState as{&st, p->name(), &plan.artifacts};
+      const ocifs_artifact_sink sink = ArtifactSink(as);
+      OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "artifact", st, [&](const ocifs_call* call) {
+        return cap->write_artifacts(p->instance(), call, &in, &sink);
+      }));
+    }
+  }
   return plan;
 }
 
@@ -947,17 +1046,19 @@ Status PluginHost::OnGeneration(const Generation& gen) {
   bool any = std::any_of(plugins_.begin(), plugins_.end(),
                          [](const auto& p) { return p->descriptor().generation != nullptr; });
   if (!any) return Status::Ok();
-  // Media types and tags, from the manifest and index.json the generation serves.
+  // Media types, from index.json and every manifest it lists (the image's and its artifacts').
   std::map<std::string, std::string> media;
-  const Blob* manifest_blob = gen.FindBlob(gen.manifest_digest().hex());
-  if (const auto* m = dynamic_cast<const MemoryBlob*>(manifest_blob)) {
-    json manifest = json::parse(m->data(), nullptr, false);
-    if (manifest.is_object()) {
-      media[gen.config_digest().str()] = manifest["config"].value("mediaType", "");
-      for (const auto& l : manifest.value("layers", json::array()))
-        media[l.value("digest", "")] = l.value("mediaType", "");
-      media[gen.manifest_digest().str()] = manifest.value("mediaType", "");
-    }
+  const json index = json::parse(gen.index_json(), nullptr, false);
+  for (const auto& d : index.value("manifests", json::array())) {
+    const std::string digest = d.value("digest", "");
+    media[digest] = d.value("mediaType", "");
+    const auto* m = dynamic_cast<const MemoryBlob*>(
+        digest.starts_with("sha256:") ? gen.FindBlob(digest.substr(7)) : nullptr);
+    const json manifest = m ? json::parse(m->data(), nullptr, false) : json();
+    if (!manifest.is_object()) continue;
+    media[manifest["config"].value("digest", "")] = manifest["config"].value("mediaType", "");
+    for (const auto& l : manifest.value("layers", json::array()))
+      media[l.value("digest", "")] = l.value("mediaType", "");
   }
   // The strings the ocifs_blob_info views point into; reserved, so they never move.
   std::vector<std::string> digests;
@@ -968,7 +1069,6 @@ Status PluginHost::OnGeneration(const Generation& gen) {
     blobs.push_back({Str(digest), Str(media[digest]), blob->size()});
   }
   std::vector<std::pair<std::string, std::string>> tag_names;
-  json index = json::parse(gen.index_json(), nullptr, false);
   for (const auto& m : index.value("manifests", json::array())) {
     tag_names.emplace_back(
         m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", ""),

@@ -90,9 +90,9 @@ TEST(PluginHostTest, BrokenPluginsAreRefusedNamingTheFileAndTheReason) {
     std::string reason;
   } cases[] = {
       {Fixture("broken_no_entry"), "does not export `ocifs_plugin_entry`"},
-      {Fixture("broken_wrong_major"), "built for plugin ABI 1.1; this ocifs has ABI 0.1"},
-      {Fixture("broken_newer_minor"), "built for plugin ABI 0.2; this ocifs has ABI 0.1"},
-      {Fixture("broken_too_small"), "its descriptor is too small (48 bytes; ABI 0.1 needs 72)"},
+      {Fixture("broken_wrong_major"), "built for plugin ABI 1.2; this ocifs has ABI 0.2"},
+      {Fixture("broken_newer_minor"), "built for plugin ABI 0.3; this ocifs has ABI 0.2"},
+      {Fixture("broken_too_small"), "its descriptor is too small (48 bytes; ABI 0.2 needs 80)"},
       {Fixture("broken_null_descriptor"), "returned no descriptor"},
       {Fixture("broken_null_capabilities"), "offers no capability"},
       {scratch.path() + "/not-a-plugin.so", "cannot be loaded"},
@@ -238,6 +238,76 @@ TEST(PluginHostTest, GenerationPluginsSeeEachGenerationAndCanFailIt) {
   EXPECT_EQ(s2.message(), "plugin `cpp-probe` (generation) failed: told to fail generation 2");
 }
 
+TEST(PluginHostTest, ArtifactsAreAttachedToTheImageManifestOncePerTag) {
+  TempDir d;
+  WriteProject(d);
+  ImageOptions flags;
+  flags.tags = {"latest", "1.0"};
+  auto p = PlanWith(d.path(), {Fixture("c_probe"), Fixture("cpp_probe")}, flags);
+  ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
+  ASSERT_EQ(p.plan->artifacts.size(), 2u);  // scratch: no base layer, so no "probe.base"
+  auto g = BuildGeneration(*p.plan, 1);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const json index = json::parse((*g)->index_json());
+  std::vector<std::string> refs;
+  for (const auto& m : index["manifests"])
+    refs.push_back(m["annotations"]["org.opencontainers.image.ref.name"]);
+  EXPECT_EQ(refs, (std::vector<std::string>{"latest", "1.0", "latest.c-probe", "latest.probe.facts",
+                                            "1.0.c-probe", "1.0.probe.facts"}));
+  const json& desc = index["manifests"][3];
+  EXPECT_EQ(desc["artifactType"], "application/vnd.ocifs.probe.facts+json");
+  EXPECT_EQ(desc["digest"], index["manifests"][5]["digest"]);  // the same manifest for each tag
+  EXPECT_FALSE(desc.contains("platform"));
+
+  auto blob_json = [&](const std::string& digest) {
+    const Blob* b = (*g)->FindBlob(digest.substr(7));
+    EXPECT_NE(b, nullptr) << digest;
+    return b ? json::parse(static_cast<const MemoryBlob*>(b)->data()) : json();
+  };
+  const json manifest = blob_json(desc["digest"]);
+  EXPECT_EQ(manifest["artifactType"], desc["artifactType"]);
+  EXPECT_EQ(manifest["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+  EXPECT_EQ(manifest["config"]["digest"],
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+  EXPECT_EQ(manifest["config"]["data"], "e30=");
+  EXPECT_EQ(blob_json(manifest["config"]["digest"]), json::object());
+  EXPECT_EQ(manifest["subject"]["digest"], (*g)->manifest_digest().str());
+  EXPECT_EQ(manifest["subject"]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+  ASSERT_EQ(manifest["layers"].size(), 1u);
+  EXPECT_EQ(manifest["layers"][0]["mediaType"], "application/json");
+  EXPECT_EQ(blob_json(manifest["layers"][0]["digest"])["name"], "probe-app");  // the facts
+
+  // A tag that is also an artifact's ref name would make index.json ambiguous.
+  ImageOptions clash = flags;
+  clash.tags = {"latest", "latest.c-probe"};
+  auto clashing = PlanWith(d.path(), {Fixture("c_probe")}, clash);
+  ASSERT_TRUE(clashing.plan.ok()) << clashing.plan.status().message();
+  auto cg = BuildGeneration(*clashing.plan, 1);
+  ASSERT_FALSE(cg.ok());
+  EXPECT_EQ(cg.status().message(),
+            "tag `latest.c-probe` is also the ref name of plugin `c-probe`'s artifact for tag "
+            "`latest`; rename the tag");
+
+  // Refused attachments name the plugin and the reason.
+  struct Case {
+    std::string suffix, want;
+  } cases[] = {
+      {"Bad_Suffix",
+       "plugin `cpp-probe` (artifact) failed: the host refused artifact Bad_Suffix (after: "
+       "artifact ref suffix `Bad_Suffix` (want [a-z0-9]+ parts joined by '.' or '-'))"},
+      {"c-probe", "artifact ref suffix `c-probe` attached twice"},
+      {"a..b", "artifact ref suffix `a..b`"},
+  };
+  for (const auto& c : cases) {
+    ImageOptions bad = flags;
+    bad.plugins["cpp-probe"]["artifact-suffix"] = c.suffix;
+    auto b = PlanWith(d.path(), {Fixture("c_probe"), Fixture("cpp_probe")}, bad);
+    ASSERT_FALSE(b.plan.ok()) << c.suffix;
+    EXPECT_NE(b.plan.status().message().find(c.want), std::string::npos)
+        << b.plan.status().message();
+  }
+}
+
 TEST(PluginHostTest, DirectoriesLoadInOrderAndRefuseQuietly) {
   TempDir one, two, project;
   WriteProject(project);
@@ -257,9 +327,9 @@ TEST(PluginHostTest, DirectoriesLoadInOrderAndRefuseQuietly) {
   EXPECT_EQ((*host)->loaded()[0].name, "c-probe");
   EXPECT_EQ((*host)->loaded()[1].name, "cpp-probe");
   EXPECT_EQ((*host)->loaded()[1].capabilities,
-            (std::vector<std::string>{"detect", "layer", "generation"}));
+            (std::vector<std::string>{"detect", "layer", "artifact", "generation"}));
   ASSERT_EQ(warnings.size(), 2u);
-  EXPECT_NE(warnings[0].find("b-broken.so` refused: it was built for plugin ABI 1.1"),
+  EXPECT_NE(warnings[0].find("b-broken.so` refused: it was built for plugin ABI 1.2"),
             std::string::npos)
       << warnings[0];
   EXPECT_NE(warnings[1].find("c-probe-again.so` skipped: `" + one.path() + "/a-c-probe.so"),
@@ -368,6 +438,8 @@ TEST(PluginHostTest, FactsListTheLayersAndTheDistributions) {
                   "pkg/__init__.py", "pyproject.toml", "secret.txt"}));
   EXPECT_EQ(facts["dependencies"], json({"flask", "zope-interface"}));
   EXPECT_EQ(facts["declared_dependencies"], json({"flask", "flask-login"}));
+  EXPECT_EQ(facts["base"],
+            json({{"reference", "scratch"}, {"digest", nullptr}, {"layers", json::array()}}));
   EXPECT_NE(std::find(facts["dependency_files"].begin(), facts["dependency_files"].end(),
                       "flask/__init__.py"),
             facts["dependency_files"].end());

@@ -390,6 +390,16 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
     layers.push_back(lj);
   }
   out["layers"] = layers;
+  nlohmann::json artifacts = nlohmann::json::array();
+  for (const auto& a : plan->artifacts) {
+    artifacts.push_back({{"plugin", a.plugin},
+                         {"ref_suffix", a.ref_suffix},
+                         {"artifactType", a.artifact_type},
+                         {"mediaType", a.media_type},
+                         {"size", a.content->size()},
+                         {"digest", ocifs::Digest::Of(*a.content).str()}});
+  }
+  out["artifacts"] = artifacts;
   out["config"] = ocifs::ImageConfig(*plan, ids);
   // Before hashing, rootfs would list only the base's diff_ids: leave it out rather than mislead.
   if (!digests) out["config"].erase("rootfs");

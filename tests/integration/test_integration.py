@@ -551,7 +551,7 @@ class PluginSdkTest(unittest.TestCase):
         run(["cmake", "--build", build])
         run(["cmake", "--install", build])  # into the prefix's plugin directory
         listed = run([self.installed_ocifs, "plugins"]).stdout
-        self.assertIn("loaded   example-label 1.0.0 (ABI 0.1) [detect]", listed)
+        self.assertIn("loaded   example-label 1.0.0 (ABI 0.2) [detect]", listed)
         # The build tree's ocifs searches its own plugin directory, not the prefix's.
         p = run([OCIFS, "inspect", EXAMPLE, *EXAMPLE_ARGS])
         self.assertNotIn("com.example.built-by", json.loads(p.stdout)["config"]["config"].get("Labels", {}))
@@ -598,7 +598,7 @@ class PluginSdkTest(unittest.TestCase):
 
     def test_broken_plugins_fail_the_mount_clearly_and_mount_nothing(self):
         cases = [
-            ("broken_wrong_major", "refused: it was built for plugin ABI 1.1; this ocifs has ABI 0.1"),
+            ("broken_wrong_major", "refused: it was built for plugin ABI 1.2; this ocifs has ABI 0.2"),
             ("broken_no_entry", "refused: it does not export `ocifs_plugin_entry`"),
             ("throws", "plugin `throws` (detect) failed: cannot parse app.py"),
             ("throws_raw", "plugin `throws-raw` (detect): an exception crossed the C ABI"),
@@ -612,6 +612,27 @@ class PluginSdkTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 1, p.stderr)
                 self.assertIn(want, p.stderr)
                 self.assertFalse(is_mounted(mnt))
+
+    def test_artifacts_pass_the_layout_check_and_copy_with_skopeo(self):
+        with Mount(EXAMPLE, *EXAMPLE_ARGS, "--plugin", f"{self.FIXTURES}/cpp_probe.so") as m, \
+                tempfile.TemporaryDirectory() as tmp:
+            index = read_json(f"{m.path}/index.json")
+            refs = [d["annotations"]["org.opencontainers.image.ref.name"] for d in index["manifests"]]
+            self.assertEqual(refs, ["latest", "latest.probe.facts", "latest.probe.base"])
+            self.check_layout(m.path)
+            image = index["manifests"][0]["digest"]
+            for ref, want in (("latest.probe.base", b"1f8b\n"), ("latest.probe.facts", None)):
+                run(["skopeo", "copy", f"oci:{m.path}:{ref}", f"oci:{tmp}/copy:{ref}"])
+                copied = read_json(f"{tmp}/copy/index.json")["manifests"][-1]
+                manifest = read_json(f"{tmp}/copy/blobs/sha256/{copied['digest'][7:]}")
+                self.assertEqual(manifest["subject"]["digest"], image)
+                doc = read_bytes(f"{tmp}/copy/blobs/sha256/{manifest['layers'][0]['digest'][7:]}")
+                if want is not None:
+                    self.assertEqual(doc, want)  # the base layer is gzip, read through read_base_blob
+                else:
+                    facts = json.loads(doc)
+                    self.assertEqual(facts["base"]["reference"], f"oci:{BASE}:3.11-slim")
+                    self.assertEqual(len(facts["base"]["layers"]), 1)
 
     def test_a_failing_generation_hook_keeps_the_served_generation(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -44,6 +44,7 @@ static ocifs_plugin_descriptor kDescriptor = {
 #endif
     NULL,
     NULL,
+    NULL,
 };
 
 #if !defined(BROKEN_NO_ENTRY)

@@ -119,11 +119,27 @@ static ocifs_result OnGeneration(void* instance, const ocifs_call* call,
   return OCIFS_OK;
 }
 
+/* Attaches the facts as a document; a base blob that is not there must read as NOT_FOUND. */
+static ocifs_result WriteArtifacts(void* instance, const ocifs_call* call,
+                                   const ocifs_project_input* in, const ocifs_artifact_sink* out) {
+  char byte;
+  size_t n = 0;
+  (void)instance;
+  if (in->read_base_blob(in->host, S("sha256:0000"), 0, &byte, 1, &n) != OCIFS_ERR_NOT_FOUND) {
+    call->set_error(call->host, S("read_base_blob of an unknown digest did not say NOT_FOUND"));
+    return OCIFS_ERR_FAILED;
+  }
+  return out->add(out->host, S("c-probe"), S("application/vnd.ocifs.probe.facts+json"),
+                  S("application/json"), in->facts_json);
+}
+
 static const ocifs_detect_capability kDetect = {sizeof(ocifs_detect_capability), 0, Detect};
 static const ocifs_layer_capability kLayer = {sizeof(ocifs_layer_capability), 0, "probe",
                                               WriteLayer};
 static const ocifs_generation_capability kGeneration = {sizeof(ocifs_generation_capability), 0,
                                                         OnGeneration};
+static const ocifs_artifact_capability kArtifact = {sizeof(ocifs_artifact_capability), 0,
+                                                    WriteArtifacts};
 static const ocifs_plugin_descriptor kDescriptor = {
     sizeof(ocifs_plugin_descriptor),
     OCIFS_PLUGIN_ABI_MAJOR,
@@ -136,6 +152,7 @@ static const ocifs_plugin_descriptor kDescriptor = {
     &kDetect,
     &kLayer,
     &kGeneration,
+    &kArtifact,
 };
 
 OCIFS_PLUGIN_EXPORT const ocifs_plugin_descriptor* ocifs_plugin_entry(void) { return &kDescriptor; }

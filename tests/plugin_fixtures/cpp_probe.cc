@@ -1,5 +1,7 @@
-// A plugin written with plugin.hpp: settings, detect (with an exclusion), a layer, and a
-// generation hook that fails on request. core/plugin_host_test.cc checks what it does.
+// A plugin written with plugin.hpp: settings, detect (with an exclusion), a layer, artifacts
+// (one reading the base's first layer), and a generation hook that fails on request.
+// core/plugin_host_test.cc and the integration tests check what it does.
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ocifs/plugin.hpp"
@@ -12,7 +14,7 @@ class CppProbe {
   static constexpr const char* kLayerName = "cpp-probe";
 
   explicit CppProbe(const ocifs::sdk::Settings& settings) : settings_(settings) {
-    settings_.RequireKnown({"label", "exclude", "fail-generation", "user"});
+    settings_.RequireKnown({"label", "exclude", "fail-generation", "user", "artifact-suffix"});
   }
 
   void Detect(ocifs::sdk::Context& ctx, const ocifs::sdk::Project& project,
@@ -29,6 +31,29 @@ class CppProbe {
                   ocifs::sdk::LayerWriter& layer) {
     layer.AddFile("opt/cpp-probe/bin/hello", "#!/bin/sh\necho hello\n", 0755);
     layer.AddFile("opt/cpp-probe/facts-size", std::to_string(project.facts_json().size()));
+  }
+
+  // "probe.facts": the facts; "probe.base": the first bytes of each base layer, in hex (a gzip
+  // layer starts 1f8b).
+  void WriteArtifacts(ocifs::sdk::Context&, const ocifs::sdk::Project& project,
+                      ocifs::sdk::Artifacts& artifacts) {
+    artifacts.Add(settings_.GetOr("artifact-suffix", "probe.facts"),
+                  "application/vnd.ocifs.probe.facts+json", "application/json",
+                  project.facts_json());
+    const auto facts = nlohmann::json::parse(project.facts_json());
+    std::string heads;
+    for (const auto& layer : facts["base"]["layers"]) {
+      std::byte head[2];
+      size_t n = project.ReadBaseBlob(layer["digest"].get<std::string>(), 0, head);
+      for (size_t i = 0; i < n; ++i) {
+        static const char kHex[] = "0123456789abcdef";
+        heads += kHex[static_cast<unsigned>(head[i]) >> 4];
+        heads += kHex[static_cast<unsigned>(head[i]) & 15];
+      }
+      heads += '\n';
+    }
+    if (!heads.empty())
+      artifacts.Add("probe.base", "application/vnd.ocifs.probe.base", "text/plain", heads);
   }
 
   void OnGeneration(ocifs::sdk::Context& ctx, const ocifs::sdk::Generation& gen) {

@@ -22,6 +22,7 @@ const ocifs_plugin_descriptor kDescriptor = {sizeof(ocifs_plugin_descriptor),
                                              nullptr,
                                              &kDetect,
                                              nullptr,
+                                             nullptr,
                                              nullptr};
 
 }  // namespace

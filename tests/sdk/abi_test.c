@@ -61,12 +61,13 @@ static const struct row kRows[] = {
     OFFSET(ocifs_config_sink, set_user, 56),
     OFFSET(ocifs_config_sink, set_healthcheck, 64),
     OFFSET(ocifs_config_sink, exclude, 72),
-    SIZE(ocifs_project_input, 40),
+    SIZE(ocifs_project_input, 48),
     OFFSET(ocifs_project_input, struct_size, 0),
     OFFSET(ocifs_project_input, reserved, 4),
     OFFSET(ocifs_project_input, host, 8),
     OFFSET(ocifs_project_input, facts_json, 16),
     OFFSET(ocifs_project_input, read_file, 32),
+    OFFSET(ocifs_project_input, read_base_blob, 40),
     SIZE(ocifs_detect_capability, 16),
     OFFSET(ocifs_detect_capability, struct_size, 0),
     OFFSET(ocifs_detect_capability, reserved, 4),
@@ -105,7 +106,16 @@ static const struct row kRows[] = {
     OFFSET(ocifs_generation_capability, struct_size, 0),
     OFFSET(ocifs_generation_capability, reserved, 4),
     OFFSET(ocifs_generation_capability, on_generation, 8),
-    SIZE(ocifs_plugin_descriptor, 72),
+    SIZE(ocifs_artifact_sink, 24),
+    OFFSET(ocifs_artifact_sink, struct_size, 0),
+    OFFSET(ocifs_artifact_sink, reserved, 4),
+    OFFSET(ocifs_artifact_sink, host, 8),
+    OFFSET(ocifs_artifact_sink, add, 16),
+    SIZE(ocifs_artifact_capability, 16),
+    OFFSET(ocifs_artifact_capability, struct_size, 0),
+    OFFSET(ocifs_artifact_capability, reserved, 4),
+    OFFSET(ocifs_artifact_capability, write_artifacts, 8),
+    SIZE(ocifs_plugin_descriptor, 80),
     OFFSET(ocifs_plugin_descriptor, struct_size, 0),
     OFFSET(ocifs_plugin_descriptor, abi_major, 4),
     OFFSET(ocifs_plugin_descriptor, abi_minor, 6),
@@ -117,6 +127,7 @@ static const struct row kRows[] = {
     OFFSET(ocifs_plugin_descriptor, detect, 48),
     OFFSET(ocifs_plugin_descriptor, layer, 56),
     OFFSET(ocifs_plugin_descriptor, generation, 64),
+    OFFSET(ocifs_plugin_descriptor, artifact, 72),
 };
 
 int main(void) {
@@ -134,7 +145,7 @@ int main(void) {
       ++failures;
     }
   }
-  if (OCIFS_PLUGIN_ABI_MAJOR != 0 || OCIFS_PLUGIN_ABI_MINOR != 1) {
+  if (OCIFS_PLUGIN_ABI_MAJOR != 0 || OCIFS_PLUGIN_ABI_MINOR != 2) {
     printf("FAIL the ABI version changed: update the rows and this check together\n");
     ++failures;
   }

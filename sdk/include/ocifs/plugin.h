@@ -11,6 +11,8 @@
  *   detect      project facts in (JSON), configuration contributions out (command, env, ports,
  *               labels, health check, user, files to exclude);
  *   layer       a layer of files the plugin writes (deterministically: same inputs, same bytes);
+ *   artifact    documents attached to the image as OCI 1.1 artifacts (an SBOM, a signature),
+ *               listed in index.json beside the image's tags (since ABI 0.2);
  *   generation  told about each new image generation (tags, manifest digests, blobs to read).
  *
  * Rules that hold for every function of this file:
@@ -60,7 +62,7 @@ extern "C" {
 #endif
 
 #define OCIFS_PLUGIN_ABI_MAJOR 0
-#define OCIFS_PLUGIN_ABI_MINOR 1
+#define OCIFS_PLUGIN_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define OCIFS_PLUGIN_ENTRY_SYMBOL "ocifs_plugin_entry"
@@ -161,15 +163,17 @@ typedef struct ocifs_config_sink {
 #define OCIFS_LAYER_APPLICATION 0
 #define OCIFS_LAYER_DEPENDENCIES 1
 
-/* What detect and layer see of the project. Host-owned, valid for the call. */
+/* What detect, layer and artifact see of the project. Host-owned, valid for the call. */
 typedef struct ocifs_project_input {
   uint32_t struct_size;
   uint32_t reserved; /* 0 */
-  void* host;        /* pass it back to read_file */
+  void* host;        /* pass it back to read_file and read_base_blob */
   /* A JSON object, described in docs/plugins.md:
    *   {"name", "version", "python": "3.12", "workdir": "/app", "platform": "linux/amd64",
    *    "pyproject": {... pyproject.toml as JSON, {} when absent ...},
    *    "dependencies": ["fastapi", ...]     (normalized names of the installed distributions),
+   *    "base": {"reference", "digest" (the base manifest's, or null), "layers": [{"digest",
+   *             "mediaType", "size"}, ...]}                                     (since 0.2),
    *    "application_files": ["app/main.py", ...], "dependency_files": [...] (paths in the layer)}
    */
   ocifs_str facts_json;
@@ -178,6 +182,12 @@ typedef struct ocifs_project_input {
    * content). At most `max_bytes` are read; OCIFS_ERR_NOT_FOUND when there is no such file. */
   ocifs_result (*read_file)(void* host, int32_t layer, ocifs_str path, uint64_t max_bytes,
                             void* out_ctx, void (*out)(void* out_ctx, ocifs_str chunk));
+  /* Since 0.2. Reads `len` bytes at `offset` of a base layer blob (a digest of facts' base.layers,
+   * in the media type listed there, e.g. gzip) into `buf`, which the plugin owns; sets *read
+   * (short only at the end). OCIFS_ERR_NOT_FOUND for another digest. Every byte returned hashes
+   * to the digest, or the read fails. */
+  ocifs_result (*read_base_blob)(void* host, ocifs_str digest, uint64_t offset, void* buf,
+                                 size_t len, size_t* read);
 } ocifs_project_input;
 
 typedef struct ocifs_detect_capability {
@@ -213,6 +223,31 @@ typedef struct ocifs_layer_capability {
                               const ocifs_layer_sink* out);
 } ocifs_layer_capability;
 
+/* ---- artifact (since 0.2) ------------------------------------------------------------------ */
+
+/* Where an artifact plugin attaches its documents. Each becomes an OCI 1.1 artifact manifest:
+ * `artifactType` = artifact_type, config the empty descriptor, one layer holding `content` with
+ * `media_type`, `subject` = the image manifest; index.json lists it once per image tag, with the
+ * ref name "TAG.SUFFIX" (e.g. "latest.sbom.spdx"). `ref_suffix` is [a-z0-9]+ parts joined by '.'
+ * or '-' and unique within the image; types are media types ("application/spdx+json"). Same
+ * inputs must give the same calls: the artifact's digest depends on every byte. */
+typedef struct ocifs_artifact_sink {
+  uint32_t struct_size;
+  uint32_t reserved; /* 0 */
+  void* host;
+  ocifs_result (*add)(void* host, ocifs_str ref_suffix, ocifs_str artifact_type,
+                      ocifs_str media_type, ocifs_str content);
+} ocifs_artifact_sink;
+
+typedef struct ocifs_artifact_capability {
+  uint32_t struct_size;
+  uint32_t reserved; /* 0 */
+  /* Called when an image is planned, after detect and layer plugins (facts list their files
+   * neither); attaching nothing is fine. */
+  ocifs_result (*write_artifacts)(void* instance, const ocifs_call* call,
+                                  const ocifs_project_input* in, const ocifs_artifact_sink* out);
+} ocifs_artifact_capability;
+
 /* ---- generation --------------------------------------------------------------------------- */
 
 typedef struct ocifs_blob_info {
@@ -221,8 +256,10 @@ typedef struct ocifs_blob_info {
   uint64_t size;
 } ocifs_blob_info;
 
+/* One entry of index.json: an image tag ("latest") or, since 0.2, an artifact attached to it
+ * ("latest.sbom.spdx"; its manifest's `artifactType` tells which). */
 typedef struct ocifs_tagged_manifest {
-  ocifs_str tag;             /* "latest" */
+  ocifs_str tag;             /* the ref name */
   ocifs_str manifest_digest; /* "sha256:..." */
 } ocifs_tagged_manifest;
 
@@ -235,7 +272,7 @@ typedef struct ocifs_generation_input {
   uint32_t tag_count;
   uint32_t blob_count;
   const ocifs_tagged_manifest* tags;
-  const ocifs_blob_info* blobs; /* config, manifest and every layer, by digest */
+  const ocifs_blob_info* blobs; /* every blob (configs, manifests, layers), by digest */
   /* Reads `len` bytes of a blob at `offset` into `buf`, which the plugin owns; sets *read (short
    * only at the end). Every byte returned hashes to the digest, or the read fails. */
   ocifs_result (*read_blob)(void* host, ocifs_str digest, uint64_t offset, void* buf, size_t len,
@@ -269,6 +306,7 @@ typedef struct ocifs_plugin_descriptor {
   const ocifs_detect_capability* detect;
   const ocifs_layer_capability* layer;
   const ocifs_generation_capability* generation;
+  const ocifs_artifact_capability* artifact; /* since 0.2 */
 } ocifs_plugin_descriptor;
 
 /* The entry point's type. */

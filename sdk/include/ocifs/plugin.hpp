@@ -18,6 +18,7 @@
 // The capabilities are the member functions the class has (found at compile time):
 //   void Detect(Context&, const Project&, Config&);
 //   void WriteLayer(Context&, const Project&, LayerWriter&);   with static kLayerName
+//   void WriteArtifacts(Context&, const Project&, Artifacts&);
 //   void OnGeneration(Context&, const Generation&);
 //
 // Exceptions never cross the boundary: ocifs::sdk::Error becomes its code and message, any other
@@ -135,6 +136,14 @@ class Project {
     internal::Check(r, "to read `" + std::string(path) + "`");
     return content;
   }
+  // Reads up to buf.size() bytes at `offset` of a base layer blob (a digest of the facts'
+  // base.layers); returns how many (fewer only at the end).
+  size_t ReadBaseBlob(std::string_view digest, uint64_t offset, std::span<std::byte> buf) const {
+    size_t n = 0;
+    internal::Check(in_->read_base_blob(in_->host, Str(digest), offset, buf.data(), buf.size(), &n),
+                    "to read base blob " + std::string(digest));
+    return n;
+  }
 
  private:
   const ocifs_project_input* in_;
@@ -210,6 +219,21 @@ class LayerWriter {
   const ocifs_layer_sink* s_;
 };
 
+// Where WriteArtifacts attaches documents (see plugin.h, ocifs_artifact_sink).
+class Artifacts {
+ public:
+  explicit Artifacts(const ocifs_artifact_sink* sink) : s_(sink) {}
+  void Add(std::string_view ref_suffix, std::string_view artifact_type, std::string_view media_type,
+           std::string_view content) {
+    internal::Check(
+        s_->add(s_->host, Str(ref_suffix), Str(artifact_type), Str(media_type), Str(content)),
+        "artifact " + std::string(ref_suffix));
+  }
+
+ private:
+  const ocifs_artifact_sink* s_;
+};
+
 // A generation, as OnGeneration sees it.
 class Generation {
  public:
@@ -260,6 +284,10 @@ concept HasLayer = requires(T& t, Context& c, const Project& p, LayerWriter& w) 
   { T::kLayerName } -> std::convertible_to<const char*>;
 };
 template <typename T>
+concept HasArtifacts = requires(T& t, Context& c, const Project& p, Artifacts& a) {
+  t.WriteArtifacts(c, p, a);
+};
+template <typename T>
 concept HasGeneration = requires(T& t, Context& c, const Generation& g) {
   t.OnGeneration(c, g);
 };
@@ -299,6 +327,16 @@ struct Adapter {
       static_cast<T*>(instance)->WriteLayer(ctx, project, writer);
     });
   }
+  static ocifs_result WriteArtifacts(void* instance, const ocifs_call* call,
+                                     const ocifs_project_input* in,
+                                     const ocifs_artifact_sink* out) {
+    return Guard(call, [&] {
+      Context ctx(call);
+      Project project(in);
+      Artifacts artifacts(out);
+      static_cast<T*>(instance)->WriteArtifacts(ctx, project, artifacts);
+    });
+  }
   static ocifs_result OnGeneration(void* instance, const ocifs_call* call,
                                    const ocifs_generation_input* in) {
     return Guard(call, [&] {
@@ -320,6 +358,14 @@ struct Adapter {
   static const ocifs_layer_capability* LayerCapability() {
     if constexpr (HasLayer<T>) {
       static const ocifs_layer_capability c{sizeof c, 0, T::kLayerName, &WriteLayer};
+      return &c;
+    } else {
+      return nullptr;
+    }
+  }
+  static const ocifs_artifact_capability* ArtifactCapability() {
+    if constexpr (HasArtifacts<T>) {
+      static const ocifs_artifact_capability c{sizeof c, 0, &WriteArtifacts};
       return &c;
     } else {
       return nullptr;
@@ -347,6 +393,7 @@ struct Adapter {
         DetectCapability(),
         LayerCapability(),
         GenerationCapability(),
+        ArtifactCapability(),
     };
     return &d;
   }
