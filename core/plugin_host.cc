@@ -698,8 +698,8 @@ std::string FactsJson(const ProjectState& st) {
   const ResolvedProject& p = *st.plan->project;
   json facts = {{"name", p.pyproject.name},     {"version", p.pyproject.version},
                 {"python", p.python},           {"workdir", p.workdir},
-                {"platform", p.platform.str()}, {"pyproject", json::object()},
-                {"dependencies", json::array()}};
+                {"platform", p.platform.str()}, {"created", Rfc3339(p.epoch)},
+                {"pyproject", json::object()},  {"dependencies", json::array()}};
   if (p.pyproject.present) {
     auto text = ReadSmallFile(*p.tree, "pyproject.toml");
     if (text.ok()) {

@@ -9,11 +9,15 @@ packages=(
   build-essential cmake pkg-config clang-format
   libfuse3-dev nlohmann-json3-dev libssl-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev
+  # the sbom plugin reads gzip and zstd base layers
+  zlib1g-dev libzstd-dev
   # runtime
   fuse3
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
   procps util-linux openssl iproute2
+  # a registry on 127.0.0.1 to copy artifacts to
+  docker-registry
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,4 +1,5 @@
-// The `ocifs` command: mount, build, inspect, umount.
+// The `ocifs` command: mount, build, inspect, sbom, umount, and the cache, status and plugins
+// views.
 //
 // Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
 // project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
@@ -407,6 +408,30 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   return 0;
 }
 
+// Prints the SBOM the sbom plugin attaches to PROJECT's image, without mounting or hashing.
+int PrintSbom(const std::string& project, const std::string& format, ImageFlags flags,
+              const CLI::App& app) {
+  // Only the asked-for format: settings from pyproject.toml and flags are kept otherwise.
+  flags.plugin_opts.push_back("sbom.formats=" + format);
+  auto in = Inputs(project, flags, app);
+  if (!in.ok()) return Fail(in.status());
+  const auto& loaded = in->plugins->loaded();
+  if (std::none_of(loaded.begin(), loaded.end(), [](const auto& p) { return p.name == "sbom"; })) {
+    return Fail(ocifs::NotFound(
+        "the sbom plugin is not loaded (disabled with --disable-plugin or --no-plugins, or not "
+        "installed: see `ocifs plugins`)"));
+  }
+  auto plan = Plan(*in);
+  if (!plan.ok()) return Fail(plan.status());
+  for (const auto& a : plan->artifacts) {
+    if (a.plugin == "sbom" && a.ref_suffix == "sbom." + format) {
+      std::cout << *a.content;
+      return 0;
+    }
+  }
+  return Fail(ocifs::Internal(fmt::format("the sbom plugin attached no {} document", format)));
+}
+
 int Build(const std::string& project, const std::string& output, const ImageFlags& flags,
           const CLI::App& app) {
   auto in = Inputs(project, flags, app);
@@ -558,6 +583,15 @@ int main(int argc, char** argv) {
   inspect->add_flag("--digests", digests, "Hash the layers and include digests");
   inspect_flags.Register(*inspect);
 
+  auto* sbom = app.add_subcommand(
+      "sbom", "Print the software bill of materials of PROJECT's image (the sbom plugin's)");
+  ImageFlags sbom_flags;
+  std::string sbom_format = "spdx";
+  sbom->add_option("PROJECT", project, "Project directory")->required();
+  sbom->add_option("--format", sbom_format, "spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX JSON)")
+      ->check(CLI::IsMember({"spdx", "cyclonedx"}));
+  sbom_flags.Register(*sbom);
+
   auto* cache = app.add_subcommand("cache", "Show or prune the digest cache");
   cache->require_subcommand(1);
   CacheFlags cache_flags;
@@ -593,6 +627,7 @@ int main(int argc, char** argv) {
   if (mount->parsed()) return Mount(project, mo, !no_watch, log_flags, mount_flags, *mount);
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
+  if (sbom->parsed()) return PrintSbom(project, sbom_format, sbom_flags, *sbom);
   if (umount->parsed()) return Umount(mountpoint);
   if (plugins->parsed()) return ListPlugins(plugin_flags, plugins_json);
   if (status->parsed()) return ShowStatus(mountpoint, status_json);

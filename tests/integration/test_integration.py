@@ -86,7 +86,9 @@ class ExampleImageTest(unittest.TestCase):
         with open(f"{self.mnt}/index.json") as f:
             index = json.load(f)
         refs = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
-        self.assertEqual(refs, ["latest", "0.1.0"])
+        # The tags, then the sbom plugin's documents attached to each.
+        self.assertEqual(refs, ["latest", "0.1.0", "latest.sbom.spdx", "latest.sbom.cyclonedx",
+                                "0.1.0.sbom.spdx", "0.1.0.sbom.cyclonedx"])
         self.assertEqual(index["manifests"][0]["platform"]["os"], "linux")
 
     def test_mount_is_read_only_nosuid_nodev(self):
@@ -618,7 +620,9 @@ class PluginSdkTest(unittest.TestCase):
                 tempfile.TemporaryDirectory() as tmp:
             index = read_json(f"{m.path}/index.json")
             refs = [d["annotations"]["org.opencontainers.image.ref.name"] for d in index["manifests"]]
-            self.assertEqual(refs, ["latest", "latest.probe.facts", "latest.probe.base"])
+            # --plugin files load before the install's plugins (sbom).
+            self.assertEqual(refs, ["latest", "latest.probe.facts", "latest.probe.base",
+                                    "latest.sbom.spdx", "latest.sbom.cyclonedx"])
             self.check_layout(m.path)
             image = index["manifests"][0]["digest"]
             for ref, want in (("latest.probe.base", b"1f8b\n"), ("latest.probe.facts", None)):

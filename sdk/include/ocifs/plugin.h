@@ -170,6 +170,7 @@ typedef struct ocifs_project_input {
   void* host;        /* pass it back to read_file and read_base_blob */
   /* A JSON object, described in docs/plugins.md:
    *   {"name", "version", "python": "3.12", "workdir": "/app", "platform": "linux/amd64",
+   *    "created": "1970-01-01T00:00:00Z" (the image's; since 0.2),
    *    "pyproject": {... pyproject.toml as JSON, {} when absent ...},
    *    "dependencies": ["fastapi", ...]     (normalized names of the installed distributions),
    *    "base": {"reference", "digest" (the base manifest's, or null), "layers": [{"digest",
