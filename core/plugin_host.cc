@@ -941,8 +941,21 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
     std::vector<ocifs_setting> list;
     for (const auto& [k, v] : mine) list.push_back({Str(k), Str(v)});
     static const std::string kVersion = OCIFS_VERSION_STRING;
+    std::string cache;
+    if (!cache_dir_.empty()) {
+      // Made here, 0700 like the digest cache; a plugin without one runs uncached.
+      const std::string dir = PluginCacheRoot(cache_dir_) + "/" + p->name();
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (!ec) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+      if (ec && warnings) {
+        warnings->push_back(
+            fmt::format("plugin `{}` runs without a cache: {}: {}", p->name(), dir, ec.message()));
+      }
+      if (!ec) cache = dir;
+    }
     ocifs_init_input in{sizeof(ocifs_init_input), static_cast<uint32_t>(list.size()), list.data(),
-                        Str(kVersion)};
+                        Str(kVersion), Str(cache)};
     void* instance = nullptr;
     CallState st;
     OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "init", st, [&](const ocifs_call* call) {
@@ -952,6 +965,8 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
   }
   return Status::Ok();
 }
+
+std::string PluginCacheRoot(const std::string& cache_dir) { return cache_dir + "/plugins"; }
 
 Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
   bool any_detect = false, any_layer = false, any_artifact = false;

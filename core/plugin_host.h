@@ -102,6 +102,9 @@ class PluginHost {
 
   // Where plugins' log lines go (prefixed with the plugin's name); unset: stderr.
   void set_log(LogFn log) { log_ = std::move(log); }
+  // The cache directory (the digest cache's) under which each plugin gets `plugins/NAME`;
+  // unset or empty: plugins get no cache directory. Takes effect at the next Configure().
+  void set_cache_dir(std::string dir) { cache_dir_ = std::move(dir); }
 
   const std::vector<PluginInfo>& loaded() const { return infos_; }
   bool empty() const { return plugins_.empty(); }
@@ -125,7 +128,11 @@ class PluginHost {
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;  // in load order
   std::vector<PluginInfo> infos_;
   LogFn log_;
+  std::string cache_dir_;
 };
+
+// `<cache_dir>/plugins`: where plugins' cache directories are.
+std::string PluginCacheRoot(const std::string& cache_dir);
 
 // The facts JSON detect and layer plugins receive (see docs/plugins.md). Exposed for tests.
 nlohmann::json ProjectFacts(const ImagePlan& plan);

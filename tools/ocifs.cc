@@ -67,6 +67,8 @@ struct CacheFlags {
       app.add_flag("--no-cache", disabled, "Hash every layer; neither read nor write the cache");
   }
 
+  std::string Dir() const { return dir.empty() ? ocifs::DigestCache::DefaultDir() : dir; }
+
   // Null when the cache is disabled.
   Result<std::unique_ptr<ocifs::DigestCache>> Open() const {
     if (disabled) return std::unique_ptr<ocifs::DigestCache>();
@@ -76,7 +78,7 @@ struct CacheFlags {
       if (!parsed.ok()) return parsed.status().WithContext("--cache-max-size");
       max = *parsed;
     }
-    return ocifs::DigestCache::Open(dir.empty() ? ocifs::DigestCache::DefaultDir() : dir, max);
+    return ocifs::DigestCache::Open(Dir(), max);
   }
 };
 
@@ -223,6 +225,7 @@ Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags
   std::vector<std::string> warnings;
   OCIFS_ASSIGN_OR_RETURN(in.plugins,
                          ocifs::PluginHost::Load(flags.plugins.Search(forbidden), &warnings));
+  if (!flags.cache.disabled) in.plugins->set_cache_dir(flags.cache.Dir());
   PrintWarnings(warnings);
   return in;
 }
@@ -339,6 +342,14 @@ int CachePrune(const CacheFlags& flags, bool all) {
   if (!cache.ok()) return Fail(cache.status());
   auto left = (*cache)->Prune(all ? 0 : (*cache)->max_bytes());
   if (!left.ok()) return Fail(left.status());
+  if (all) {
+    // The plugins' caches (ocifs_init_input.cache_dir) go too.
+    std::error_code ec;
+    std::filesystem::remove_all(ocifs::PluginCacheRoot((*cache)->dir()), ec);
+    if (ec)
+      return Fail(
+          ocifs::ErrnoStatus(ec.value(), ocifs::PluginCacheRoot((*cache)->dir()), "remove"));
+  }
   std::printf("%llu entries, %llu bytes left in %s\n",
               static_cast<unsigned long long>(left->entries),
               static_cast<unsigned long long>(left->bytes), (*cache)->dir().c_str());

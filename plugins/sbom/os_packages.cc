@@ -2,6 +2,7 @@
 
 #include "text.h"
 
+#include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -60,6 +61,16 @@ bool Number(std::string_view field, uint64_t& out) {
   for (char c : field) {
     if (c < '0' || c > '7' || (out >> 60)) return false;
     out = out * 8 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+bool Number10(std::string_view s, uint64_t& out) {
+  out = 0;
+  if (s.empty() || s.size() > 12) return false;  // sums of two cannot overflow
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
   }
   return true;
 }
@@ -388,6 +399,79 @@ void LayerDecoder::Finish(TarScanner& tar) {
   } else if (s.kind == State::Kind::kZstd && s.zstd_hint != 0) {
     throw std::runtime_error("zstd: the stream is cut short");
   }
+}
+
+// ---- the cache file -----------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kCacheMagic = "ocifs-sbom-layer 1\n";
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), out, &n, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) (hex += kHex[out[i] >> 4]) += kHex[out[i] & 15];
+  return hex;
+}
+
+}  // namespace
+
+// Records "KIND LEN[ LEN]\nBYTES[BYTES]\n", then "check SHA256\n" of all before it.
+std::string EncodeLayerFiles(const LayerFiles& files) {
+  std::string out(kCacheMagic);
+  auto pair = [&](char kind, const std::string& a, const std::string& b) {
+    out += kind;
+    ((((out += ' ') += std::to_string(a.size())) += ' ') += std::to_string(b.size())) += '\n';
+    ((out += a) += b) += '\n';
+  };
+  for (const auto& [path, content] : files.files) pair('f', path, content);
+  for (const auto& [path, target] : files.symlinks) pair('l', path, target);
+  for (const auto& path : files.whiteouts) pair('w', path, "");
+  for (const auto& path : files.opaque_dirs) pair('o', path, "");
+  out += "check " + Sha256Hex(out) + "\n";
+  return out;
+}
+
+std::optional<LayerFiles> DecodeLayerFiles(std::string_view text) {
+  const size_t check = text.rfind("check ");
+  if (!text.starts_with(kCacheMagic) || check == std::string_view::npos ||
+      text.substr(check) != "check " + Sha256Hex(text.substr(0, check)) + "\n")
+    return std::nullopt;
+  LayerFiles files;
+  std::string_view rest = text.substr(kCacheMagic.size(), check - kCacheMagic.size());
+  while (!rest.empty()) {
+    const size_t eol = rest.find('\n');
+    if (eol == std::string_view::npos || eol < 2) return std::nullopt;
+    const char kind = rest[0];
+    uint64_t a = 0, b = 0;
+    const std::string_view header = rest.substr(2, eol - 2);
+    const size_t space = header.find(' ');
+    if (space == std::string_view::npos || !Number10(header.substr(0, space), a) ||
+        !Number10(header.substr(space + 1), b) || rest.size() - eol - 1 < a + b + 1)
+      return std::nullopt;
+    std::string first(rest.substr(eol + 1, a)), second(rest.substr(eol + 1 + a, b));
+    rest.remove_prefix(eol + 1 + a + b + 1);
+    switch (kind) {
+      case 'f':
+        files.files[first] = std::move(second);
+        break;
+      case 'l':
+        files.symlinks[first] = std::move(second);
+        break;
+      case 'w':
+        files.whiteouts.push_back(std::move(first));
+        break;
+      case 'o':
+        files.opaque_dirs.push_back(std::move(first));
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return files;
 }
 
 // ---- stacking and parsing -----------------------------------------------------------------------

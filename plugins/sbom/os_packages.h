@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,11 @@ class LayerDecoder {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// LayerFiles as a file of the plugin's cache: self-checking (a SHA-256 of its own content), so
+// that Decode gives nullopt for anything that is not exactly what Encode wrote.
+std::string EncodeLayerFiles(const LayerFiles& files);
+std::optional<LayerFiles> DecodeLayerFiles(std::string_view text);
 
 // The files of a stack of layers, bottom first, after whiteouts.
 LayerFiles StackLayers(const std::vector<const LayerFiles*>& layers);

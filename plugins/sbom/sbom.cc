@@ -18,11 +18,16 @@
 //   in-image               true | false (default false): also put the documents in the image
 //   include-base-packages  true | false (default true): list the base image's OS packages
 //   cyclonedx-version      "1.5" (default) | "1.6"
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -206,6 +211,7 @@ class SbomPlugin {
     formats_ = ParseFormats(settings.GetOr("formats", "spdx,cyclonedx"));
     in_image_ = Bool(settings, "in-image", false);
     base_packages_ = Bool(settings, "include-base-packages", true);
+    cache_dir_ = settings.cache_dir();
     cyclonedx_version_ = std::string(settings.GetOr("cyclonedx-version", "1.5"));
     if (cyclonedx_version_ != "1.5" && cyclonedx_version_ != "1.6")
       throw Error("setting `cyclonedx-version`: want 1.5 or 1.6, not `" + cyclonedx_version_ + "`",
@@ -456,7 +462,11 @@ class SbomPlugin {
         files = it->second;
       } else {
         try {
-          files = ScanLayer(project, digest, Str(l, "mediaType"));
+          files = Cached(digest);
+          if (!files) {
+            files = ScanLayer(project, digest, Str(l, "mediaType"));
+            Store(ctx, digest, *files);
+          }
         } catch (const Error& e) {
           base_image.incomplete = std::string("the OS packages: ") + e.what();
           ctx.Warning("the base's OS packages are left out of the SBOM: " + std::string(e.what()));
@@ -515,6 +525,46 @@ class SbomPlugin {
     return out;
   }
 
+  // The cache file of a layer digest, when there is a cache and the digest is one.
+  std::string CachePath(const std::string& digest) const {
+    static const std::regex kDigest("sha256:[0-9a-f]{64}");
+    if (cache_dir_.empty() || !std::regex_match(digest, kDigest)) return "";
+    return cache_dir_ + "/layers/" + digest.substr(7);
+  }
+
+  // What an earlier scan of `digest` found, from the cache; null when it is not there or not
+  // intact (then it is scanned again and rewritten).
+  std::shared_ptr<const LayerFiles> Cached(const std::string& digest) const {
+    const std::string path = CachePath(digest);
+    if (path.empty()) return nullptr;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return nullptr;
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::optional<LayerFiles> files = DecodeLayerFiles(text);
+    return files ? std::make_shared<const LayerFiles>(std::move(*files)) : nullptr;
+  }
+
+  // Keeps a scan for the next process: a temporary file renamed into place, so that readers see
+  // a whole file or none. Failing to is a warning; the SBOM does not depend on it.
+  void Store(sdk::Context& ctx, const std::string& digest, const LayerFiles& files) const {
+    const std::string path = CachePath(digest);
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir_ + "/layers", ec);
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << EncodeLayerFiles(files);
+      out.close();
+      if (!out) ec = std::make_error_code(std::errc::io_error);
+    }
+    if (!ec) std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+      std::filesystem::remove(tmp, ec);
+      ctx.Warning("cannot keep the scan of " + digest + " in " + cache_dir_ + ": " + ec.message());
+    }
+  }
+
   // Streams one base layer through its decompressor into a tar scan.
   static std::shared_ptr<const LayerFiles> ScanLayer(const sdk::Project& project,
                                                      const std::string& digest,
@@ -563,6 +613,7 @@ class SbomPlugin {
   bool in_image_ = false;
   bool base_packages_ = true;
   std::string cyclonedx_version_;
+  std::string cache_dir_;  // the host's gift: scans of base layers are kept there by digest
   // Scanned base layers by digest (their content never changes): the base of the last plan.
   std::map<std::string, std::shared_ptr<const LayerFiles>> layers_;
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
@@ -394,6 +395,29 @@ TEST(LayerScanTest, StackingAppliesWhiteoutsAndOpaqueDirectories) {
   EXPECT_EQ(root.symlinks, (std::map<std::string, std::string>{{"var/lib/dpkg/status.d/c", "a"}}));
 }
 
+TEST(LayerScanTest, CacheFilesRoundTripAndRefuseAnyDamage) {
+  LayerFiles f;
+  f.files = {{"var/lib/dpkg/status", std::string("Package: a\n\nbinary \0\xff\n", 22)},
+             {"usr/lib/os-release", ""}};
+  f.symlinks = {{"etc/os-release", "../usr/lib/os-release"}};
+  f.whiteouts = {"var/lib/dpkg/status.d/x"};
+  f.opaque_dirs = {"lib/apk/db"};
+  const std::string text = EncodeLayerFiles(f);
+  std::optional<LayerFiles> back = DecodeLayerFiles(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->files, f.files);
+  EXPECT_EQ(back->symlinks, f.symlinks);
+  EXPECT_EQ(back->whiteouts, f.whiteouts);
+  EXPECT_EQ(back->opaque_dirs, f.opaque_dirs);
+  std::string flipped = text;
+  flipped[30] ^= 1;
+  for (const std::string& bad :
+       {flipped, text.substr(0, text.size() - 1), text.substr(0, text.size() / 2), text + "x",
+        "ocifs-sbom-layer 2" + text.substr(18), std::string()}) {
+    EXPECT_FALSE(DecodeLayerFiles(bad)) << bad.size();
+  }
+}
+
 // ---- OS package databases ---------------------------------------------------------------------
 
 TEST(OsPackagesTest, DpkgStatusListsInstalledPackagesWithResolvedDependencies) {
@@ -600,7 +624,8 @@ struct Planned {
 };
 
 Planned PlanWithSbom(const std::string& project_dir, const std::string& deps,
-                     const std::string& base, std::vector<std::string> plugin_opts = {}) {
+                     const std::string& base, std::vector<std::string> plugin_opts = {},
+                     const std::string& cache_dir = "") {
   Planned out;
   PluginSearch search;
   search.files = {OCIFS_SBOM_PLUGIN};
@@ -619,6 +644,7 @@ Planned PlanWithSbom(const std::string& project_dir, const std::string& deps,
   for (const auto& o : plugin_opts) EXPECT_TRUE(AddPluginOption(in.flags.plugins, o).ok()) << o;
   in.plugins = std::move(host).value();
   in.plugins->set_log([&](LogLevel, const std::string& m) { out.logged.push_back(m); });
+  in.plugins->set_cache_dir(cache_dir);
   out.plan = PlanProject(in);
   if (out.plan.ok()) {
     for (const auto& a : out.plan->artifacts) out.artifacts[a.ref_suffix] = *a.content;
@@ -790,19 +816,23 @@ TEST(SbomPluginTest, SettingsChooseFormatsLayerAndBasePackages) {
   }
 }
 
-TEST(SbomPluginTest, AnUnreadableBaseLayerLeavesTheOsPackagesOutAndSaysSo) {
-  Fixture fx;
-  // Flip a byte of the gzip layer: its reads now fail their digest check in the host.
-  const json index = json::parse(ReadFileOrDie(fx.base.dir.path() + "/index.json"));
+// Flips a byte of the base's gzip layer (its reads then fail their digest check in the host);
+// returns the layer's digest.
+std::string CorruptLowerLayer(BaseLayout& base) {
+  const json index = json::parse(ReadFileOrDie(base.dir.path() + "/index.json"));
   const std::string manifest_digest = index["manifests"][0]["digest"];
   const json manifest =
-      json::parse(ReadFileOrDie(fx.base.dir.path() + "/blobs/sha256/" + manifest_digest.substr(7)));
+      json::parse(ReadFileOrDie(base.dir.path() + "/blobs/sha256/" + manifest_digest.substr(7)));
   const std::string layer_digest = manifest["layers"][0]["digest"];
-  const std::string layer = fx.base.dir.path() + "/blobs/sha256/" + layer_digest.substr(7);
-  std::string bytes = ReadFileOrDie(layer);
+  std::string bytes = ReadFileOrDie(base.dir.path() + "/blobs/sha256/" + layer_digest.substr(7));
   bytes[bytes.size() / 2] ^= 0x55;
-  fx.base.dir.Write("blobs/sha256/" + layer_digest.substr(7), bytes);
+  base.dir.Write("blobs/sha256/" + layer_digest.substr(7), bytes);
+  return layer_digest;
+}
 
+TEST(SbomPluginTest, AnUnreadableBaseLayerLeavesTheOsPackagesOutAndSaysSo) {
+  Fixture fx;
+  const std::string layer_digest = CorruptLowerLayer(fx.base);
   Planned p = PlanWithSbom(fx.project.path(), fx.deps.path(), fx.Base());
   ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
   ASSERT_EQ(p.logged.size(), 1u);
@@ -820,6 +850,39 @@ TEST(SbomPluginTest, AnUnreadableBaseLayerLeavesTheOsPackagesOutAndSaysSo) {
   const json cdx = json::parse(p.artifacts.at("sbom.cyclonedx"));
   ASSERT_EQ(cdx["compositions"].size(), 1u);
   EXPECT_EQ(cdx["compositions"][0]["aggregate"], "incomplete");
+}
+
+TEST(SbomPluginTest, ScansOfBaseLayersAreKeptInThePluginsCacheDirectory) {
+  Fixture fx;
+  TempDir cache;
+  Planned first = PlanWithSbom(fx.project.path(), fx.deps.path(), fx.Base(), {}, cache.path());
+  ASSERT_TRUE(first.plan.ok()) << first.plan.status().message();
+  const std::string layers = cache.path() + "/plugins/sbom/layers";
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(layers)) {
+    EXPECT_EQ(e.path().filename().string().size(), 64u) << e.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 2u);  // one scan per base layer
+  EXPECT_EQ(std::filesystem::status(cache.path() + "/plugins/sbom").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+
+  // The layer can no longer be read, but its scan is kept: the same documents.
+  const std::string layer_digest = CorruptLowerLayer(fx.base);
+  Planned cached = PlanWithSbom(fx.project.path(), fx.deps.path(), fx.Base(), {}, cache.path());
+  ASSERT_TRUE(cached.plan.ok()) << cached.plan.status().message();
+  EXPECT_TRUE(cached.logged.empty());
+  EXPECT_EQ(cached.artifacts, first.artifacts);
+
+  // A damaged cache file is not trusted: the layer is read again (and now fails).
+  std::string text = ReadFileOrDie(layers + "/" + layer_digest.substr(7));
+  text[text.size() / 2] ^= 1;
+  cache.Write("plugins/sbom/layers/" + layer_digest.substr(7), text);
+  Planned damaged = PlanWithSbom(fx.project.path(), fx.deps.path(), fx.Base(), {}, cache.path());
+  ASSERT_TRUE(damaged.plan.ok());
+  ASSERT_EQ(damaged.logged.size(), 1u);
+  EXPECT_NE(damaged.logged[0].find("left out"), std::string::npos) << damaged.logged[0];
 }
 
 TEST(SbomPluginTest, ScratchAndProjectsWithoutDependencies) {

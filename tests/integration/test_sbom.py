@@ -233,14 +233,21 @@ class SbomTest(unittest.TestCase):
         self.assertEqual(base["hashes"][0]["content"], index["manifests"][0]["digest"][7:])
 
     def test_two_mounts_of_one_project_attach_identical_documents(self):
+        # The first mount scans the base layer into an empty cache; the second reads the scan.
+        cache = f"{self.tmp}/cache"
         docs = []
         for _ in range(2):
-            with Mount(EXAMPLE, *self.args) as m:
+            with Mount(EXAMPLE, *self.args, "--cache-dir", cache) as m:
                 docs.append({ref: artifact(m.path, ref)
                              for ref in ("latest.sbom.spdx", "latest.sbom.cyclonedx")})
         for ref in docs[0]:
             self.assertEqual(docs[0][ref][0]["digest"], docs[1][ref][0]["digest"], ref)
             self.assertEqual(docs[0][ref][2], docs[1][ref][2], ref)
+        base_manifest = read_json(f"{BASE}/blobs/sha256/{read_json(f'{BASE}/index.json')['manifests'][0]['digest'][7:]}")
+        scans = os.listdir(f"{cache}/plugins/sbom/layers")
+        self.assertEqual(scans, [l["digest"][7:] for l in base_manifest["layers"]])
+        run([OCIFS, "cache", "prune", "--all", "--cache-dir", cache])
+        self.assertFalse(os.path.exists(f"{cache}/plugins"))
 
     def test_layout_check_in_image_documents_and_skopeo_copy_to_a_registry(self):
         with Mount(EXAMPLE, *self.args, "--plugin-opt", "sbom.in-image=true") as m, Registry() as reg:

@@ -122,6 +122,11 @@ typedef struct ocifs_init_input {
   uint32_t settings_count;
   const ocifs_setting* settings;
   ocifs_str host_version; /* "0.1.0" */
+  /* Since 0.2. A directory of this plugin's own (`<cache dir>/plugins/NAME`, mode 0700, made by
+   * the host) for what it can compute again: keep only results named by what they were computed
+   * from (a blob digest), write them atomically (a temporary file, then rename), check them when
+   * read back. Empty when there is no cache (--no-cache). `ocifs cache prune --all` empties it. */
+  ocifs_str cache_dir;
 } ocifs_init_input;
 
 /* ---- detect ------------------------------------------------------------------------------- */

@@ -68,7 +68,11 @@ class Settings {
     for (uint32_t i = 0; i < in.settings_count; ++i)
       values_.emplace(std::string(View(in.settings[i].key)),
                       std::string(View(in.settings[i].value)));
+    if (OCIFS_HAS_FIELD(&in, ocifs_init_input, cache_dir)) cache_dir_ = View(in.cache_dir);
   }
+  // Not a setting but given with them: the plugin's cache directory (see ocifs_init_input);
+  // empty when there is none.
+  const std::string& cache_dir() const { return cache_dir_; }
   std::optional<std::string_view> Get(std::string_view key) const {
     auto it = values_.find(std::string(key));
     if (it == values_.end()) return std::nullopt;
@@ -89,6 +93,7 @@ class Settings {
 
  private:
   std::map<std::string, std::string> values_;
+  std::string cache_dir_;
 };
 
 // The call's way back to the host: logging.
