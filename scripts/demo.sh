@@ -35,6 +35,20 @@ cat "$mnt/index.json"
 echo
 echo "== skopeo copy oci:$mnt:latest oci:$work/copy:latest"
 skopeo copy "oci:$mnt:latest" "oci:$work/copy:latest"
+echo "== the SBOM attached to it (latest.sbom.spdx): its packages"
+skopeo copy "oci:$mnt:latest.sbom.spdx" "oci:$work/sbom:spdx"
+python3 - "$work/sbom" <<'PY'
+import json, sys
+layout = sys.argv[1]
+blob = lambda d: open(f"{layout}/blobs/sha256/{d[7:]}", "rb").read()
+manifest = json.loads(blob(json.loads(open(f"{layout}/index.json").read())["manifests"][0]["digest"]))
+doc = json.loads(blob(manifest["layers"][0]["digest"]))
+kinds = {}
+for p in doc["packages"]:
+    kinds.setdefault(p["primaryPackagePurpose"], []).append(f"{p['name']} {p.get('versionInfo', '')}")
+for kind, names in sorted(kinds.items()):
+    print(f"{kind:16} {len(names):4}  {', '.join(sorted(names)[:4])}{', ...' if len(names) > 4 else ''}")
+PY
 echo "== umoci unpack + runc run"
 umoci unpack --image "$work/copy:latest" "$work/bundle" >/dev/null
 sed -i 's/"terminal": *true/"terminal": false/' "$work/bundle/config.json"

@@ -57,12 +57,15 @@ def installed_distributions(site_packages):
 
 
 def spdx_pypi(doc):
-    """{name from the purl: version} of an SPDX document's pypi packages."""
+    """{name from the purl: version} of an SPDX document's pypi packages, checking that each
+    purl's version is the package's."""
     out = {}
     for p in doc["packages"]:
         for ref in p.get("externalRefs", []):
             m = re.fullmatch(r"pkg:pypi/([^@]+)@(.+)", ref["referenceLocator"])
             if m:
+                assert urllib.parse.unquote(m.group(2)) == p["versionInfo"], ref
+                assert m.group(1) == normalize(p["name"]), ref
                 out[m.group(1)] = p["versionInfo"]
     return out
 
