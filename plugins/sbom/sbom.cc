@@ -307,8 +307,14 @@ class SbomPlugin {
       r.c.homepage = HomepageOf(h);
       const std::string normalized = NormalizeName(r.c.name);
       r.c.key = "pypi/" + normalized;
-      r.c.purl = "pkg:pypi/" + PurlEncode(normalized) +
-                 (r.c.version.empty() ? "" : "@" + PurlEncode(r.c.version));
+      // A name that is not a distribution name (hostile or broken metadata) gets no purl.
+      static const std::regex kDistName("[a-z0-9]([a-z0-9-]*[a-z0-9])?");
+      if (std::regex_match(normalized, kDistName) && !r.c.version.empty())
+        r.c.purl = "pkg:pypi/" + normalized + "@" + PurlEncode(r.c.version);
+      else
+        ctx.Warning(d.metadata + ": `" + r.c.name + "` " +
+                    (r.c.version.empty() ? "has no version" : "is not a distribution name") +
+                    "; it is listed without a purl");
       if (auto it = h.find("Requires-Dist"); it != h.end()) {
         for (const auto& line : it->second) {
           if (std::optional<Requirement> req = ParseRequirement(line)) r.requires_.push_back(*req);

@@ -885,6 +885,28 @@ TEST(SbomPluginTest, ScansOfBaseLayersAreKeptInThePluginsCacheDirectory) {
   EXPECT_NE(damaged.logged[0].find("left out"), std::string::npos) << damaged.logged[0];
 }
 
+TEST(SbomPluginTest, BrokenMetadataIsListedWithoutAPurlAndAWarning) {
+  TempDir project, deps;
+  project.Write("main.py", "print('hi')\n");
+  deps.Write("pyvenv.cfg", "version = 3.11.2\n");
+  deps.Write("lib/python3.11/site-packages/odd-1.0.dist-info/METADATA",
+             "Name: not a name!\nVersion: 1.0\n");
+  deps.Write("lib/python3.11/site-packages/bare.dist-info/METADATA", "Summary: no name\n");
+  Planned p = PlanWithSbom(project.path(), deps.path(), "scratch");
+  ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
+  EXPECT_EQ(p.logged,
+            (std::vector<std::string>{
+                "plugin `sbom`: bare.dist-info/METADATA: no Name or Version; taken from the "
+                "directory name",
+                "plugin `sbom`: bare.dist-info/METADATA: `bare` has no version; it is listed "
+                "without a purl",
+                "plugin `sbom`: odd-1.0.dist-info/METADATA: `not a name!` is not a distribution "
+                "name; it is listed without a purl"}));
+  const auto pkgs = PackagesByName(json::parse(p.artifacts.at("sbom.spdx")));
+  EXPECT_FALSE(pkgs.at("not a name!").contains("externalRefs"));
+  EXPECT_EQ(pkgs.at("bare")["summary"], "no name");
+}
+
 TEST(SbomPluginTest, ScratchAndProjectsWithoutDependencies) {
   TempDir project, deps;
   project.Write("main.py", "print('hi')\n");
