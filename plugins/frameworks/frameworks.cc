@@ -26,13 +26,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ocifs/plugin.hpp"
 
 namespace {
-
-using json = nlohmann::json;
 
 constexpr uint64_t kMaxSourceBytes = 1 << 20;
 constexpr size_t kMaxSourceFiles = 5000;
@@ -96,32 +92,31 @@ class Frameworks {
     if (framework_ == "none") return;
     // Of the file lists only what detection reads is kept: the application's own Python sources
     // (the first kMaxSourceFiles, tests left out) and how many files the dependencies layer has.
-    // Parsed whole, the lists of a 100,000-file project would cost the daemon tens of MB a plan.
-    size_t dependency_files = 0, sources = 0;
-    std::string top_key;  // whose value is being parsed
-    const json facts =
-        json::parse(project.facts_json(), [&](int depth, json::parse_event_t event, json& value) {
-          if (depth == 1 && event == json::parse_event_t::key) top_key = value.get<std::string>();
-          if (depth != 2 || event != json::parse_event_t::value) return true;
-          if (top_key == "dependency_files") {
-            ++dependency_files;
-            return false;
-          }
-          if (top_key == "application_files")
-            return IsSource(value.get<std::string>()) && ++sources <= kMaxSourceFiles;
-          return true;
-        });
+    // The lists are walked in the raw text: parsed whole, those of a 100,000-file project would
+    // cost each plan tens of MB and most of its time.
+    const ocifs::sdk::FactsView facts(project.facts_json());
+    size_t dependency_files = 0;
+    std::set<std::string> sources;
+    if (auto files = facts.Get("dependency_files"))
+      ocifs::sdk::FactsView::ForEachString(*files, [&](std::string_view) { ++dependency_files; });
+    if (auto files = facts.Get("application_files")) {
+      ocifs::sdk::FactsView::ForEachString(*files, [&](std::string_view f) {
+        if (sources.size() < kMaxSourceFiles && IsSource(f)) sources.emplace(f);
+      });
+    }
+    auto names = [&](const char* key) {
+      auto raw = facts.Get(key);
+      std::set<std::string> out;
+      if (raw)
+        ocifs::sdk::FactsView::ForEachString(*raw, [&](std::string_view n) { out.emplace(n); });
+      return out;
+    };
     // The servers to use: those installed in the dependencies layer; without one, those declared
     // in [project] (the image then needs a base that has them).
-    std::set<std::string> deps;
-    for (const auto& d : facts.value("dependencies", json::array()))
-      deps.insert(d.get<std::string>());
-    if (dependency_files == 0) {
-      for (const auto& d : facts.value("declared_dependencies", json::array()))
-        deps.insert(d.get<std::string>());
-    }
+    std::set<std::string> deps = names("dependencies");
+    if (dependency_files == 0) deps.merge(names("declared_dependencies"));
 
-    std::vector<Found> found = Scan(project, facts);
+    std::vector<Found> found = Scan(project, sources);
     if (!framework_.empty()) {
       std::erase_if(found, [&](const Found& f) { return f.framework != framework_; });
       if (found.empty() && app_.empty()) {
@@ -156,13 +151,14 @@ class Frameworks {
 
  private:
   // A Python file of the application's own, not of its tests.
-  static bool IsSource(const std::string& file) {
+  static bool IsSource(std::string_view file) {
     return file.ends_with(".py") && !file.starts_with("tests/") && !file.starts_with("test/") &&
            file.find("/tests/") == std::string::npos;
   }
 
   // Every application the project's own Python files define, in file order.
-  std::vector<Found> Scan(const ocifs::sdk::Project& project, const json& facts) const {
+  std::vector<Found> Scan(const ocifs::sdk::Project& project,
+                          const std::set<std::string>& files) const {
     static const std::regex kFastApiApp(
         R"((^|\n)([A-Za-z_]\w*)\s*(:\s*[\w.\[\], ]+)?=\s*(fastapi\.)?FastAPI\s*\()");
     static const std::regex kFlaskImport(R"((^|\n)\s*(from\s+flask\s+import|import\s+flask\b))");
@@ -171,10 +167,6 @@ class Frameworks {
     static const std::regex kDjangoSettings(
         R"(DJANGO_SETTINGS_MODULE["']\s*,\s*["']([A-Za-z_][\w.]*)["'])");
     std::vector<Found> out;
-    // The sources Detect kept, sorted by path (the facts' order).
-    std::set<std::string> files;
-    for (const auto& f : facts.value("application_files", json::array()))
-      files.insert(f.get<std::string>());
     for (const std::string& file : files) {
       auto text = project.ReadFile(file, OCIFS_LAYER_APPLICATION, kMaxSourceBytes);
       if (!text) continue;

@@ -98,7 +98,7 @@ std::vector<const Format*> ParseFormats(std::string_view value) {
   return out;
 }
 
-// What the plugin reads of the facts: the file lists only as far as metadata goes.
+// What the plugin reads of the facts: of the file lists, the metadata files only.
 struct Facts {
   json doc;                                 // without the file lists
   std::vector<std::string> metadata_files;  // of dependency_files: dist metadata, requires.txt
@@ -114,20 +114,20 @@ bool IsMetadataFile(std::string_view path) {
   return false;
 }
 
+// The members it uses, parsed; the file lists walked in the raw text (sdk::FactsView).
 Facts ParseFacts(std::string_view text) {
   Facts f;
-  std::string top_key;
-  f.doc = json::parse(text, [&](int depth, json::parse_event_t event, json& value) {
-    if (depth == 1 && event == json::parse_event_t::key) top_key = value.get<std::string>();
-    if (depth != 2 || event != json::parse_event_t::value) return true;
-    if (top_key == "application_files") return false;
-    if (top_key == "dependency_files") {
-      const std::string& path = value.get_ref<const std::string&>();
-      if (IsMetadataFile(path)) f.metadata_files.push_back(path);
-      return false;
-    }
-    return true;
-  });
+  const sdk::FactsView view(text);
+  f.doc = json::object();
+  for (const char* key :
+       {"name", "version", "python", "platform", "created", "pyproject", "base"}) {
+    if (auto raw = view.Get(key)) f.doc[key] = json::parse(*raw);
+  }
+  if (auto files = view.Get("dependency_files")) {
+    sdk::FactsView::ForEachString(*files, [&](std::string_view path) {
+      if (IsMetadataFile(path)) f.metadata_files.emplace_back(path);
+    });
+  }
   return f;
 }
 

@@ -121,6 +121,197 @@ inline std::vector<ocifs_str> Strs(std::span<const std::string> words) {
 }
 }  // namespace internal
 
+// The facts object's top-level members as raw JSON text, found without parsing them. A general
+// JSON parser spends most of a plan on the file lists of a large project (100,000 names); with
+// this view a plugin parses only the members it wants (`json::parse(*view.Get("pyproject"))`)
+// and walks a file list with ForEachString, which copies nothing unless a name has escapes.
+// Throws Error(OCIFS_ERR_INVALID_ARGUMENT) for text that is not a JSON object; the values are
+// checked only as far as finding their end needs (a parser of the raw text checks the rest).
+class FactsView {
+ public:
+  explicit FactsView(std::string_view json) : text_(json) {
+    size_t i = SkipSpace(0);
+    if (i >= text_.size() || text_[i] != '{') Fail("not a JSON object");
+    i = SkipSpace(i + 1);
+    if (i < text_.size() && text_[i] == '}') return;
+    while (true) {
+      if (i >= text_.size() || text_[i] != '"') Fail("a member name is missing");
+      const size_t key_end = SkipString(i);
+      std::string key = Unescape(text_.substr(i + 1, key_end - i - 2));
+      i = SkipSpace(key_end);
+      if (i >= text_.size() || text_[i] != ':') Fail("':' is missing after \"" + key + "\"");
+      const size_t value = SkipSpace(i + 1);
+      const size_t value_end = SkipValue(value);
+      members_.emplace_back(std::move(key), text_.substr(value, value_end - value));
+      i = SkipSpace(value_end);
+      if (i < text_.size() && text_[i] == ',') {
+        i = SkipSpace(i + 1);
+        continue;
+      }
+      if (i < text_.size() && text_[i] == '}') return;
+      Fail("',' or '}' is missing");
+    }
+  }
+
+  // The raw text of member `key` ("[...]", "\"3.12\"", "{...}", "null"); nullopt when absent.
+  std::optional<std::string_view> Get(std::string_view key) const {
+    for (const auto& [k, v] : members_) {
+      if (k == key) return v;
+    }
+    return std::nullopt;
+  }
+
+  // Calls fn(std::string_view) with each string of `array`, the raw text of a JSON array of
+  // strings (as Get returns it), unescaped. Throws Error for anything else.
+  template <typename F>
+  static void ForEachString(std::string_view array, F&& fn) {
+    FactsView scan(array, 0);
+    size_t i = scan.SkipSpace(0);
+    if (i >= array.size() || array[i] != '[') scan.Fail("not an array of strings");
+    i = scan.SkipSpace(i + 1);
+    if (i < array.size() && array[i] == ']') return;
+    while (true) {
+      if (i >= array.size() || array[i] != '"') scan.Fail("not an array of strings");
+      const size_t end = scan.SkipString(i);
+      std::string_view raw = array.substr(i + 1, end - i - 2);
+      if (raw.find('\\') == std::string_view::npos) {
+        fn(raw);
+      } else {
+        const std::string unescaped = Unescape(raw);
+        fn(std::string_view(unescaped));
+      }
+      i = scan.SkipSpace(end);
+      if (i < array.size() && array[i] == ',') {
+        i = scan.SkipSpace(i + 1);
+        continue;
+      }
+      if (i < array.size() && array[i] == ']') return;
+      scan.Fail("',' or ']' is missing");
+    }
+  }
+
+ private:
+  FactsView(std::string_view text, int) : text_(text) {}
+
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw Error("facts: " + what, OCIFS_ERR_INVALID_ARGUMENT);
+  }
+  size_t SkipSpace(size_t i) const {
+    while (i < text_.size() &&
+           (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r'))
+      ++i;
+    return i;
+  }
+  // From the opening quote at `i` to just past the closing one.
+  size_t SkipString(size_t i) const {
+    for (++i; i < text_.size(); ++i) {
+      if (text_[i] == '\\') {
+        ++i;
+      } else if (text_[i] == '"') {
+        return i + 1;
+      }
+    }
+    Fail("a string does not end");
+  }
+  // From a value's first character to just past its end.
+  size_t SkipValue(size_t i) const {
+    if (i >= text_.size()) Fail("a value is missing");
+    if (text_[i] == '"') return SkipString(i);
+    if (text_[i] == '{' || text_[i] == '[') {
+      size_t depth = 0;
+      while (i < text_.size()) {
+        const char c = text_[i];
+        if (c == '"') {
+          i = SkipString(i);
+          continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+        ++i;
+      }
+      Fail("an object or array does not end");
+    }
+    const size_t start = i;
+    while (i < text_.size() && text_[i] != ',' && text_[i] != '}' && text_[i] != ']' &&
+           text_[i] != ' ' && text_[i] != '\t' && text_[i] != '\n' && text_[i] != '\r')
+      ++i;
+    if (i == start) Fail("a value is missing");
+    return i;
+  }
+  // JSON string escapes, \uXXXX (with surrogate pairs) as UTF-8.
+  static std::string Unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    auto hex4 = [&](size_t at) -> uint32_t {
+      uint32_t v = 0;
+      for (size_t k = at; k < at + 4 && k < s.size(); ++k) {
+        const char c = s[k];
+        v = v * 16 + static_cast<uint32_t>(c >= 'a'   ? c - 'a' + 10
+                                           : c >= 'A' ? c - 'A' + 10
+                                                      : c - '0');
+      }
+      return v;
+    };
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\' || i + 1 >= s.size()) {
+        out += s[i];
+        continue;
+      }
+      const char e = s[++i];
+      switch (e) {
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          uint32_t cp = hex4(i + 1);
+          i += 4;
+          // A high surrogate and the low one after it are one code point.
+          const uint32_t low =
+              i + 6 < s.size() && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(i + 3) : 0;
+          if (cp >= 0xD800 && cp < 0xDC00 && low >= 0xDC00 && low < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            i += 6;
+          }
+          if (cp < 0x80) {
+            out += static_cast<char>(cp);
+          } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          } else {
+            out += static_cast<char>(0xF0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          }
+          break;
+        }
+        default:
+          out += e;  // '"', '\\', '/'
+      }
+    }
+    return out;
+  }
+
+  std::string_view text_;
+  std::vector<std::pair<std::string, std::string_view>> members_;
+};
+
 // What detect and layer see of the project.
 class Project {
  public:
