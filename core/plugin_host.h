@@ -3,9 +3,11 @@
 //
 //   FindPlugins()   what the search path holds, loaded or refused with the reason (`ocifs
 //   plugins`); PluginHost      the loaded plugins of one command or mount:
-//     Configure()     makes each plugin's instance from its settings (again when they change);
+//     Configure()     makes each plugin's instance from its settings (again when they change),
+//                     handing each its cache directory (set_cache_dir);
 //     Apply()         runs detection (contributions merged below the user's settings, files
-//                     excluded) and adds the plugins' layers on top of the plan;
+//                     excluded), adds the plugins' layers on top of the plan, and collects the
+//                     documents they attach as artifacts;
 //     OnGeneration()  tells the generation plugins about a new generation.
 //
 // Where plugins come from, in this order (a later file with a name already loaded is skipped with
@@ -61,7 +63,7 @@ struct PluginInfo {
   std::string path;
   std::string name, version, description;
   AbiVersion abi;
-  std::vector<std::string> capabilities;  // "detect", "layer", "generation"
+  std::vector<std::string> capabilities;  // "detect", "layer", "artifact", "generation"
   std::string refused;                    // why it was not loaded; empty when it was
   bool disabled = false;                  // named by --disable-plugin
 };
