@@ -796,6 +796,19 @@ TEST(SbomPluginTest, SettingsChooseFormatsLayerAndBasePackages) {
     EXPECT_EQ(p.artifacts.size(), 1u);
   }
   {
+    // The same from pyproject.toml: a TOML array and a boolean.
+    TempDir project;
+    project.Write("main.py", "print('hi')\n");
+    project.Write("pyproject.toml",
+                  "[project]\nname = \"svc\"\nversion = \"1\"\n"
+                  "[tool.ocifs.plugins.sbom]\nformats = [\"cyclonedx\"]\nin-image = true\n");
+    Planned p = PlanWithSbom(project.path(), fx.deps.path(), fx.Base());
+    ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
+    EXPECT_EQ(p.artifacts.size(), 1u);
+    EXPECT_TRUE(p.artifacts.count("sbom.cyclonedx"));
+    EXPECT_EQ(p.plan->layers.back().name, "sbom");
+  }
+  {
     Planned p = PlanWithSbom(fx.project.path(), fx.deps.path(), fx.Base(), {"sbom.formats="});
     ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
     EXPECT_TRUE(p.artifacts.empty());
