@@ -1,13 +1,12 @@
 #include "documents.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "hash.h"
 #include "licenses.h"
 
 namespace ocifs::sbom {
@@ -16,32 +15,13 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using Kind = Component::Kind;
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[p[i] >> 4];
-    out += kHex[p[i] & 15];
-  }
-  return out;
-}
-
-std::string Digest(const EVP_MD* md, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
-  return std::string(reinterpret_cast<const char*>(out), n);
-}
-
 std::string Dump(const ojson& doc) {
   return doc.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
 }
 
 // The identity of a document: a UUID of the SHA-256 of its bytes without it.
 std::string ContentUuid(const ojson& doc) {
-  const std::string sha = Digest(EVP_sha256(), Dump(doc));
-  return Uuid5("https://ocifs.invalid/sbom/sha256:" +
-               Hex(reinterpret_cast<const unsigned char*>(sha.data()), sha.size()));
+  return Uuid5("https://ocifs.invalid/sbom/sha256:" + Sha256Hex(Dump(doc)));
 }
 
 bool IsWebUrl(std::string_view url) {
@@ -133,11 +113,11 @@ std::string Uuid5(std::string_view name) {
                                                       0x4f, 0xd4, 0x30, 0xc8};
   std::string input(reinterpret_cast<const char*>(kUrlNamespace), 16);
   input += name;
-  std::string sha1 = Digest(EVP_sha1(), input);
+  std::string sha1 = DigestBytes(EVP_sha1(), input);
   auto* b = reinterpret_cast<unsigned char*>(sha1.data());
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x50);  // version 5
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  const std::string h = Hex(b, 16);
+  const std::string h = Hex(std::string_view(sha1).substr(0, 16));
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20, 12);
 }

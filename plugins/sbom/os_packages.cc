@@ -1,8 +1,8 @@
 #include "os_packages.h"
 
+#include "hash.h"
 #include "text.h"
 
-#include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -406,16 +406,6 @@ void LayerDecoder::Finish(TarScanner& tar) {
 namespace {
 
 constexpr std::string_view kCacheMagic = "ocifs-sbom-layer 1\n";
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), out, &n, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < n; ++i) (hex += kHex[out[i] >> 4]) += kHex[out[i] & 15];
-  return hex;
-}
 
 }  // namespace
 

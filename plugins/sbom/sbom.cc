@@ -220,21 +220,36 @@ class SbomPlugin {
 
   void WriteLayer(sdk::Context& ctx, const sdk::Project& project, sdk::LayerWriter& layer) {
     if (!in_image_ || formats_.empty()) return;
-    const Sbom sbom = Collect(ctx, project);
-    for (const Format* f : formats_) layer.AddFile(f->file, Document(sbom, *f));
+    // The host asks for the artifacts right after the layers, with the same facts: keep the
+    // documents for that call. Every plan calls WriteLayer first, so they are never stale.
+    last_facts_ = std::string(project.facts_json());
+    last_documents_ = Documents(Collect(ctx, project));
+    for (size_t i = 0; i < formats_.size(); ++i)
+      layer.AddFile(formats_[i]->file, last_documents_[i]);
   }
 
   void WriteArtifacts(sdk::Context& ctx, const sdk::Project& project, sdk::Artifacts& artifacts) {
     if (formats_.empty()) return;
-    const Sbom sbom = Collect(ctx, project);
-    for (const Format* f : formats_)
-      artifacts.Add(f->ref_suffix, f->artifact_type, f->artifact_type, Document(sbom, *f));
+    std::vector<std::string> documents = in_image_ && last_facts_ == project.facts_json()
+                                             ? std::move(last_documents_)
+                                             : Documents(Collect(ctx, project));
+    last_facts_.clear();
+    last_documents_.clear();
+    for (size_t i = 0; i < formats_.size(); ++i) {
+      const Format* f = formats_[i];
+      artifacts.Add(f->ref_suffix, f->artifact_type, f->artifact_type, documents[i]);
+    }
   }
 
  private:
-  std::string Document(const Sbom& sbom, const Format& f) const {
-    return std::string_view(f.name) == "spdx" ? SpdxJson(sbom)
-                                              : CycloneDxJson(sbom, cyclonedx_version_);
+  // One document per format, in formats_ order.
+  std::vector<std::string> Documents(const Sbom& sbom) const {
+    std::vector<std::string> out;
+    for (const Format* f : formats_) {
+      out.push_back(std::string_view(f->name) == "spdx" ? SpdxJson(sbom)
+                                                        : CycloneDxJson(sbom, cyclonedx_version_));
+    }
+    return out;
   }
 
   Sbom Collect(sdk::Context& ctx, const sdk::Project& project) {
@@ -619,6 +634,9 @@ class SbomPlugin {
   bool in_image_ = false;
   bool base_packages_ = true;
   std::string cyclonedx_version_;
+  // What WriteLayer made for the WriteArtifacts call of the same plan (in-image only).
+  std::string last_facts_;
+  std::vector<std::string> last_documents_;
   std::string cache_dir_;  // the host's gift: scans of base layers are kept there by digest
   // Scanned base layers by digest (their content never changes): the base of the last plan.
   std::map<std::string, std::shared_ptr<const LayerFiles>> layers_;

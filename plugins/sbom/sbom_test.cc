@@ -794,6 +794,13 @@ TEST(SbomPluginTest, SettingsChooseFormatsLayerAndBasePackages) {
     for (const auto& e : top.tar->entries()) names.insert(e.name);
     EXPECT_TRUE(names.count("usr/share/doc/sbom/sbom.spdx.json")) << *names.begin();
     EXPECT_EQ(p.artifacts.size(), 1u);
+    // The file in the image and the artifact are the same document.
+    for (const auto& e : top.tar->entries()) {
+      if (e.name == "usr/share/doc/sbom/sbom.spdx.json") {
+        ASSERT_TRUE(e.data);
+        EXPECT_EQ(*e.data, p.artifacts.at("sbom.spdx"));
+      }
+    }
   }
   {
     // The same from pyproject.toml: a TOML array and a boolean.
