@@ -67,7 +67,11 @@ struct CacheFlags {
       app.add_flag("--no-cache", disabled, "Hash every layer; neither read nor write the cache");
   }
 
-  std::string Dir() const { return dir.empty() ? ocifs::DigestCache::DefaultDir() : dir; }
+  // Absolute: a mount's daemon works from `/`, so a relative --cache-dir must be resolved here.
+  std::string Dir() const {
+    if (dir.empty()) return ocifs::DigestCache::DefaultDir();
+    return std::filesystem::absolute(dir).lexically_normal().string();
+  }
 
   // Null when the cache is disabled.
   Result<std::unique_ptr<ocifs::DigestCache>> Open() const {

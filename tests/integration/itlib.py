@@ -61,14 +61,14 @@ def wait_until(predicate, seconds, what):
 class Mount:
     """`ocifs mount PROJECT MNT ARGS...` for the duration of a with-block."""
 
-    def __init__(self, project, *args):
-        self.project, self.args = project, list(args)
+    def __init__(self, project, *args, cwd=None):
+        self.project, self.args, self.cwd = project, list(args), cwd
         self.dir = tempfile.mkdtemp(prefix="ocifs-it-")
         self.path = os.path.join(self.dir, "mnt")
         os.mkdir(self.path)
 
     def __enter__(self):
-        run([OCIFS, "mount", self.project, self.path, *self.args])
+        run([OCIFS, "mount", self.project, self.path, *self.args], cwd=self.cwd)
         if not is_mounted(self.path):
             raise AssertionError("ocifs mount returned but nothing is mounted")
         return self

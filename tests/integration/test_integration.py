@@ -194,6 +194,16 @@ class DigestCacheTest(unittest.TestCase):
                  "--no-cache"])
             self.assertEqual(read_bytes(f"{tmp}/nocache/index.json"), cold)
 
+    def test_relative_cache_dir_is_taken_from_the_working_directory(self):
+        # The daemon works from `/` once it has forked: a relative --cache-dir must name the
+        # directory below the caller's working directory, for the daemon as for the command.
+        with tempfile.TemporaryDirectory() as tmp:
+            with Mount(EXAMPLE, "--base", "scratch", "--deps", DEPS, "--cache-dir", "rel-cache", cwd=tmp) as m:
+                read_bytes(f"{m.path}/index.json")
+            self.assertFalse(os.path.exists("/rel-cache"), "the daemon wrote its cache below /")
+            entries = run([OCIFS, "cache", "info", "--cache-dir", "rel-cache"], cwd=tmp).stdout
+            self.assertIn("entries: 2", entries)
+
     def test_kill_9_during_first_hashing_leaves_a_good_cache(self):
         # 10 trials, each with an empty cache: kill -9 the daemon at a random moment of its first
         # hashing, clean up the dead mount, then build with that cache: the digests must be the
