@@ -8,6 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang-format
   libfuse3-dev nlohmann-json3-dev libssl-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+  libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   # the sbom plugin reads gzip and zstd base layers
   zlib1g-dev libzstd-dev

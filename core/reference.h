@@ -1,0 +1,41 @@
+// Image references as docker, skopeo and crane read them.
+//
+//   python:3.12-slim                 -> docker.io/library/python:3.12-slim
+//   ghcr.io/org/app                  -> ghcr.io/org/app:latest
+//   localhost:5000/app@sha256:<hex>  -> that manifest, by digest
+//   127.0.0.1:5000/a/b:v1@sha256:<hex> -> the digest wins; the tag is kept for messages
+//
+// The grammar is distribution/reference's: a name of lowercase path components joined by '/'
+// (separators '.', '_', '__', runs of '-'), an optional domain first (a component with '.' or
+// ':', `localhost`, or one with upper case), `:tag` ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) and
+// `@algorithm:encoded`. A name alone gets the tag `latest`. `docker.io` (and `index.docker.io`)
+// is reached at `registry-1.docker.io`, and its one-component names live under `library/`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace ocifs {
+
+struct ImageReference {
+  std::string domain;      // "docker.io", "ghcr.io", "127.0.0.1:5000"
+  std::string repository;  // "library/python"
+  std::string tag;         // "3.12-slim"; empty when only a digest was given
+  std::optional<Digest> digest;
+
+  // The host (and port) to talk to: `registry-1.docker.io` for docker.io.
+  std::string Host() const;
+  // What the manifest is fetched by: the digest if given, else the tag.
+  std::string ManifestReference() const;
+  // The full form: "docker.io/library/python:3.12-slim", "host/repo@sha256:...".
+  std::string str() const;
+};
+
+// REQUIRES nothing: any text gives a reference or an error that quotes it and says what is wrong.
+Result<ImageReference> ParseImageReference(std::string_view text);
+
+}  // namespace ocifs

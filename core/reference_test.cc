@@ -1,0 +1,90 @@
+#include "core/reference.h"
+
+#include <gtest/gtest.h>
+
+namespace ocifs {
+namespace {
+
+const std::string kHex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+TEST(ParseImageReference, Valid) {
+  struct Case {
+    std::string text, domain, repository, tag;
+    bool digest;
+    std::string host, full;
+  } cases[] = {
+      {"python:3.12-slim", "docker.io", "library/python", "3.12-slim", false,
+       "registry-1.docker.io", "docker.io/library/python:3.12-slim"},
+      {"python", "docker.io", "library/python", "latest", false, "registry-1.docker.io",
+       "docker.io/library/python:latest"},
+      {"docker.io/python:3", "docker.io", "library/python", "3", false, "registry-1.docker.io",
+       "docker.io/library/python:3"},
+      {"index.docker.io/library/python:3", "docker.io", "library/python", "3", false,
+       "registry-1.docker.io", "docker.io/library/python:3"},
+      {"myorg/app", "docker.io", "myorg/app", "latest", false, "registry-1.docker.io",
+       "docker.io/myorg/app:latest"},
+      {"ghcr.io/org/team/app", "ghcr.io", "org/team/app", "latest", false, "ghcr.io",
+       "ghcr.io/org/team/app:latest"},
+      {"localhost/app:v1", "localhost", "app", "v1", false, "localhost", "localhost/app:v1"},
+      {"127.0.0.1:5000/library/python:3.11-slim", "127.0.0.1:5000", "library/python", "3.11-slim",
+       false, "127.0.0.1:5000", "127.0.0.1:5000/library/python:3.11-slim"},
+      {"[::1]:5000/app:x", "[::1]:5000", "app", "x", false, "[::1]:5000", "[::1]:5000/app:x"},
+      {"Registry/app", "Registry", "app", "latest", false, "Registry", "Registry/app:latest"},
+      {"a.b/c_d/e__f/g-h/i--j/k.l:T_1.x-y", "a.b", "c_d/e__f/g-h/i--j/k.l", "T_1.x-y", false, "a.b",
+       "a.b/c_d/e__f/g-h/i--j/k.l:T_1.x-y"},
+      {"python@sha256:" + kHex, "docker.io", "library/python", "", true, "registry-1.docker.io",
+       "docker.io/library/python@sha256:" + kHex},
+      {"localhost:5000/a/b:v1@sha256:" + kHex, "localhost:5000", "a/b", "v1", true,
+       "localhost:5000", "localhost:5000/a/b:v1@sha256:" + kHex},
+      // No '/' after it: `localhost:5000` alone is the image `localhost` with tag 5000, as in
+      // docker.
+      {"localhost:5000", "docker.io", "library/localhost", "5000", false, "registry-1.docker.io",
+       "docker.io/library/localhost:5000"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseImageReference(c.text);
+    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().message();
+    EXPECT_EQ(r->domain, c.domain) << c.text;
+    EXPECT_EQ(r->repository, c.repository) << c.text;
+    EXPECT_EQ(r->tag, c.tag) << c.text;
+    EXPECT_EQ(r->digest.has_value(), c.digest) << c.text;
+    EXPECT_EQ(r->Host(), c.host) << c.text;
+    EXPECT_EQ(r->str(), c.full) << c.text;
+    EXPECT_EQ(r->ManifestReference(), c.digest ? "sha256:" + kHex : c.tag) << c.text;
+  }
+}
+
+TEST(ParseImageReference, Invalid) {
+  struct Case {
+    std::string text, message;
+  } cases[] = {
+      {"", "it is empty"},
+      {"Python:3", "repository names must be lowercase"},
+      {"python:", "tag `` is not valid"},
+      {"python:.x", "tag `.x` is not valid"},
+      {"python:" + std::string(129, 'a'), "is not valid"},
+      {"python@sha512:abcd", "digest algorithm `sha512` is not supported"},
+      {"python@sha256:xyz", "want `@sha256:<64 lowercase hex digits>`"},
+      {"python@", "want `@sha256:<64 hex digits>`"},
+      {"a//b", "`` is not a valid path component"},
+      {"org/-app", "`-app` is not a valid path component"},
+      {"org/app-", "`app-` is not a valid path component"},
+      {"org/a...b", "`a...b` is not a valid path component"},
+      {"my_host:5000x/app", "`my_host:5000x` is not a valid registry host"},
+      {"host.-bad/app", "`host.-bad` is not a valid registry host"},
+      {kHex, "is an image ID, not a name"},
+      {":tag", "the name is empty"},
+      {"ghcr.io/" + std::string(250, 'a'), "longer than 255"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseImageReference(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << c.text;
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos)
+        << c.text << ": " << r.status().message();
+    EXPECT_NE(r.status().message().find("`" + c.text + "`"), std::string::npos) << c.text;
+  }
+}
+
+}  // namespace
+}  // namespace ocifs
