@@ -10,6 +10,8 @@
 #include <fmt/ranges.h>
 
 #include "core/options.h"
+#include "core/reference.h"
+#include "core/registry_source.h"
 #include "core/tree.h"
 
 namespace ocifs {
@@ -123,6 +125,72 @@ class VerifiedFileBlob : public Blob {
   mutable FileInfo verified_;
 };
 
+Result<nlohmann::json> ParseJson(const std::string& where, const std::string& text,
+                                 std::string_view what) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Corrupt(where + fmt::format(": {} is not a JSON object", what));
+  return j;
+}
+
+Result<Descriptor> ParseDescriptor(const std::string& where, const nlohmann::json& j,
+                                   std::string_view what) {
+  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
+      !j["size"].is_number_unsigned() || !j.contains("mediaType") || !j["mediaType"].is_string()) {
+    return Corrupt(where + fmt::format(": {} is not a valid descriptor", what));
+  }
+  Descriptor d;
+  auto digest = Digest::Parse(j["digest"].get<std::string>());
+  if (!digest.ok())
+    return Unsupported(where + fmt::format(": {}: {}", what, digest.status().message()));
+  d.digest = *digest;
+  d.size = j["size"].get<uint64_t>();
+  d.media_type = j["mediaType"].get<std::string>();
+  return d;
+}
+
+// The image manifest for `platform`: `top` itself, or its pick from an index (or list).
+Result<Descriptor> PickPlatform(const ManifestReader& r, const Descriptor& top,
+                                const Platform& platform, int depth = 0) {
+  if (top.media_type != kMediaTypeOciIndex && top.media_type != kMediaTypeDockerList) {
+    if (top.media_type != kMediaTypeOciManifest && top.media_type != kMediaTypeDockerManifest) {
+      return Unsupported(r.where +
+                         fmt::format(": manifest media type `{}` is not an image", top.media_type));
+    }
+    return top;
+  }
+  if (depth > 4) return Corrupt(r.where + ": indexes nest more than 4 deep");
+  OCIFS_ASSIGN_OR_RETURN(std::string text, r.read(top));
+  OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(r.where, text, "index " + top.digest.str()));
+  std::vector<std::string> seen;
+  for (const auto& m : index.value("manifests", nlohmann::json::array())) {
+    const auto& p = m.value("platform", nlohmann::json::object());
+    std::string os = p.value("os", ""), arch = p.value("architecture", ""),
+                variant = p.value("variant", "");
+    seen.push_back(variant.empty() ? os + "/" + arch : os + "/" + arch + "/" + variant);
+    if (os == platform.os && arch == platform.architecture &&
+        (platform.variant.empty() || variant == platform.variant)) {
+      OCIFS_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor(r.where, m, "index manifest"));
+      return PickPlatform(r, d, platform, depth + 1);
+    }
+  }
+  return NotFound(r.where + fmt::format(": no manifest for {} (it has: {})", platform.str(),
+                                        fmt::join(seen, ", ")));
+}
+
+class RegistrySource : public BaseSource {
+ public:
+  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry)
+      : reference_(std::move(reference)), registry_(std::move(registry)) {}
+  Result<BaseImage> Resolve(const Platform& platform) override {
+    return registry_->Resolve(reference_, platform);
+  }
+
+ private:
+  std::string reference_;
+  std::shared_ptr<RegistryContext> registry_;
+};
+
 class ScratchSource : public BaseSource {
  public:
   Result<BaseImage> Resolve(const Platform&) override {
@@ -150,84 +218,23 @@ class OciLayoutSource : public BaseSource {
       return Corrupt(fmt::format("base `{}`: `{}/oci-layout` is not valid", reference_, path_));
     }
     OCIFS_ASSIGN_OR_RETURN(std::string index_text, ReadSmallFile(*tree_, "index.json"));
-    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(index_text, "index.json"));
+    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(Where(), index_text, "index.json"));
     OCIFS_ASSIGN_OR_RETURN(Descriptor top, PickByTag(index));
-    OCIFS_ASSIGN_OR_RETURN(Descriptor manifest_desc, PickPlatform(top, platform));
-
-    OCIFS_ASSIGN_OR_RETURN(std::string manifest_text, ReadVerified(manifest_desc));
-    OCIFS_ASSIGN_OR_RETURN(auto manifest,
-                           ParseJson(manifest_text, "manifest " + manifest_desc.digest.str()));
-    if (!manifest.contains("config") || !manifest.contains("layers") ||
-        !manifest["layers"].is_array()) {
-      return Corrupt(Where() + fmt::format(": manifest {} has no config or layers",
-                                           manifest_desc.digest.str()));
-    }
-    OCIFS_ASSIGN_OR_RETURN(Descriptor config_desc,
-                           ParseDescriptor(manifest["config"], "manifest config"));
-    OCIFS_ASSIGN_OR_RETURN(std::string config_text, ReadVerified(config_desc));
-    OCIFS_ASSIGN_OR_RETURN(auto config,
-                           ParseJson(config_text, "config " + config_desc.digest.str()));
-
-    BaseImage b;
+    ManifestReader reader;
+    reader.where = Where();
+    reader.read = [this](const Descriptor& d) { return ReadVerified(d); };
+    reader.layer_blob = [this](const Descriptor& d) -> Result<std::shared_ptr<const Blob>> {
+      OCIFS_RETURN_IF_ERROR(StatBlob(d).status());
+      return MakeVerifiedFileBlob(path_ + "/" + BlobPath(d.digest), d.digest, d.size);
+    };
+    OCIFS_ASSIGN_OR_RETURN(BaseImage b, ResolveManifests(reader, top, platform));
     b.reference = reference_;
-    b.manifest_digest = manifest_desc.digest;
-    b.config = config;
-    std::string os = config.value("os", ""), arch = config.value("architecture", "");
-    if (os != platform.os || arch != platform.architecture) {
-      return InvalidArgument(
-          fmt::format("base `{}` is {}/{}, but the image is for {} (set platform to match)",
-                      reference_, os, arch, platform.str()));
-    }
-    const auto& diff_ids = config["rootfs"]["diff_ids"];
-    if (!diff_ids.is_array() || diff_ids.size() != manifest["layers"].size()) {
-      return Corrupt(Where() + fmt::format(": config {} lists {} diff_ids for {} layers",
-                                           config_desc.digest.str(),
-                                           diff_ids.is_array() ? diff_ids.size() : 0,
-                                           manifest["layers"].size()));
-    }
-    for (size_t i = 0; i < diff_ids.size(); ++i) {
-      OCIFS_ASSIGN_OR_RETURN(Descriptor d,
-                             ParseDescriptor(manifest["layers"][i], fmt::format("layers[{}]", i)));
-      if (!diff_ids[i].is_string())
-        return Corrupt(Where() + fmt::format(": diff_ids[{}] is not a string", i));
-      auto diff_id = Digest::Parse(diff_ids[i].get<std::string>());
-      if (!diff_id.ok())
-        return diff_id.status().WithContext(Where() + fmt::format(": diff_ids[{}]", i));
-      OCIFS_ASSIGN_OR_RETURN(FileInfo st, StatBlob(d));
-      (void)st;
-      d.media_type = NormalizeLayerType(d.media_type);
-      b.layers.push_back(
-          {d, *diff_id, MakeVerifiedFileBlob(path_ + "/" + BlobPath(d.digest), d.digest, d.size)});
-    }
     return b;
   }
 
  private:
   std::string Where() const { return fmt::format("base `{}`", reference_); }
   static std::string BlobPath(const Digest& d) { return "blobs/sha256/" + d.hex(); }
-
-  Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what) const {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return Corrupt(Where() + fmt::format(": {} is not a JSON object", what));
-    return j;
-  }
-
-  Result<Descriptor> ParseDescriptor(const nlohmann::json& j, std::string_view what) const {
-    if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() ||
-        !j.contains("size") || !j["size"].is_number_unsigned() || !j.contains("mediaType") ||
-        !j["mediaType"].is_string()) {
-      return Corrupt(Where() + fmt::format(": {} is not a valid descriptor", what));
-    }
-    Descriptor d;
-    auto digest = Digest::Parse(j["digest"].get<std::string>());
-    if (!digest.ok())
-      return Unsupported(Where() + fmt::format(": {}: {}", what, digest.status().message()));
-    d.digest = *digest;
-    d.size = j["size"].get<uint64_t>();
-    d.media_type = j["mediaType"].get<std::string>();
-    return d;
-  }
 
   Result<FileInfo> StatBlob(const Descriptor& d) const {
     auto st = tree_->Lstat(BlobPath(d.digest));
@@ -259,12 +266,14 @@ class OciLayoutSource : public BaseSource {
     const auto& ms = index["manifests"];
     std::vector<std::string> tags;
     std::string want = tag_;
-    if (want.empty() && ms.size() == 1) return ParseDescriptor(ms[0], "index.json manifests[0]");
+    if (want.empty() && ms.size() == 1)
+      return ParseDescriptor(Where(), ms[0], "index.json manifests[0]");
     if (want.empty()) want = "latest";
     for (size_t i = 0; i < ms.size(); ++i) {
       std::string ref =
           ms[i].value("/annotations/org.opencontainers.image.ref.name"_json_pointer, "");
-      if (ref == want) return ParseDescriptor(ms[i], fmt::format("index.json manifests[{}]", i));
+      if (ref == want)
+        return ParseDescriptor(Where(), ms[i], fmt::format("index.json manifests[{}]", i));
       if (!ref.empty()) tags.push_back(ref);
     }
     return NotFound(Where() +
@@ -272,36 +281,59 @@ class OciLayoutSource : public BaseSource {
                                 tags.empty() ? "none" : fmt::format("{}", fmt::join(tags, ", "))));
   }
 
-  Result<Descriptor> PickPlatform(const Descriptor& top, const Platform& platform) const {
-    if (top.media_type != kMediaTypeOciIndex && top.media_type != kMediaTypeDockerList) {
-      if (top.media_type != kMediaTypeOciManifest && top.media_type != kMediaTypeDockerManifest) {
-        return Unsupported(
-            Where() + fmt::format(": manifest media type `{}` is not an image", top.media_type));
-      }
-      return top;
-    }
-    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadVerified(top));
-    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(text, "index " + top.digest.str()));
-    std::vector<std::string> seen;
-    for (const auto& m : index.value("manifests", nlohmann::json::array())) {
-      const auto& p = m.value("platform", nlohmann::json::object());
-      std::string os = p.value("os", ""), arch = p.value("architecture", ""),
-                  variant = p.value("variant", "");
-      seen.push_back(variant.empty() ? os + "/" + arch : os + "/" + arch + "/" + variant);
-      if (os == platform.os && arch == platform.architecture &&
-          (platform.variant.empty() || variant == platform.variant)) {
-        return PickPlatform(*ParseDescriptor(m, "index manifest"), platform);
-      }
-    }
-    return NotFound(Where() + fmt::format(": no manifest for {} (it has: {})", platform.str(),
-                                          fmt::join(seen, ", ")));
-  }
-
   std::string reference_, path_, tag_;
   std::unique_ptr<Tree> tree_;
 };
 
 }  // namespace
+
+Result<BaseImage> ResolveManifests(const ManifestReader& r, const Descriptor& top,
+                                   const Platform& platform) {
+  OCIFS_ASSIGN_OR_RETURN(Descriptor manifest_desc, PickPlatform(r, top, platform));
+  OCIFS_ASSIGN_OR_RETURN(std::string manifest_text, r.read(manifest_desc));
+  OCIFS_ASSIGN_OR_RETURN(
+      auto manifest, ParseJson(r.where, manifest_text, "manifest " + manifest_desc.digest.str()));
+  if (!manifest.contains("config") || !manifest.contains("layers") ||
+      !manifest["layers"].is_array()) {
+    return Corrupt(
+        r.where + fmt::format(": manifest {} has no config or layers", manifest_desc.digest.str()));
+  }
+  OCIFS_ASSIGN_OR_RETURN(Descriptor config_desc,
+                         ParseDescriptor(r.where, manifest["config"], "manifest config"));
+  OCIFS_ASSIGN_OR_RETURN(std::string config_text, r.read(config_desc));
+  OCIFS_ASSIGN_OR_RETURN(auto config,
+                         ParseJson(r.where, config_text, "config " + config_desc.digest.str()));
+
+  BaseImage b;
+  b.manifest_digest = manifest_desc.digest;
+  b.config = config;
+  std::string os = config.value("os", ""), arch = config.value("architecture", "");
+  if (os != platform.os || arch != platform.architecture) {
+    return InvalidArgument(
+        fmt::format("{} is {}/{}, but the image is for {} (set platform to match)", r.where, os,
+                    arch, platform.str()));
+  }
+  const auto& diff_ids = config["rootfs"]["diff_ids"];
+  if (!diff_ids.is_array() || diff_ids.size() != manifest["layers"].size()) {
+    return Corrupt(r.where + fmt::format(": config {} lists {} diff_ids for {} layers",
+                                         config_desc.digest.str(),
+                                         diff_ids.is_array() ? diff_ids.size() : 0,
+                                         manifest["layers"].size()));
+  }
+  for (size_t i = 0; i < diff_ids.size(); ++i) {
+    OCIFS_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor(r.where, manifest["layers"][i],
+                                                         fmt::format("layers[{}]", i)));
+    if (!diff_ids[i].is_string())
+      return Corrupt(r.where + fmt::format(": diff_ids[{}] is not a string", i));
+    auto diff_id = Digest::Parse(diff_ids[i].get<std::string>());
+    if (!diff_id.ok())
+      return diff_id.status().WithContext(r.where + fmt::format(": diff_ids[{}]", i));
+    OCIFS_ASSIGN_OR_RETURN(auto blob, r.layer_blob(d));
+    d.media_type = NormalizeLayerType(d.media_type);
+    b.layers.push_back({d, *diff_id, std::move(blob)});
+  }
+  return b;
+}
 
 nlohmann::json Descriptor::ToJson() const {
   return {{"mediaType", media_type}, {"digest", digest.str()}, {"size", size}};
@@ -311,7 +343,8 @@ std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest
   return std::make_shared<VerifiedFileBlob>(std::move(path), std::move(digest), size);
 }
 
-Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference) {
+Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
+                                                   std::shared_ptr<RegistryContext> registry) {
   if (reference == "scratch") return std::unique_ptr<BaseSource>(std::make_unique<ScratchSource>());
   if (auto ref = SplitOciLayoutRef(reference)) {
     if (ref->tag && ref->tag->empty()) {
@@ -322,11 +355,10 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference)
     return std::unique_ptr<BaseSource>(
         std::make_unique<OciLayoutSource>(reference, ref->path, ref->tag.value_or("")));
   }
-  return Unsupported(fmt::format(
-      "base `{}`: pulling from registries is not supported yet; use `--base scratch` or "
-      "`--base oci:PATH[:TAG]` (a local OCI layout, e.g. from `skopeo copy docker://... "
-      "oci:PATH:TAG`)",
-      reference));
+  OCIFS_RETURN_IF_ERROR(ParseImageReference(reference).status().WithContext("base"));
+  if (!registry)
+    return Internal(fmt::format("base `{}`: no registry context to pull it with", reference));
+  return std::unique_ptr<BaseSource>(std::make_unique<RegistrySource>(reference, registry));
 }
 
 }  // namespace ocifs

@@ -13,6 +13,7 @@
 // Thread safety: a BaseImage's blobs may be read concurrently.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,7 +50,10 @@ struct Descriptor {
 };
 
 struct BaseImage {
-  std::string reference;                             // as the user named it
+  std::string reference;  // as the user named it
+  // The registry reference in full ("docker.io/library/python:3.12-slim"), for the
+  // org.opencontainers.image.base.name annotation; empty for scratch and local layouts.
+  std::string name;
   std::optional<Digest> manifest_digest;             // unset for scratch
   nlohmann::json config = nlohmann::json::object();  // the base's image config (empty for scratch)
   struct Layer {
@@ -66,9 +70,26 @@ class BaseSource {
   virtual Result<BaseImage> Resolve(const Platform& platform) = 0;
 };
 
-// `scratch`, `oci:PATH[:TAG]` (PATH absolute; TAG defaults to the only manifest, else `latest`).
-// A registry reference is kUnsupported until registry pulls exist.
-Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference);
+// What every source that reads manifests shares (ResolveManifests): how to read a blob's bytes,
+// checked against its descriptor, and how to make the Blob of a layer.
+struct ManifestReader {
+  std::string where;  // "base `REFERENCE`", the start of every message
+  std::function<Result<std::string>(const Descriptor&)> read;
+  std::function<Result<std::shared_ptr<const Blob>>(const Descriptor&)> layer_blob;
+};
+
+// From `top` (an image manifest, or an index or Docker list to pick the platform's from): the
+// manifest, its config (whose os/architecture must match and whose diff_ids must pair with the
+// layers) and its layers, media types normalized to OCI. `reference` is left for the caller.
+Result<BaseImage> ResolveManifests(const ManifestReader& reader, const Descriptor& top,
+                                   const Platform& platform);
+
+class RegistryContext;  // registry_source.h
+
+// `scratch`, `oci:PATH[:TAG]` (PATH absolute; TAG defaults to the only manifest, else `latest`),
+// or an image reference pulled through `registry` (an error when it is null).
+Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
+                                                   std::shared_ptr<RegistryContext> registry);
 
 // A blob read from a file, hashed in full before its first byte is served (see above).
 std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest, uint64_t size);

@@ -515,6 +515,7 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     annotations["org.opencontainers.image.version"] = p.pyproject.version;
   if (plan.base.manifest_digest)
     annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
+  if (!plan.base.name.empty()) annotations["org.opencontainers.image.base.name"] = plan.base.name;
   json manifest = {
       {"schemaVersion", 2},
       {"mediaType", kMediaTypeOciManifest},
@@ -655,7 +656,7 @@ Result<ImagePlan> PlanProject(
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, ResolveProject(in));
   auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
   if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
-  OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base));
+  OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base, in.registry));
   OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(project->platform));
   OCIFS_ASSIGN_OR_RETURN(ImagePlan plan,
                          PlanImage(std::move(project), std::move(base), nullptr, on_directory));

@@ -280,8 +280,11 @@ TEST(ImageTest, BadBaseLayouts) {
          return "oci:" + b.dir.path();
        },
        "is "},
-      {"registry reference", [](BaseLayout&) { return std::string("python:3.11-slim"); },
-       "not supported yet"},
+      {"bad registry reference", [](BaseLayout&) { return std::string("Python:3.11-slim"); },
+       "base: image reference `Python:3.11-slim`: repository names must be lowercase"},
+      {"registry reference without a registry context",
+       [](BaseLayout&) { return std::string("python:3.11-slim"); },
+       "no registry context to pull it with"},
   };
   for (const auto& c : cases) {
     BaseLayout base(false);

@@ -95,6 +95,7 @@ struct ResolvedProject {
 };
 
 class PluginHost;
+class RegistryContext;
 
 struct ResolveInputs {
   std::string project_dir;                       // as given; made absolute
@@ -102,6 +103,8 @@ struct ResolveInputs {
   std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
   // The loaded plugins (plugin_host.h) that every plan of this project goes through; may be null.
   std::shared_ptr<PluginHost> plugins;
+  // How registry bases are pulled (registry_source.h); null: a registry base is an error.
+  std::shared_ptr<RegistryContext> registry;
 };
 
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in);

@@ -17,8 +17,8 @@ packages=(
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
   procps util-linux openssl iproute2
-  # a registry on 127.0.0.1 to copy artifacts to
-  docker-registry
+  # a registry on 127.0.0.1 to pull bases from and copy artifacts to; htpasswd for its Basic auth
+  docker-registry apache2-utils
 )
 
 if [[ $(id -u) -ne 0 ]]; then

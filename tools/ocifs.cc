@@ -24,6 +24,7 @@
 #include "core/live.h"
 #include "core/mount_status.h"
 #include "core/plugin_host.h"
+#include "core/registry_source.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -126,17 +127,24 @@ struct PluginFlags {
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, exclude;
-  std::vector<std::string> plugin_opts;
+  std::vector<std::string> plugin_opts, insecure_registries;
   std::string base, deps, python, platform, workdir, user, entrypoint, cmd, healthcheck;
-  bool strict = false;
+  bool strict = false, offline = false;
   CacheFlags cache;
   PluginFlags plugins;
 
   void Register(CLI::App& app) {
     app.add_option("--tag,-t", tags,
                    "Tag of the image in index.json (repeatable; default: latest)");
-    app.add_option("--base", base,
-                   "Base image: scratch, oci:PATH[:TAG] (default: python:X.Y-slim)");
+    app.add_option(
+        "--base", base,
+        "Base image: scratch, oci:PATH[:TAG], or a registry reference such as "
+        "python:3.12-slim or HOST:PORT/REPO:TAG[@sha256:...] (default: python:X.Y-slim)");
+    app.add_option("--insecure-registry", insecure_registries,
+                   "Registry HOST[:PORT] that may be reached over plain HTTP or unverified TLS "
+                   "(repeatable; loopback hosts always may)");
+    app.add_flag("--offline", offline,
+                 "Use no network: registry bases come from the cache (an error if not there)");
     app.add_option(
         "--deps", deps,
         "Dependencies: a virtualenv or a site-packages directory (default: .venv or venv)");
@@ -231,6 +239,12 @@ Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags
                          ocifs::PluginHost::Load(flags.plugins.Search(forbidden), &warnings));
   if (!flags.cache.disabled) in.plugins->set_cache_dir(flags.cache.Dir());
   PrintWarnings(warnings);
+  ocifs::RegistryOptions registry;
+  registry.insecure = flags.insecure_registries;
+  registry.offline = flags.offline;
+  OCIFS_ASSIGN_OR_RETURN(
+      in.registry, ocifs::RegistryContext::Make(std::move(registry),
+                                                flags.cache.disabled ? "" : flags.cache.Dir()));
   return in;
 }
 

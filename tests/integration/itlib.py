@@ -12,9 +12,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 OCIFS = os.environ["OCIFS_BIN"]
 BASE = os.environ["OCIFS_BASE"]
@@ -237,3 +240,63 @@ class Container:
         run(["runc", "delete", "--force", self.id], check=False)
         run(["ip", "netns", "delete", self.netns], check=False)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+class Registry:
+    """docker-registry (Debian's distribution 2.8) on a free port of 127.0.0.1, for a with-block.
+
+    `users` ({name: password}) turns on htpasswd (Basic) authentication. The access log (one line
+    per request, with its method and path) is in `requests()`.
+    """
+
+    def __init__(self, users=None):
+        self.users = users or {}
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ocifs-registry-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        auth = ""
+        if self.users:
+            with open(f"{self.dir}/htpasswd", "w") as f:
+                for name, password in self.users.items():
+                    f.write(run(["htpasswd", "-Bbn", name, password]).stdout.strip() + "\n")
+            auth = f"auth:\n  htpasswd:\n    realm: ocifs-tests\n    path: {self.dir}/htpasswd\n"
+        config = f"{self.dir}/config.yml"
+        with open(config, "w") as f:
+            f.write(f"version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
+                    f"storage:\n  filesystem:\n    rootdirectory: {self.dir}/data\n"
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n{auth}")
+        self.log = open(f"{self.dir}/log", "w")
+        self.proc = subprocess.Popen(["docker-registry", "serve", config], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+        def up():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=1) as r:
+                    return r.status == 200
+            except urllib.error.HTTPError as e:
+                return e.code == 401  # up, and wants credentials
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"docker-registry exited: {open(self.log.name).read()}")
+                return False
+        wait_until(up, 20, "docker-registry to answer")
+        self.host = f"127.0.0.1:{self.port}"
+        return self
+
+    def requests(self):
+        """The access log's request lines so far, as "METHOD PATH"."""
+        self.log.flush()
+        with open(self.log.name) as f:
+            return re.findall(r'"((?:GET|HEAD|PUT|POST|PATCH|DELETE) [^ "]+) HTTP/', f.read())
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from itlib import (BASE, BASE_REF, CONFORMANCE, EXAMPLE, OCIFS, PYTHON, Mount, deps_set, read_bytes,
+from itlib import (BASE, BASE_REF, CONFORMANCE, EXAMPLE, OCIFS, PYTHON, Mount, Registry, deps_set, read_bytes,
                    read_json, run, wait_until)
 
 SPDX = "application/spdx+json"
@@ -68,44 +68,6 @@ def spdx_pypi(doc):
                 assert m.group(1) == normalize(p["name"]), ref
                 out[m.group(1)] = p["versionInfo"]
     return out
-
-
-class Registry:
-    """docker-registry (Debian's distribution 2.8) on a free port of 127.0.0.1, for a with-block."""
-
-    def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="ocifs-registry-")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = f"{self.dir}/config.yml"
-        with open(config, "w") as f:
-            f.write(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                    f"    rootdirectory: {self.dir}/data\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
-        self.log = open(f"{self.dir}/log", "w")
-        self.proc = subprocess.Popen(["docker-registry", "serve", config], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-        def up():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=1) as r:
-                    return r.status == 200
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"docker-registry exited: {open(self.log.name).read()}")
-                return False
-        wait_until(up, 20, "docker-registry to answer")
-        self.host = f"127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SbomTest(unittest.TestCase):

@@ -1,0 +1,262 @@
+#include "core/registry_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace ocifs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxSmallBlob = 4 << 20;  // manifests, indexes and configs
+
+std::string TempName(const std::string& dir, std::string_view hint) {
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("{}/.tmp-{}-{}-{}", dir, hint, ::getpid(), counter++);
+}
+
+// Writes through `fill(fd)` into a temp file beside `path`, then fsync and rename.
+Status WriteAtomically(const std::string& path, const std::function<Status(int fd)>& fill) {
+  const std::string dir = fs::path(path).parent_path().string();
+  const std::string tmp = TempName(dir, fs::path(path).filename().string().substr(0, 16));
+  int fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, fmt::format("`{}`", tmp), "create");
+  Status s = fill(fd);
+  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus(errno, fmt::format("`{}`", tmp), "close");
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    s = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+Status WriteAll(int fd, std::span<const std::byte> bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "blob cache file", "write");
+    bytes = bytes.subspan(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> ReadWholeFile(const std::string& path, uint64_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > limit) return std::nullopt;
+  return text;
+}
+
+std::string MediaTypeOf(const std::string& bytes, const std::string& fallback) {
+  auto j = nlohmann::json::parse(bytes, nullptr, false);
+  if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string())
+    return j["mediaType"].get<std::string>();
+  if (!fallback.empty()) return fallback;
+  return j.is_object() && j.contains("manifests") ? kMediaTypeOciIndex : kMediaTypeOciManifest;
+}
+
+// A base layer of a registry: fetched into the blob cache on its first read, then served from
+// there through a verified file blob. A failed fetch is not remembered: the next read tries again.
+class LazyRegistryBlob : public Blob {
+ public:
+  LazyRegistryBlob(std::shared_ptr<RegistryClient> client, ImageReference ref, std::string dir,
+                   Descriptor d)
+      : client_(std::move(client)), ref_(std::move(ref)), dir_(std::move(dir)), d_(std::move(d)) {}
+
+  uint64_t size() const override { return d_.size; }
+
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    OCIFS_ASSIGN_OR_RETURN(auto inner, Ready());
+    return inner->ReadAt(offset, out);
+  }
+
+ private:
+  Result<std::shared_ptr<const Blob>> Ready() const {
+    std::lock_guard lock(mu_);
+    if (inner_) return inner_;
+    const std::string path = dir_ + "/" + d_.digest.hex();
+    if (::access(path.c_str(), F_OK) == 0) {
+      auto cached = MakeVerifiedFileBlob(path, d_.digest, d_.size);
+      Status s = cached->ReadAt(0, {});  // hashes the whole file once
+      if (s.ok()) return inner_ = cached;
+      if (s.code() != Code::kCorrupt) return s;
+      ::unlink(path.c_str());  // a damaged cache entry: fetch it again
+    }
+    OCIFS_RETURN_IF_ERROR(WriteAtomically(path, [&](int fd) {
+      return client_->GetBlob(
+          ref_, d_.digest, d_.size, [fd](std::span<const std::byte> b) { return WriteAll(fd, b); },
+          [fd] {
+            if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+              return ErrnoStatus(errno, "blob cache file", "truncate");
+            return Status::Ok();
+          });
+    }));
+    inner_ = MakeVerifiedFileBlob(path, d_.digest, d_.size);
+    return inner_;
+  }
+
+  std::shared_ptr<RegistryClient> client_;
+  const ImageReference ref_;
+  const std::string dir_;
+  const Descriptor d_;
+  mutable std::mutex mu_;
+  mutable std::shared_ptr<const Blob> inner_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<RegistryContext>> RegistryContext::Make(
+    RegistryOptions options, std::string cache_dir, std::shared_ptr<HttpTransport> transport,
+    std::shared_ptr<const CredentialStore> credentials) {
+  std::shared_ptr<RegistryContext> c(new RegistryContext());
+  c->offline_ = options.offline;
+  if (!transport) transport = MakeCurlTransport();
+  if (!credentials) credentials = MakeDefaultCredentialStore();
+  c->client_ = std::make_shared<RegistryClient>(std::move(options), std::move(transport),
+                                                std::move(credentials));
+  if (cache_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ocifs-blobs-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
+    cache_dir = pattern;
+    c->private_dir_ = true;
+  }
+  c->dir_ = cache_dir;
+  c->blob_dir_ = cache_dir + "/blobs/sha256";
+  std::error_code ec;
+  fs::create_directories(c->blob_dir_, ec);
+  if (ec) return Status(Code::kIo, fmt::format("`{}`: {}", c->blob_dir_, ec.message()));
+  return c;
+}
+
+RegistryContext::~RegistryContext() {
+  if (private_dir_) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const Platform& platform) {
+  OCIFS_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(reference));
+  const std::string key = ref.str() + " " + platform.str();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  }
+  const std::string where = fmt::format("base `{}`", reference);
+  std::map<std::string, std::string> fetched;  // this resolution's manifests, by digest
+
+  // The bytes of a manifest or config: from the cache when there, else from the registry (and
+  // then kept in the cache).
+  auto read = [&](const Descriptor& d) -> Result<std::string> {
+    if (auto it = fetched.find(d.digest.str()); it != fetched.end()) return it->second;
+    if (d.size > kMaxSmallBlob)
+      return Corrupt(fmt::format("{}: {} claims {} bytes", where, d.digest.str(), d.size));
+    const std::string path = blob_dir_ + "/" + d.digest.hex();
+    if (auto text = ReadWholeFile(path, kMaxSmallBlob); text && Digest::Of(*text) == d.digest)
+      return *text;
+    std::string bytes;
+    const bool manifest =
+        d.media_type == kMediaTypeOciManifest || d.media_type == kMediaTypeOciIndex ||
+        d.media_type == kMediaTypeDockerManifest || d.media_type == kMediaTypeDockerList;
+    if (offline_) {
+      return Status(
+          Code::kFailedPrecondition,
+          fmt::format("{}: {} is not in the cache, and --offline is set", where, d.digest.str()));
+    }
+    if (manifest) {
+      auto m = client_->GetManifest(ref, d.digest.str());
+      if (!m.ok()) return m.status().WithContext(where);
+      bytes = std::move(m->bytes);
+    } else {
+      Status s = client_->GetBlob(
+          ref, d.digest, d.size,
+          [&](std::span<const std::byte> b) {
+            bytes.append(reinterpret_cast<const char*>(b.data()), b.size());
+            return Status::Ok();
+          },
+          [&] {
+            bytes.clear();
+            return Status::Ok();
+          });
+      if (!s.ok()) return s.WithContext(where);
+    }
+    OCIFS_RETURN_IF_ERROR(WriteAtomically(
+        path, [&](int fd) { return WriteAll(fd, std::as_bytes(std::span(bytes))); }));
+    return bytes;
+  };
+
+  // The top manifest: by digest from the cache or the registry; by tag from the registry, or
+  // offline from the tag's last resolution.
+  Descriptor top;
+  std::string top_bytes;
+  const std::string ref_file =
+      fmt::format("{}/refs/{}/{}/{}", dir_, ref.domain, ref.repository, ref.tag);
+  if (ref.digest) {
+    top.digest = *ref.digest;
+    top.media_type = kMediaTypeOciManifest;  // for `read`: fetch it as a manifest
+    top.size = 0;
+    OCIFS_ASSIGN_OR_RETURN(top_bytes, read(top));
+  } else if (offline_) {
+    auto text = ReadWholeFile(ref_file, 1 << 16);
+    auto j = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    auto digest = j.is_object() ? Digest::Parse(j.value("digest", "")) : Digest::Parse("");
+    if (!digest.ok()) {
+      return Status(Code::kFailedPrecondition,
+                    fmt::format("{}: the tag `{}` was never resolved here, and --offline is set "
+                                "(mount once with the network to fill the cache)",
+                                where, ref.tag));
+    }
+    top.digest = *digest;
+    top.media_type = kMediaTypeOciManifest;
+    OCIFS_ASSIGN_OR_RETURN(top_bytes, read(top));
+  } else {
+    auto m = client_->GetManifest(ref, ref.tag);
+    if (!m.ok()) return m.status().WithContext(where);
+    top.digest = m->digest;
+    top_bytes = std::move(m->bytes);
+    const std::string path = blob_dir_ + "/" + top.digest.hex();
+    OCIFS_RETURN_IF_ERROR(WriteAtomically(
+        path, [&](int fd) { return WriteAll(fd, std::as_bytes(std::span(top_bytes))); }));
+    std::error_code ec;
+    fs::create_directories(fs::path(ref_file).parent_path(), ec);
+    nlohmann::json j = {{"digest", top.digest.str()}, {"mediaType", m->media_type}};
+    OCIFS_RETURN_IF_ERROR(WriteAtomically(ref_file, [&](int fd) {
+      std::string text = j.dump();
+      return WriteAll(fd, std::as_bytes(std::span(text)));
+    }));
+    top.media_type = m->media_type;
+  }
+  top.media_type = MediaTypeOf(top_bytes, ref.digest || offline_ ? "" : top.media_type);
+  top.size = top_bytes.size();
+  fetched[top.digest.str()] = top_bytes;
+
+  ManifestReader reader;
+  reader.where = where;
+  reader.read = read;
+  reader.layer_blob = [&](const Descriptor& d) -> Result<std::shared_ptr<const Blob>> {
+    return std::shared_ptr<const Blob>(
+        std::make_shared<LazyRegistryBlob>(client_, ref, blob_dir_, d));
+  };
+  OCIFS_ASSIGN_OR_RETURN(BaseImage b, ResolveManifests(reader, top, platform));
+  b.reference = reference;
+  b.name = ref.str();
+  std::lock_guard lock(mu_);
+  resolved_[key] = b;
+  return b;
+}
+
+}  // namespace ocifs
