@@ -125,21 +125,29 @@ Result<std::shared_ptr<RegistryContext>> RegistryContext::Make(
   if (!credentials) credentials = MakeDefaultCredentialStore();
   c->client_ = std::make_shared<RegistryClient>(std::move(options), std::move(transport),
                                                 std::move(credentials));
-  if (cache_dir.empty()) {
+  c->dir_ = std::move(cache_dir);
+  return c;
+}
+
+// Directories are made on the first registry base, so that a build from scratch or a local
+// layout touches nothing here.
+Status RegistryContext::EnsureDirectories() {
+  std::lock_guard lock(mu_);
+  if (!blob_dir_.empty()) return Status::Ok();
+  if (dir_.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern =
         std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ocifs-blobs-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr)
       return ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
-    cache_dir = pattern;
-    c->private_dir_ = true;
+    dir_ = pattern;
+    private_dir_ = true;
   }
-  c->dir_ = cache_dir;
-  c->blob_dir_ = cache_dir + "/blobs/sha256";
   std::error_code ec;
-  fs::create_directories(c->blob_dir_, ec);
-  if (ec) return Status(Code::kIo, fmt::format("`{}`: {}", c->blob_dir_, ec.message()));
-  return c;
+  fs::create_directories(dir_ + "/blobs/sha256", ec);
+  if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir_, ec.message()));
+  blob_dir_ = dir_ + "/blobs/sha256";
+  return Status::Ok();
 }
 
 RegistryContext::~RegistryContext() {
@@ -151,6 +159,7 @@ RegistryContext::~RegistryContext() {
 
 Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const Platform& platform) {
   OCIFS_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(reference));
+  OCIFS_RETURN_IF_ERROR(EnsureDirectories());
   const std::string key = ref.str() + " " + platform.str();
   {
     std::lock_guard lock(mu_);

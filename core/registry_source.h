@@ -42,11 +42,11 @@ class RegistryContext {
   Result<BaseImage> Resolve(const std::string& reference, const Platform& platform);
 
   RegistryClient& client() { return *client_; }
-  const std::string& blob_dir() const { return blob_dir_; }
   bool offline() const { return offline_; }
 
  private:
   RegistryContext() = default;
+  Status EnsureDirectories();
 
   std::shared_ptr<RegistryClient> client_;  // shared with the lazy blobs it made
   std::string dir_;                         // the cache directory (or the private one)

@@ -428,8 +428,8 @@ class BadInputTest(unittest.TestCase):
         case("missing project directory", lambda t: (f"{t}/nope", []), "does not exist")
         case("invalid tag", lambda t: (self.project(t), ["--tag", "Bad Tag"]), "tag `Bad Tag`")
         case("missing base layout", lambda t: (self.project(t), ["--base", f"oci:{t}/no-base"]), "/no-base` does not exist")
-        case("registry base not supported yet", lambda t: (self.project(t), ["--base", "python:3.11-slim"]),
-             "base `python:3.11-slim`: pulling from registries is not supported yet")
+        case("bad registry reference", lambda t: (self.project(t), ["--base", "Python:3.11-slim"]),
+             "base: image reference `Python:3.11-slim`: repository names must be lowercase")
 
         def corrupt_base(t):
             base = shutil.copytree(BASE, f"{t}/base")
