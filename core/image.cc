@@ -1,5 +1,6 @@
 #include "core/image.h"
 
+#include "core/atomic_file.h"
 #include "core/plugin_host.h"
 
 #include <fcntl.h>
@@ -584,40 +585,24 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
 
 namespace {
 
-Status WriteFileAtomically(const std::string& path, const Blob& blob, const Digest* expect) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, fmt::format("`{}`", tmp), "create");
-  Sha256 h;
-  std::vector<std::byte> buf(1 << 20);
-  Status status;
-  for (uint64_t off = 0; off < blob.size() && status.ok();) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), blob.size() - off));
-    status = blob.ReadAt(off, std::span(buf.data(), n));
-    if (!status.ok()) break;
-    h.Update(std::span<const std::byte>(buf.data(), n));
-    for (size_t done = 0; done < n;) {
-      ssize_t w = ::write(fd, buf.data() + done, n - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "write");
-        break;
-      }
-      done += static_cast<size_t>(w);
+// The blob's bytes at `path`, checked against `expect` (when given) as they are written.
+Status WriteBlobAtomically(const std::string& path, const Blob& blob, const Digest* expect) {
+  return WriteFileAtomically(path, [&](int fd) {
+    Sha256 h;
+    std::vector<std::byte> buf(1 << 20);
+    for (uint64_t off = 0; off < blob.size();) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), blob.size() - off));
+      OCIFS_RETURN_IF_ERROR(blob.ReadAt(off, std::span(buf.data(), n)));
+      h.Update(std::span<const std::byte>(buf.data(), n));
+      OCIFS_RETURN_IF_ERROR(WriteAll(fd, std::span<const std::byte>(buf.data(), n), path));
+      off += n;
     }
-    off += n;
-  }
-  if (status.ok() && ::fsync(fd) != 0)
-    status = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
-  ::close(fd);
-  if (status.ok() && expect != nullptr && h.Finish() != *expect) {
-    status = Internal(
-        fmt::format("blob {} did not hash to its name while it was written", expect->str()));
-  }
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    status = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+    if (expect != nullptr && h.Finish() != *expect) {
+      return Internal(
+          fmt::format("blob {} did not hash to its name while it was written", expect->str()));
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace
@@ -636,13 +621,13 @@ Status WriteLayout(const Generation& gen, const std::string& dir) {
   fs::create_directories(fs::path(dir) / "blobs" / "sha256", ec);
   if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir, ec.message()));
   OCIFS_RETURN_IF_ERROR(
-      WriteFileAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
+      WriteBlobAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
   for (const auto& [hex, blob] : gen.blobs()) {
     Digest d = Digest::FromHex(hex);
-    Status s = WriteFileAtomically(fmt::format("{}/blobs/sha256/{}", dir, hex), *blob, &d);
+    Status s = WriteBlobAtomically(fmt::format("{}/blobs/sha256/{}", dir, hex), *blob, &d);
     if (!s.ok()) return s.WithContext(fmt::format("blob {}", d.str()));
   }
-  return WriteFileAtomically(dir + "/index.json", MemoryBlob(gen.index_json()), nullptr);
+  return WriteBlobAtomically(dir + "/index.json", MemoryBlob(gen.index_json()), nullptr);
 }
 
 }  // namespace ocifs

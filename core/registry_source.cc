@@ -1,10 +1,11 @@
 #include "core/registry_source.h"
 
+#include "core/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,36 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxSmallBlob = 4 << 20;  // manifests, indexes and configs
-
-std::string TempName(const std::string& dir, std::string_view hint) {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("{}/.tmp-{}-{}-{}", dir, hint, ::getpid(), counter++);
-}
-
-// Writes through `fill(fd)` into a temp file beside `path`, then fsync and rename.
-Status WriteAtomically(const std::string& path, const std::function<Status(int fd)>& fill) {
-  const std::string dir = fs::path(path).parent_path().string();
-  const std::string tmp = TempName(dir, fs::path(path).filename().string().substr(0, 16));
-  int fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, fmt::format("`{}`", tmp), "create");
-  Status s = fill(fd);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus(errno, fmt::format("`{}`", tmp), "fsync");
-  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus(errno, fmt::format("`{}`", tmp), "close");
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    s = ErrnoStatus(errno, fmt::format("`{}`", path), "rename");
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
-}
-
-Status WriteAll(int fd, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "blob cache file", "write");
-    bytes = bytes.subspan(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
 
 std::optional<std::string> ReadWholeFile(const std::string& path, uint64_t limit) {
   std::ifstream in(path, std::ios::binary);
@@ -93,9 +64,10 @@ class LazyRegistryBlob : public Blob {
       if (s.code() != Code::kCorrupt) return s;
       ::unlink(path.c_str());  // a damaged cache entry: fetch it again
     }
-    OCIFS_RETURN_IF_ERROR(WriteAtomically(path, [&](int fd) {
+    OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, [&](int fd) {
       return client_->GetBlob(
-          ref_, d_.digest, d_.size, [fd](std::span<const std::byte> b) { return WriteAll(fd, b); },
+          ref_, d_.digest, d_.size,
+          [fd, &path](std::span<const std::byte> b) { return WriteAll(fd, b, path); },
           [fd] {
             if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
               return ErrnoStatus(errno, "blob cache file", "truncate");
@@ -203,8 +175,7 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
           });
       if (!s.ok()) return s.WithContext(where);
     }
-    OCIFS_RETURN_IF_ERROR(WriteAtomically(
-        path, [&](int fd) { return WriteAll(fd, std::as_bytes(std::span(bytes))); }));
+    OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
     return bytes;
   };
 
@@ -238,15 +209,11 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
     top.digest = m->digest;
     top_bytes = std::move(m->bytes);
     const std::string path = blob_dir_ + "/" + top.digest.hex();
-    OCIFS_RETURN_IF_ERROR(WriteAtomically(
-        path, [&](int fd) { return WriteAll(fd, std::as_bytes(std::span(top_bytes))); }));
+    OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, top_bytes));
     std::error_code ec;
     fs::create_directories(fs::path(ref_file).parent_path(), ec);
     nlohmann::json j = {{"digest", top.digest.str()}, {"mediaType", m->media_type}};
-    OCIFS_RETURN_IF_ERROR(WriteAtomically(ref_file, [&](int fd) {
-      std::string text = j.dump();
-      return WriteAll(fd, std::as_bytes(std::span(text)));
-    }));
+    OCIFS_RETURN_IF_ERROR(WriteFileAtomically(ref_file, j.dump()));
     top.media_type = m->media_type;
   }
   top.media_type = MediaTypeOf(top_bytes, ref.digest || offline_ ? "" : top.media_type);
