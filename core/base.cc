@@ -180,15 +180,19 @@ Result<Descriptor> PickPlatform(const ManifestReader& r, const Descriptor& top,
 
 class RegistrySource : public BaseSource {
  public:
-  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry)
-      : reference_(std::move(reference)), registry_(std::move(registry)) {}
+  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry,
+                 std::vector<RegistryMirror> mirrors)
+      : reference_(std::move(reference)),
+        registry_(std::move(registry)),
+        mirrors_(std::move(mirrors)) {}
   Result<BaseImage> Resolve(const Platform& platform) override {
-    return registry_->Resolve(reference_, platform);
+    return registry_->Resolve(reference_, platform, mirrors_);
   }
 
  private:
   std::string reference_;
   std::shared_ptr<RegistryContext> registry_;
+  std::vector<RegistryMirror> mirrors_;
 };
 
 class ScratchSource : public BaseSource {
@@ -344,7 +348,8 @@ std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest
 }
 
 Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
-                                                   std::shared_ptr<RegistryContext> registry) {
+                                                   std::shared_ptr<RegistryContext> registry,
+                                                   const std::vector<RegistryMirror>& mirrors) {
   if (reference == "scratch") return std::unique_ptr<BaseSource>(std::make_unique<ScratchSource>());
   if (auto ref = SplitOciLayoutRef(reference)) {
     if (ref->tag && ref->tag->empty()) {
@@ -358,7 +363,8 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
   OCIFS_RETURN_IF_ERROR(ParseImageReference(reference).status().WithContext("base"));
   if (!registry)
     return Internal(fmt::format("base `{}`: no registry context to pull it with", reference));
-  return std::unique_ptr<BaseSource>(std::make_unique<RegistrySource>(reference, registry));
+  return std::unique_ptr<BaseSource>(
+      std::make_unique<RegistrySource>(reference, registry, mirrors));
 }
 
 }  // namespace ocifs

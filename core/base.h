@@ -25,6 +25,7 @@
 #include "core/blob.h"
 #include "core/digest.h"
 #include "core/project.h"
+#include "core/reference.h"
 #include "core/status.h"
 
 namespace ocifs {
@@ -62,6 +63,8 @@ struct BaseImage {
     std::shared_ptr<const Blob> blob;
   };
   std::vector<Layer> layers;
+  // What went wrong on the way but did not stop it (a registry mirror that failed).
+  std::vector<std::string> warnings;
 };
 
 class BaseSource {
@@ -87,9 +90,11 @@ Result<BaseImage> ResolveManifests(const ManifestReader& reader, const Descripto
 class RegistryContext;  // registry_source.h
 
 // `scratch`, `oci:PATH[:TAG]` (PATH absolute; TAG defaults to the only manifest, else `latest`),
-// or an image reference pulled through `registry` (an error when it is null).
+// or an image reference pulled through `registry` (an error when it is null), from `mirrors`
+// first (those of the reference's registry).
 Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
-                                                   std::shared_ptr<RegistryContext> registry);
+                                                   std::shared_ptr<RegistryContext> registry,
+                                                   const std::vector<RegistryMirror>& mirrors = {});
 
 // A blob read from a file, hashed in full before its first byte is served (see above).
 std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest, uint64_t size);

@@ -179,6 +179,7 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   ImagePlan plan;
   const ResolvedProject& p = *project;
   plan.warnings = p.warnings;
+  plan.warnings.insert(plan.warnings.end(), base.warnings.begin(), base.warnings.end());
 
   if (p.deps && reuse_dependencies != nullptr) {
     plan.layers.push_back(*reuse_dependencies);
@@ -431,6 +432,127 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
   return config;
 }
 
+namespace {
+
+// The own layers of every platform's plan, each distinct tar once: platforms share the layers
+// whose content is equal (the application layer; dependencies from the same directory).
+struct DistinctLayers {
+  struct Layer {
+    std::string name;  // "application"; "dependencies (linux/arm64)" when platforms differ
+    std::shared_ptr<const VirtualTar> tar;
+  };
+  std::vector<Layer> layers;
+  std::vector<std::vector<size_t>> of_plan;  // per plan, per own layer: its index in `layers`
+};
+
+DistinctLayers FindDistinctLayers(const std::vector<const ImagePlan*>& plans) {
+  DistinctLayers out;
+  std::map<std::pair<Digest, uint64_t>, size_t> by_key;  // only when there are several plans
+  for (const ImagePlan* plan : plans) {
+    std::vector<size_t>& mine = out.of_plan.emplace_back();
+    for (const PlannedLayer& l : plan->layers) {
+      if (plans.size() > 1) {
+        auto [it, added] =
+            by_key.try_emplace({l.tar->CacheKey(), l.tar->size()}, out.layers.size());
+        if (!added) {
+          mine.push_back(it->second);
+          continue;
+        }
+      }
+      const bool named_before = std::any_of(out.layers.begin(), out.layers.end(),
+                                            [&](const auto& d) { return d.name == l.name; });
+      mine.push_back(out.layers.size());
+      out.layers.push_back(
+          {named_before ? fmt::format("{} ({})", l.name, plan->project->platform.str()) : l.name,
+           l.tar});
+    }
+  }
+  return out;
+}
+
+// An image's manifest and the artifacts plugins attached to it, added to `blobs`.
+struct BuiltImage {
+  Descriptor manifest;
+  Digest config;
+  std::vector<std::pair<const PlannedArtifact*, Descriptor>> artifacts;
+};
+
+BuiltImage AddImage(const ImagePlan& plan, const std::vector<Digest>& own_digests,
+                    std::map<std::string, std::shared_ptr<const Blob>>& blobs) {
+  const ResolvedProject& p = *plan.project;
+  BuiltImage out;
+  const std::string created = Rfc3339(p.epoch);
+  const std::string config_text = Dump(ImageConfig(plan, own_digests));
+  out.config = Digest::Of(config_text);
+
+  json layers = json::array();
+  for (const auto& l : plan.base.layers) {
+    layers.push_back(l.descriptor.ToJson());
+    blobs[l.descriptor.digest.hex()] = l.blob;
+  }
+  for (size_t i = 0; i < plan.layers.size(); ++i) {
+    Descriptor d{kMediaTypeOciLayer, own_digests[i], plan.layers[i].tar->size()};
+    layers.push_back(d.ToJson());
+    blobs[d.digest.hex()] = std::make_shared<TarBlob>(plan.layers[i].tar);
+  }
+  json annotations = {{"org.opencontainers.image.created", created}};
+  if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
+  if (!p.pyproject.version.empty())
+    annotations["org.opencontainers.image.version"] = p.pyproject.version;
+  if (plan.base.manifest_digest)
+    annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
+  if (!plan.base.name.empty()) annotations["org.opencontainers.image.base.name"] = plan.base.name;
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kMediaTypeOciManifest},
+      {"config", Descriptor{kMediaTypeOciConfig, out.config, config_text.size()}.ToJson()},
+      {"layers", layers},
+      {"annotations", annotations},
+  };
+  const std::string manifest_text = Dump(manifest);
+  out.manifest = {kMediaTypeOciManifest, Digest::Of(manifest_text), manifest_text.size()};
+  blobs[out.config.hex()] = std::make_shared<MemoryBlob>(config_text);
+  blobs[out.manifest.digest.hex()] = std::make_shared<MemoryBlob>(manifest_text);
+
+  // Artifacts plugins attached: one manifest per document, its subject the image manifest.
+  const std::string empty = "{}";  // the empty descriptor's blob, every artifact's config
+  json empty_config = Descriptor{kMediaTypeOciEmpty, Digest::Of(empty), empty.size()}.ToJson();
+  empty_config["data"] = "e30=";  // base64 of `{}`, embedded as image-spec 1.1 suggests
+  if (!plan.artifacts.empty()) blobs[Digest::Of(empty).hex()] = std::make_shared<MemoryBlob>(empty);
+  for (const PlannedArtifact& a : plan.artifacts) {
+    const Descriptor doc{a.media_type, Digest::Of(*a.content), a.content->size()};
+    blobs[doc.digest.hex()] = std::make_shared<MemoryBlob>(*a.content);
+    const std::string text = Dump({
+        {"schemaVersion", 2},
+        {"mediaType", kMediaTypeOciManifest},
+        {"artifactType", a.artifact_type},
+        {"config", empty_config},
+        {"layers", json::array({doc.ToJson()})},
+        {"subject", out.manifest.ToJson()},
+        {"annotations", {{"org.opencontainers.image.created", created}}},
+    });
+    const Descriptor d{kMediaTypeOciManifest, Digest::Of(text), text.size()};
+    blobs[d.digest.hex()] = std::make_shared<MemoryBlob>(text);
+    out.artifacts.emplace_back(&a, d);
+  }
+  return out;
+}
+
+json PlatformJson(const Platform& platform) {
+  json j = {{"os", platform.os}, {"architecture", platform.architecture}};
+  if (!platform.variant.empty()) j["variant"] = platform.variant;
+  return j;
+}
+
+// "linux-arm64", "linux-arm-v7": a platform in a ref name.
+std::string PlatformSlug(const Platform& platform) {
+  std::string s = platform.str();
+  std::replace(s.begin(), s.end(), '/', '-');
+  return s;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
                                                           const BuildOptions& options) {
   const ResolvedProject& p = *plan.project;
@@ -438,13 +560,16 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   auto gen = std::make_shared<Generation>();
   gen->number_ = number;
 
+  std::vector<const ImagePlan*> plans = {&plan};
+  for (const ImagePlan& other : plan.other_platforms) plans.push_back(&other);
+  const DistinctLayers distinct = FindDistinctLayers(plans);
   if (progress) {
     std::vector<std::pair<std::string, uint64_t>> layers;
-    for (const auto& l : plan.layers) layers.emplace_back(l.name, l.tar->size());
+    for (const auto& l : distinct.layers) layers.emplace_back(l.name, l.tar->size());
     progress->Begin(layers);
   }
-  // One thread per own layer (there are at most a handful): the cache, else hashing.
-  const size_t n = plan.layers.size();
+  // One thread per distinct layer (there are at most a handful): the cache, else hashing.
+  const size_t n = distinct.layers.size();
   std::vector<Result<Digest>> digests(n, Result<Digest>(Internal("not hashed")));
   std::vector<std::vector<std::string>> warnings(n);
   std::vector<char> from_cache(n, 0);  // not vector<bool>: the threads write different elements
@@ -452,7 +577,7 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     std::vector<std::jthread> workers;
     for (size_t i = 0; i < n; ++i) {
       workers.emplace_back([&, i] {
-        const VirtualTar& tar = *plan.layers[i].tar;
+        const VirtualTar& tar = *distinct.layers[i].tar;
         const Digest key = options.cache ? tar.CacheKey() : Digest();
         if (options.cache) {
           auto hit = options.cache->Lookup(key, &warnings[i]);
@@ -470,7 +595,7 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
         auto d = HashLayer(tar, progress, i);
         if (!d.ok()) {
           if (progress) progress->Set(i, HashProgress::State::kFailed);
-          digests[i] = d.status().WithContext(plan.layers[i].name + " layer");
+          digests[i] = d.status().WithContext(distinct.layers[i].name + " layer");
           return;
         }
         if (progress) progress->Set(i, HashProgress::State::kHashed);
@@ -487,95 +612,71 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     if (!digests[i].ok()) return digests[i].status();
     for (auto& w : warnings[i]) gen->warnings_.push_back(std::move(w));
     gen->from_cache_.push_back(from_cache[i] != 0);
+    gen->own_layers_.push_back(
+        {distinct.layers[i].name,
+         Descriptor{kMediaTypeOciLayer, *digests[i], distinct.layers[i].tar->size()}});
   }
 
-  json config = ImageConfig(plan, [&] {
-    std::vector<Digest> ids;
-    for (const auto& d : digests) ids.push_back(*d);
-    return ids;
-  }());
-  const std::string created = Rfc3339(p.epoch);
-  const std::string config_text = Dump(config);
-  gen->config_digest_ = Digest::Of(config_text);
-
-  // Manifest
-  json layers = json::array();
-  for (const auto& l : plan.base.layers) {
-    layers.push_back(l.descriptor.ToJson());
-    gen->blobs_[l.descriptor.digest.hex()] = l.blob;
+  std::vector<BuiltImage> images;
+  for (size_t k = 0; k < plans.size(); ++k) {
+    std::vector<Digest> own;
+    for (size_t i : distinct.of_plan[k]) own.push_back(*digests[i]);
+    images.push_back(AddImage(*plans[k], own, gen->blobs_));
   }
-  for (size_t i = 0; i < plan.layers.size(); ++i) {
-    Descriptor d{kMediaTypeOciLayer, *digests[i], plan.layers[i].tar->size()};
-    layers.push_back(d.ToJson());
-    gen->own_layers_.push_back({plan.layers[i].name, d});
-    gen->blobs_[d.digest.hex()] = std::make_shared<TarBlob>(plan.layers[i].tar);
-  }
-  json annotations = {{"org.opencontainers.image.created", created}};
-  if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
-  if (!p.pyproject.version.empty())
-    annotations["org.opencontainers.image.version"] = p.pyproject.version;
-  if (plan.base.manifest_digest)
-    annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
-  if (!plan.base.name.empty()) annotations["org.opencontainers.image.base.name"] = plan.base.name;
-  json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", kMediaTypeOciManifest},
-      {"config", Descriptor{kMediaTypeOciConfig, gen->config_digest_, config_text.size()}.ToJson()},
-      {"layers", layers},
-      {"annotations", annotations},
-  };
-  const std::string manifest_text = Dump(manifest);
-  gen->manifest_digest_ = Digest::Of(manifest_text);
-  gen->blobs_[gen->config_digest_.hex()] = std::make_shared<MemoryBlob>(config_text);
-  gen->blobs_[gen->manifest_digest_.hex()] = std::make_shared<MemoryBlob>(manifest_text);
+  gen->config_digest_ = images.front().config;
 
-  // Artifacts plugins attached: one manifest per document, its subject the image manifest.
-  const Descriptor image{kMediaTypeOciManifest, gen->manifest_digest_, manifest_text.size()};
-  std::vector<std::pair<const PlannedArtifact*, Descriptor>> artifacts;
-  const std::string empty = "{}";  // the empty descriptor's blob, every artifact's config
-  json empty_config = Descriptor{kMediaTypeOciEmpty, Digest::Of(empty), empty.size()}.ToJson();
-  empty_config["data"] = "e30=";  // base64 of `{}`, embedded as image-spec 1.1 suggests
-  if (!plan.artifacts.empty())
-    gen->blobs_[Digest::Of(empty).hex()] = std::make_shared<MemoryBlob>(empty);
-  for (const PlannedArtifact& a : plan.artifacts) {
-    const Descriptor doc{a.media_type, Digest::Of(*a.content), a.content->size()};
-    gen->blobs_[doc.digest.hex()] = std::make_shared<MemoryBlob>(*a.content);
-    const std::string text = Dump({
-        {"schemaVersion", 2},
-        {"mediaType", kMediaTypeOciManifest},
-        {"artifactType", a.artifact_type},
-        {"config", empty_config},
-        {"layers", json::array({doc.ToJson()})},
-        {"subject", image.ToJson()},
-        {"annotations", {{"org.opencontainers.image.created", created}}},
-    });
-    const Descriptor d{kMediaTypeOciManifest, Digest::Of(text), text.size()};
-    gen->blobs_[d.digest.hex()] = std::make_shared<MemoryBlob>(text);
-    artifacts.emplace_back(&a, d);
+  // The top of each tag: the image manifest, or for several platforms an image index of theirs.
+  Descriptor top = images.front().manifest;
+  json top_platform = PlatformJson(p.platform);
+  if (plans.size() > 1) {
+    json manifests = json::array();
+    for (size_t k = 0; k < plans.size(); ++k) {
+      json d = images[k].manifest.ToJson();
+      d["platform"] = PlatformJson(plans[k]->project->platform);
+      manifests.push_back(d);
+    }
+    json annotations = {{"org.opencontainers.image.created", Rfc3339(p.epoch)}};
+    if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
+    if (!p.pyproject.version.empty())
+      annotations["org.opencontainers.image.version"] = p.pyproject.version;
+    const std::string text = Dump({{"schemaVersion", 2},
+                                   {"mediaType", kMediaTypeOciIndex},
+                                   {"manifests", manifests},
+                                   {"annotations", annotations}});
+    top = {kMediaTypeOciIndex, Digest::Of(text), text.size()};
+    gen->blobs_[top.digest.hex()] = std::make_shared<MemoryBlob>(text);
+    top_platform = nullptr;
   }
+  gen->manifest_digest_ = top.digest;
 
-  // index.json: one descriptor per tag, then each artifact once per tag ("TAG.SUFFIX").
-  json platform = {{"os", p.platform.os}, {"architecture", p.platform.architecture}};
-  if (!p.platform.variant.empty()) platform["variant"] = p.platform.variant;
+  // index.json: one descriptor per tag, then each artifact once per tag: "TAG.SUFFIX", or
+  // "TAG.PLATFORM.SUFFIX" ("latest.linux-arm64.sbom.spdx") for several platforms.
   json manifests = json::array();
   for (const auto& tag : p.tags) {
-    json d = image.ToJson();
-    d["platform"] = platform;
+    json d = top.ToJson();
+    if (!top_platform.is_null()) d["platform"] = top_platform;
     d["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
     manifests.push_back(d);
   }
   for (const auto& tag : p.tags) {
-    for (const auto& [a, desc] : artifacts) {
-      const std::string ref = tag + "." + a->ref_suffix;
-      if (std::find(p.tags.begin(), p.tags.end(), ref) != p.tags.end()) {
-        return InvalidArgument(fmt::format(
-            "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the tag",
-            ref, a->plugin, tag));
+    for (size_t k = 0; k < plans.size(); ++k) {
+      for (const auto& [a, desc] : images[k].artifacts) {
+        const std::string ref =
+            plans.size() == 1
+                ? fmt::format("{}.{}", tag, a->ref_suffix)
+                : fmt::format("{}.{}.{}", tag, PlatformSlug(plans[k]->project->platform),
+                              a->ref_suffix);
+        if (std::find(p.tags.begin(), p.tags.end(), ref) != p.tags.end()) {
+          return InvalidArgument(fmt::format(
+              "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the "
+              "tag",
+              ref, a->plugin, tag));
+        }
+        json d = desc.ToJson();
+        d["artifactType"] = a->artifact_type;
+        d["annotations"] = {{"org.opencontainers.image.ref.name", ref}};
+        manifests.push_back(d);
       }
-      json d = desc.ToJson();
-      d["artifactType"] = a->artifact_type;
-      d["annotations"] = {{"org.opencontainers.image.ref.name", ref}};
-      manifests.push_back(d);
     }
   }
   gen->index_json_ =
@@ -641,11 +742,45 @@ Result<ImagePlan> PlanProject(
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, ResolveProject(in));
   auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
   if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
-  OCIFS_ASSIGN_OR_RETURN(auto source, OpenBaseSource(project->base, in.registry));
-  OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(project->platform));
-  OCIFS_ASSIGN_OR_RETURN(ImagePlan plan,
-                         PlanImage(std::move(project), std::move(base), nullptr, on_directory));
-  return ApplyPlugins(in, std::move(plan));
+  OCIFS_ASSIGN_OR_RETURN(auto source,
+                         OpenBaseSource(project->base, in.registry, project->registry_mirrors));
+  return PlanPlatforms(
+      in, *project, [&](const Platform& platform) { return source->Resolve(platform); },
+      [](const ResolvedProject&) { return nullptr; }, on_directory);
+}
+
+Result<ImagePlan> PlanPlatforms(
+    const ResolveInputs& in, const ResolvedProject& project,
+    const std::function<Result<BaseImage>(const Platform&)>& base_of,
+    const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_dependencies,
+    const PlanDirectoryHook& on_directory) {
+  const bool several = project.platforms.size() > 1;
+  std::vector<ImagePlan> plans;
+  plans.reserve(project.platforms.size());  // `reuse` below points into it
+  for (const Platform& platform : project.platforms) {
+    auto fail = [&](const Status& s) { return several ? s.WithContext(platform.str()) : s; };
+    auto view = std::make_shared<const ResolvedProject>(ForPlatform(project, platform));
+    auto base = base_of(platform);
+    if (!base.ok()) return fail(base.status());
+    const PlannedLayer* reuse = reuse_dependencies(*view);
+    // Dependencies from the directory of an earlier platform: that platform's layer.
+    for (const ImagePlan& earlier : plans) {
+      if (reuse == nullptr && view->deps && earlier.project->deps &&
+          earlier.project->deps->host_path == view->deps->host_path && !earlier.layers.empty() &&
+          earlier.layers.front().name == "dependencies") {
+        reuse = &earlier.layers.front();
+      }
+    }
+    // The watcher follows the first platform's directories (the project tree is the same).
+    auto plan = PlanImage(view, std::move(base).value(), reuse,
+                          plans.empty() ? on_directory : PlanDirectoryHook());
+    if (plan.ok()) plan = ApplyPlugins(in, std::move(plan).value());
+    if (!plan.ok()) return fail(plan.status());
+    plans.push_back(std::move(plan).value());
+  }
+  ImagePlan first = std::move(plans.front());
+  for (size_t i = 1; i < plans.size(); ++i) first.other_platforms.push_back(std::move(plans[i]));
+  return first;
 }
 
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {

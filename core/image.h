@@ -8,6 +8,11 @@
 // Layers, bottom to top: the base's, dependencies (when there are any), application. Own layers
 // are uncompressed tars (`application/vnd.oci.image.layer.v1.tar`), so digest == diff_id.
 //
+// Several platforms (`--platform linux/amd64,linux/arm64`): one image per platform, each on that
+// platform's base with its own config, and an image index of them that every tag in index.json
+// names (the form `skopeo copy --all oci:DIR:TAG` copies as a multi-arch image). Layers with
+// equal content (the application's; dependencies from one directory) are one blob.
+//
 // Thread safety: an ImagePlan is immutable once made; a Generation is immutable and shared by
 // shared_ptr (a file handle keeps the generation it was opened on).
 #pragma once
@@ -53,6 +58,10 @@ struct ImagePlan {
   std::vector<PlannedLayer> layers;
   std::vector<PlannedArtifact> artifacts;  // in plugin load order, then the order attached
   std::vector<std::string> warnings;       // the project's and the packer's
+  // A multi-platform image (`--platform a,b`): this plan is the first platform's, and these the
+  // others', in order; each a whole plan (its project view, base, layers, artifacts) with no
+  // other_platforms of its own. Layers with equal content are shared (BuildGeneration).
+  std::vector<ImagePlan> other_platforms;
 };
 
 // Which directory trees planning walks: the project, and the dependencies directory.
@@ -122,8 +131,10 @@ class Generation {
   uint64_t number() const { return number_; }
   const std::string& index_json() const { return index_json_; }
   static const std::string& oci_layout();
+  // What each tag names: the image manifest, or the image index of a multi-platform image.
   const Digest& manifest_digest() const { return manifest_digest_; }
-  const Digest& config_digest() const { return config_digest_; }
+  const Digest& config_digest() const { return config_digest_; }  // the first platform's
+  // The own layers of every platform, each distinct one once.
   const std::vector<Layer>& own_layers() const { return own_layers_; }
   // Which own layers took their digest from the digest cache (parallel to own_layers()).
   const std::vector<bool>& from_cache() const { return from_cache_; }
@@ -145,12 +156,23 @@ class Generation {
   std::map<std::string, std::shared_ptr<const Blob>> blobs_;
 };
 
-// ResolveProject, then the base, then PlanImage: what every command does first.
+// ResolveProject, then the base, then PlanImage and ApplyPlugins for each platform (the second and
+// later in ImagePlan::other_platforms): what every command does first.
 // `on_resolved`, when given, sees the resolved project before planning starts (a watcher is
 // opened there for its directories and ignore rules).
 Result<ImagePlan> PlanProject(
     const ResolveInputs& in,
     const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved = {},
+    const PlanDirectoryHook& on_directory = {});
+
+// The plans of every platform of `project` (ForPlatform views), each through ApplyPlugins:
+// `base_of` gives a platform's base, `reuse_dependencies` an unchanged dependencies layer the
+// view may keep (or null; see PlanImage). Platforms with the same dependencies directory share
+// one layer. Errors name the platform when there are several.
+Result<ImagePlan> PlanPlatforms(
+    const ResolveInputs& in, const ResolvedProject& project,
+    const std::function<Result<BaseImage>(const Platform&)>& base_of,
+    const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_dependencies,
     const PlanDirectoryHook& on_directory = {});
 
 // Runs `in.plugins` (when set) on a plan: configures them with the project's plugin settings, then

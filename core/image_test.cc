@@ -312,6 +312,109 @@ TEST(ImageTest, BadBaseLayouts) {
       << g.status().message();
 }
 
+// --platform a,b: an image index per tag, one manifest per platform on that platform's base;
+// equal layers are one blob, a platform's own dependencies its own layer.
+TEST(ImageTest, SeveralPlatformsMakeAnImageIndex) {
+  BaseLayout base(true);
+  TempDir d;
+  WriteFixture(d);
+  TempDir deps, deps_arm;
+  deps.Write("shared_dep/__init__.py", "x = 1\n");
+  deps_arm.Write("arm_dep/__init__.py", "x = 2\n");
+  struct Case {
+    std::string what;
+    KeyValues platform_deps;
+    std::vector<std::string> want_layers;  // Generation::own_layers() names
+  };
+  const Case cases[] = {
+      {"one dependencies directory for both", {}, {"dependencies", "application"}},
+      {"arm64 has its own",
+       {{"linux/arm64", deps_arm.path()}},
+       {"dependencies", "application", "dependencies (linux/arm64)"}},
+  };
+  for (const auto& c : cases) {
+    ImageOptions flags;
+    flags.base = "oci:" + base.dir.path() + ":3.11-slim";
+    flags.platform = "linux/amd64,linux/arm64";
+    flags.deps = deps.path();
+    flags.platform_deps = c.platform_deps;
+    flags.tags = std::vector<std::string>{"latest", "1.0"};
+    auto g = Build(d.path(), flags);
+    ASSERT_TRUE(g.ok()) << c.what << ": " << g.status().message();
+    std::vector<std::string> names;
+    for (const auto& l : (*g)->own_layers()) names.push_back(l.name);
+    EXPECT_EQ(names, c.want_layers) << c.what;
+
+    json index_json = json::parse((*g)->index_json());
+    ASSERT_EQ(index_json["manifests"].size(), 2u) << c.what;
+    for (const json& tag : index_json["manifests"]) {
+      EXPECT_EQ(tag["mediaType"], kMediaTypeOciIndex) << c.what;
+      EXPECT_EQ(tag["digest"], (*g)->manifest_digest().str()) << c.what;
+      EXPECT_FALSE(tag.contains("platform")) << c.what;
+    }
+    json index = BlobJson(**g, (*g)->manifest_digest());
+    ASSERT_EQ(index["manifests"].size(), 2u) << c.what;
+    std::vector<json> layers_of;  // per platform, the manifest's layers
+    for (size_t i = 0; i < 2; ++i) {
+      const json& m = index["manifests"][i];
+      const std::string arch = i == 0 ? "amd64" : "arm64";
+      EXPECT_EQ(m["platform"], json({{"os", "linux"}, {"architecture", arch}})) << c.what;
+      json manifest = BlobJson(**g, *Digest::Parse(m["digest"].get<std::string>()));
+      json config = BlobJson(**g, *Digest::Parse(manifest["config"]["digest"].get<std::string>()));
+      EXPECT_EQ(config["architecture"], arch) << c.what;
+      EXPECT_EQ(manifest["layers"].size(), 3u) << c.what;  // base, dependencies, application
+      EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 3u) << c.what;
+      layers_of.push_back(manifest["layers"]);
+    }
+    EXPECT_NE(layers_of[0][0], layers_of[1][0]) << "each platform has its own base layer";
+    EXPECT_EQ(layers_of[0][2], layers_of[1][2]) << "one application layer";
+    EXPECT_EQ(layers_of[0][1] == layers_of[1][1], c.platform_deps.empty()) << c.what;
+    // Every blob a manifest names is served.
+    for (const auto& layers : layers_of) {
+      for (const json& l : layers) {
+        EXPECT_NE((*g)->FindBlob(l["digest"].get<std::string>().substr(7)), nullptr) << c.what;
+      }
+    }
+    // Same inputs, same digests.
+    auto again = Build(d.path(), flags);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ((*again)->manifest_digest(), (*g)->manifest_digest()) << c.what;
+  }
+}
+
+TEST(ImageTest, BadPlatformLists) {
+  BaseLayout base(true);
+  TempDir d;
+  WriteFixture(d);
+  TempDir deps;
+  struct Case {
+    std::string platform;
+    KeyValues platform_deps;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"linux/amd64,linux/amd64", {}, "platform `linux/amd64` is named twice"},
+      {"linux/amd64,", {}, "platform ``: want OS/ARCH[/VARIANT]"},
+      {"linux/amd64,linux/arm/v7", {}, "linux/arm/v7: base `oci:"},
+      {"linux/amd64,linux/arm64",
+       {{"linux/s390x", deps.path()}},
+       "`linux/s390x` is not a platform of the image (--platform: linux/amd64,linux/arm64)"},
+      {"linux/amd64,linux/arm64",
+       {{"linux/arm64", deps.path() + "/nope"}},
+       "deps for linux/arm64: dependencies directory"},
+  };
+  for (const auto& c : cases) {
+    ImageOptions flags;
+    flags.base = "oci:" + base.dir.path();
+    flags.platform = c.platform;
+    flags.platform_deps = c.platform_deps;
+    auto g = Build(d.path(), flags);
+    ASSERT_FALSE(g.ok()) << c.platform;
+    EXPECT_NE(g.status().message().find(c.want), std::string::npos)
+        << c.platform << ": " << g.status().message();
+  }
+}
+
 TEST(ImageTest, DependencyConsoleScripts) {
   MemTree deps;
   deps.AddDir("click-8.1.3.egg-info").AddFile("click-8.1.3.egg-info/entry_points.txt", "");

@@ -124,18 +124,38 @@ void LiveImage::Report() {
 
 Result<ImagePlan> LiveImage::Replan(bool deps_changed) const {
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, ResolveProject(options_.inputs));
-  const PlannedLayer* reuse = nullptr;
-  const ResolvedProject& before = *plan_.project;
-  if (!deps_changed && project.deps && before.deps &&
-      project.deps->host_path == before.deps->host_path && project.python == before.python &&
-      !plan_.layers.empty() && plan_.layers.front().name == "dependencies" &&
-      project.strict == before.strict) {
-    reuse = &plan_.layers.front();
-  }
-  OCIFS_ASSIGN_OR_RETURN(
-      ImagePlan plan,
-      PlanImage(std::make_shared<const ResolvedProject>(std::move(project)), plan_.base, reuse));
-  return ApplyPlugins(options_.inputs, std::move(plan));
+  // The served plan of a platform: its base stays (bases are resolved once per mount), and its
+  // dependencies layer is kept while that directory has not changed.
+  auto served = [this](const Platform& platform) -> const ImagePlan* {
+    if (plan_.project->platform == platform) return &plan_;
+    for (const ImagePlan& other : plan_.other_platforms) {
+      if (other.project->platform == platform) return &other;
+    }
+    return nullptr;
+  };
+  std::unique_ptr<BaseSource> source;  // opened for a platform that was not served before
+  auto base_of = [&](const Platform& platform) -> Result<BaseImage> {
+    if (const ImagePlan* before = served(platform)) return before->base;
+    if (!source) {
+      OCIFS_ASSIGN_OR_RETURN(
+          source, OpenBaseSource(project.base, options_.inputs.registry, project.registry_mirrors));
+    }
+    return source->Resolve(platform);
+  };
+  auto reuse = [&](const ResolvedProject& view) -> const PlannedLayer* {
+    const ImagePlan* before = served(view.platform);
+    // A platform's own dependencies directory is not watched: pack it again every time.
+    if (deps_changed || before == nullptr || project.platform_deps.contains(view.platform.str()))
+      return nullptr;
+    const ResolvedProject& b = *before->project;
+    if (view.deps && b.deps && view.deps->host_path == b.deps->host_path &&
+        view.python == b.python && view.strict == b.strict && !before->layers.empty() &&
+        before->layers.front().name == "dependencies") {
+      return &before->layers.front();
+    }
+    return nullptr;
+  };
+  return PlanPlatforms(options_.inputs, project, base_of, reuse);
 }
 
 bool LiveImage::SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b) {

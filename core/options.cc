@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
+
+#include "core/reference.h"
 
 namespace ocifs {
 namespace {
@@ -170,6 +173,13 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
       out.expose.push_back(p);
   }
   for (const auto& p : high.exclude) out.exclude.push_back(p);
+  for (const auto& [k, v] : high.platform_deps) SetKeyValue(out.platform_deps, k, v);
+  out.registry_mirrors = high.registry_mirrors;
+  for (const auto& m : low.registry_mirrors) {
+    if (std::find(out.registry_mirrors.begin(), out.registry_mirrors.end(), m) ==
+        out.registry_mirrors.end())
+      out.registry_mirrors.push_back(m);
+  }
   return out;
 }
 
@@ -187,7 +197,40 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
     } else if (key == "base") {
       OCIFS_ASSIGN_OR_RETURN(o.base, AsString(file, n, key));
     } else if (key == "deps") {
-      OCIFS_ASSIGN_OR_RETURN(o.deps, AsString(file, n, key));
+      // A directory, or the flag's forms: ["DIR", "linux/arm64=DIR", ...].
+      if (n.is_string()) {
+        o.deps = *n.value<std::string>();
+      } else if (const toml::array* a = n.as_array()) {
+        for (const toml::node& item : *a) {
+          if (!item.is_string())
+            return TypeError(file, item, key, "a string or an array of strings");
+          OCIFS_RETURN_IF_ERROR(
+              AddDepsOption(o, *item.value<std::string>(),
+                            fmt::format("{}: [tool.ocifs] `deps`", Where(file, item))));
+        }
+      } else {
+        return TypeError(file, n, key, "a string or an array of strings");
+      }
+    } else if (key == "registry-mirror") {
+      if (const toml::array* a = n.as_array(); a != nullptr || n.is_string()) {
+        std::vector<const toml::node*> items;
+        if (a != nullptr) {
+          for (const toml::node& item : *a) items.push_back(&item);
+        } else {
+          items.push_back(&n);
+        }
+        for (const toml::node* item : items) {
+          if (!item->is_string()) return TypeError(file, *item, key, "an array of strings");
+          const std::string text = *item->value<std::string>();
+          Status s = ParseRegistryMirror(text).status();
+          if (!s.ok())
+            return s.WithContext(
+                fmt::format("{}: [tool.ocifs] `registry-mirror`", Where(file, *item)));
+          o.registry_mirrors.push_back(text);
+        }
+      } else {
+        return TypeError(file, n, key, "a string or an array of strings");
+      }
     } else if (key == "python") {
       OCIFS_ASSIGN_OR_RETURN(o.python, AsString(file, n, key));
     } else if (key == "platform") {
@@ -245,12 +288,27 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
     } else {
       return InvalidArgument(
           fmt::format("{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
-                      "workdir, env, label, expose, "
+                      "registry-mirror, workdir, env, label, expose, "
                       "user, entrypoint, cmd, exclude, healthcheck, strict, plugins)",
                       Where(file, n), key));
     }
   }
   return o;
+}
+
+Status AddDepsOption(ImageOptions& o, std::string_view text, std::string_view what) {
+  // PLATFORM=DIR when the text starts with OS/ARCH[/VARIANT]= (a directory may contain '=' too).
+  static const std::regex kPlatformDeps(R"(([a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?)=(.*))");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_match(text.begin(), text.end(), m, kPlatformDeps)) {
+    if (m[2].length() == 0)
+      return InvalidArgument(fmt::format("{}: `{}` names no directory after `=`", what, text));
+    SetKeyValue(o.platform_deps, m[1].str(), m[2].str());
+    return Status::Ok();
+  }
+  if (text.empty()) return InvalidArgument(fmt::format("{}: the directory is empty", what));
+  o.deps = std::string(text);
+  return Status::Ok();
 }
 
 Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,

@@ -2,8 +2,9 @@
 // command line. The keys of `[tool.ocifs]` are the long flag names (`--tag` is `tag`, ...).
 //
 // Precedence, lowest first: detection (project.h, plugins) < `[tool.ocifs]` < flags. Merge()
-// implements the last two: a scalar set in `high` replaces `low`; env, labels and plugin settings
-// merge key by key (high wins); expose and exclude are unions. Relative paths from pyproject.toml
+// implements the last two: a scalar set in `high` replaces `low`; env, labels, per-platform deps
+// and plugin settings merge key by key (high wins); expose and exclude are unions; registry
+// mirrors too, high's first. Relative paths from pyproject.toml
 // are relative to the project directory, those from flags to the working directory; callers make
 // them absolute before merging.
 //
@@ -49,9 +50,11 @@ using PluginSettings = std::map<std::string, std::map<std::string, std::string>>
 struct ImageOptions {
   std::optional<std::vector<std::string>> tags;
   std::optional<std::string> base;
-  std::optional<std::string> deps;
+  std::optional<std::string> deps;  // for every platform without a directory of its own
+  KeyValues platform_deps;          // `--deps PLATFORM=DIR`: "linux/arm64" -> DIR
   std::optional<std::string> python;
-  std::optional<std::string> platform;
+  std::optional<std::string> platform;        // "linux/amd64" or a comma-separated list
+  std::vector<std::string> registry_mirrors;  // `[REGISTRY=]MIRROR`, tried in order
   std::optional<std::string> workdir;
   KeyValues env;
   KeyValues labels;
@@ -79,6 +82,9 @@ Result<std::vector<std::string>> ParseCommand(std::string_view text, std::string
 // `--healthcheck`/`healthcheck`: a command (as ParseCommand takes it) run with exec, or "NONE" to
 // disable the base's health check.
 Result<Healthcheck> ParseHealthcheck(std::string_view text, std::string_view what);
+// `--deps DIR` or `--deps PLATFORM=DIR` (PLATFORM as `--platform` names one, e.g. linux/arm64)
+// into `o`, DIR as given.
+Status AddDepsOption(ImageOptions& o, std::string_view text, std::string_view what);
 // `--plugin-opt NAME.KEY=VALUE` into `settings`.
 Status AddPluginOption(PluginSettings& settings, std::string_view text);
 // "8000", "8000/tcp", "53/udp" -> "8000/tcp" form.

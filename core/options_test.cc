@@ -1,5 +1,9 @@
 #include "core/options.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <toml++/toml.h>
 
@@ -92,6 +96,10 @@ TEST(OptionsTest, MergeFlagsOverFile) {
   flags.env = {{"B", "flag"}, {"C", "flag"}};
   flags.exclude = {"docs"};
   flags.expose = {"8000/tcp", "9000/tcp"};
+  file.platform_deps = {{"linux/arm64", "/file/arm"}, {"linux/s390x", "/file/s390x"}};
+  flags.platform_deps = {{"linux/arm64", "/flag/arm"}};
+  file.registry_mirrors = {"m1.example", "m2.example"};
+  flags.registry_mirrors = {"m2.example", "m3.example"};
   ImageOptions m = Merge(file, flags);
   EXPECT_EQ(m.tags, std::vector<std::string>{"file"});  // not given as a flag: the file's
   EXPECT_EQ(m.python, "3.12");                          // flag wins
@@ -99,6 +107,40 @@ TEST(OptionsTest, MergeFlagsOverFile) {
   EXPECT_EQ(m.env, (KeyValues{{"A", "file"}, {"B", "flag"}, {"C", "flag"}}));  // merged by key
   EXPECT_EQ(m.exclude, (std::vector<std::string>{"*.md", "docs"}));            // union
   EXPECT_EQ(m.expose, (std::vector<std::string>{"8000/tcp", "9000/tcp"}));  // union, no duplicates
+  EXPECT_EQ(m.platform_deps,
+            (KeyValues{{"linux/arm64", "/flag/arm"}, {"linux/s390x", "/file/s390x"}}));
+  // The flags' mirrors first, then the file's others.
+  EXPECT_EQ(m.registry_mirrors,
+            (std::vector<std::string>{"m2.example", "m3.example", "m1.example"}));
+}
+
+TEST(OptionsTest, AddDepsOption) {
+  struct Case {
+    std::string text;
+    std::optional<std::string> deps;  // o.deps after
+    KeyValues platform_deps;
+    std::string error;
+  };
+  const Case cases[] = {
+      {".venv", ".venv", {}, ""},
+      {"/srv/a=b", "/srv/a=b", {}, ""},  // no platform before the `=`
+      {"linux/arm64=vendor/arm", std::nullopt, {{"linux/arm64", "vendor/arm"}}, ""},
+      {"linux/arm/v7=/v7", std::nullopt, {{"linux/arm/v7", "/v7"}}, ""},
+      {"linux/arm64=", std::nullopt, {}, "--deps: `linux/arm64=` names no directory"},
+      {"", std::nullopt, {}, "--deps: the directory is empty"},
+  };
+  for (const auto& c : cases) {
+    ImageOptions o;
+    Status s = AddDepsOption(o, c.text, "--deps");
+    if (!c.error.empty()) {
+      ASSERT_FALSE(s.ok()) << c.text;
+      EXPECT_NE(s.message().find(c.error), std::string::npos) << s.message();
+      continue;
+    }
+    ASSERT_TRUE(s.ok()) << c.text << ": " << s.message();
+    EXPECT_EQ(o.deps, c.deps) << c.text;
+    EXPECT_EQ(o.platform_deps, c.platform_deps) << c.text;
+  }
 }
 
 TEST(OptionsTest, FromToml) {
@@ -112,6 +154,8 @@ entrypoint = "python3 -m app"
 cmd = ["--port", "80"]
 exclude = "docs"
 strict = true
+deps = [".venv", "linux/arm64=vendor/arm64"]
+registry-mirror = ["mirror.example/hub", "ghcr.io=localhost:5000"]
 )");
   auto o = OptionsFromToml(t, "pyproject.toml");
   ASSERT_TRUE(o.ok()) << o.status().message();
@@ -124,6 +168,10 @@ strict = true
   EXPECT_EQ(o->cmd, (std::vector<std::string>{"--port", "80"}));
   EXPECT_EQ(o->exclude, std::vector<std::string>{"docs"});
   EXPECT_EQ(o->strict, true);
+  EXPECT_EQ(o->deps, ".venv");
+  EXPECT_EQ(o->platform_deps, (KeyValues{{"linux/arm64", "vendor/arm64"}}));
+  EXPECT_EQ(o->registry_mirrors,
+            (std::vector<std::string>{"mirror.example/hub", "ghcr.io=localhost:5000"}));
 }
 
 TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
@@ -139,6 +187,13 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
       {"expose = [70000]", "port `70000`"},
       {"env = [\"NOEQUALS\"]", "`NOEQUALS` is not KEY=VALUE"},
       {"entrypoint = \"'unclosed\"", "unclosed"},
+      {"deps = [\"linux/arm64=\"]",
+       "pyproject.toml:1:9: [tool.ocifs] `deps`: `linux/arm64=` names no"},
+      {"deps = 3", "pyproject.toml:1:8: [tool.ocifs] `deps`"},
+      {"registry-mirror = [\"mirror\"]",
+       "pyproject.toml:1:20: [tool.ocifs] `registry-mirror`: registry mirror `mirror`: `mirror` is "
+       "not a registry host"},
+      {"registry-mirror = 5", "pyproject.toml:1:19: [tool.ocifs] `registry-mirror`"},
   };
   for (const auto& c : cases) {
     auto t = toml::parse(std::string_view(c.toml), std::string_view("pyproject.toml"));

@@ -68,6 +68,7 @@ std::string Absolute(const std::string& base_dir, const std::string& p) {
 // Makes paths of options read from pyproject.toml absolute, relative to the project directory.
 void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
   if (o.deps) o.deps = Absolute(dir, *o.deps);
+  for (auto& [platform, deps] : o.platform_deps) deps = Absolute(dir, deps);
   if (o.base) o.base = AbsoluteBase(*o.base, dir);
 }
 
@@ -225,6 +226,23 @@ Result<Platform> ParsePlatform(std::string_view text) {
   return p;
 }
 
+Result<std::vector<Platform>> ParsePlatforms(std::string_view text) {
+  std::vector<Platform> out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    std::string_view one =
+        text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    OCIFS_ASSIGN_OR_RETURN(Platform p, ParsePlatform(one));
+    if (std::find(out.begin(), out.end(), p) != out.end())
+      return InvalidArgument(fmt::format("platform `{}` is named twice in `{}`", one, text));
+    out.push_back(std::move(p));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 Platform HostPlatform() {
   struct utsname u;
   std::string machine = ::uname(&u) == 0 ? u.machine : "x86_64";
@@ -326,6 +344,14 @@ Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,
   return std::vector<std::string>{"python3", "-c", code};
 }
 
+ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform) {
+  ResolvedProject view = p;
+  view.platform = platform;
+  if (auto it = p.platform_deps.find(platform.str()); it != p.platform_deps.end())
+    view.deps = it->second;
+  return view;
+}
+
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   ResolvedProject r;
   std::error_code ec;
@@ -362,10 +388,11 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   if (r.tags.empty()) return InvalidArgument("at least one tag is needed");
   for (const auto& tag : r.tags) OCIFS_RETURN_IF_ERROR(ValidateTag(tag));
   if (o.platform) {
-    OCIFS_ASSIGN_OR_RETURN(r.platform, ParsePlatform(*o.platform));
+    OCIFS_ASSIGN_OR_RETURN(r.platforms, ParsePlatforms(*o.platform));
   } else {
-    r.platform = HostPlatform();
+    r.platforms = {HostPlatform()};
   }
+  r.platform = r.platforms.front();
   OCIFS_ASSIGN_OR_RETURN(r.workdir, CheckWorkdir(o.workdir.value_or("/app")));
 
   // Dependencies
@@ -383,6 +410,21 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
         break;
       }
     }
+  }
+
+  for (const auto& [name, dir_of_platform] : o.platform_deps) {
+    auto platform = ParsePlatform(name);
+    if (!platform.ok() ||
+        std::find(r.platforms.begin(), r.platforms.end(), *platform) == r.platforms.end()) {
+      std::vector<std::string> names;
+      for (const auto& p : r.platforms) names.push_back(p.str());
+      return InvalidArgument(
+          fmt::format("deps `{}={}`: `{}` is not a platform of the image (--platform: {})", name,
+                      dir_of_platform, name, fmt::join(names, ",")));
+    }
+    auto deps = OpenDeps(dir_of_platform, r.dir);
+    if (!deps.ok()) return deps.status().WithContext(fmt::format("deps for {}", name));
+    r.platform_deps.emplace(platform->str(), std::move(deps).value());
   }
 
   // Python version
@@ -418,6 +460,14 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
                     r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path,
                     r.deps->python, r.python, r.python_reason));
   }
+  for (const auto& [platform, deps] : r.platform_deps) {
+    if (!deps.python.empty() && deps.python != r.python) {
+      return InvalidArgument(fmt::format(
+          "the {} dependencies in `{}` are for Python {}, but the image uses Python {} ({})",
+          platform, deps.venv_path.empty() ? deps.host_path : deps.venv_path, deps.python, r.python,
+          r.python_reason));
+    }
+  }
   if (!r.pyproject.requires_python.empty()) {
     auto spec = SpecifierSet::Parse(r.pyproject.requires_python);
     if (!spec.ok())
@@ -436,6 +486,12 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     }
   }
   r.base = o.base.value_or(fmt::format("python:{}-slim", r.python));
+  for (const auto& text : o.registry_mirrors) {
+    OCIFS_ASSIGN_OR_RETURN(RegistryMirror m, ParseRegistryMirror(text));
+    if (std::find(r.registry_mirrors.begin(), r.registry_mirrors.end(), m) ==
+        r.registry_mirrors.end())
+      r.registry_mirrors.push_back(std::move(m));
+  }
 
   // Files: ignore rules in order of rising priority.
   for (const auto& p : DefaultIgnorePatterns())
@@ -453,6 +509,11 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   if (r.deps && !r.deps->excluded_from_app.empty()) {
     OCIFS_RETURN_IF_ERROR(
         r.ignore.Add("/" + r.deps->excluded_from_app, "the dependencies directory"));
+  }
+  for (const auto& [platform, deps] : r.platform_deps) {
+    if (deps.excluded_from_app.empty()) continue;
+    OCIFS_RETURN_IF_ERROR(r.ignore.Add("/" + deps.excluded_from_app,
+                                       fmt::format("the {} dependencies directory", platform)));
   }
 
   // Entrypoint

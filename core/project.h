@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "core/ignore.h"
 #include "core/options.h"
+#include "core/reference.h"
 #include "core/status.h"
 #include "core/tree.h"
 
@@ -51,8 +53,11 @@ struct Platform {
   std::string architecture;
   std::string variant;
   std::string str() const;  // "linux/amd64", "linux/arm/v7"
+  bool operator==(const Platform&) const = default;
 };
 Result<Platform> ParsePlatform(std::string_view text);
+// "linux/amd64,linux/arm64": at least one, no platform twice.
+Result<std::vector<Platform>> ParsePlatforms(std::string_view text);
 Platform HostPlatform();
 
 struct DepsSource {
@@ -73,7 +78,13 @@ struct ResolvedProject {
   std::optional<DepsSource> deps;
   std::vector<std::string> tags;  // at least one
   std::string base;               // "scratch", "oci:/abs/path[:tag]", or a registry reference
+  std::vector<RegistryMirror> registry_mirrors;  // tried before the base's registry, in order
+  // The platform this project view is for: platforms[0], or another one after ForPlatform().
   Platform platform;
+  std::vector<Platform> platforms;  // every platform of the image (`--platform a,b`), at least one
+  // `--deps PLATFORM=DIR`: a platform's own dependencies, by Platform::str(); the others use
+  // `deps`. ForPlatform() makes the platform's the view's `deps`.
+  std::map<std::string, DepsSource> platform_deps;
   std::string workdir;                                 // absolute, e.g. "/app"
   std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
   std::optional<std::vector<std::string>> cmd;  // unset: keep the base's (unless entrypoint set)
@@ -108,6 +119,10 @@ struct ResolveInputs {
 };
 
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in);
+
+// The view of `p` for one of its platforms: `platform` set, and `deps` that platform's own
+// dependencies when it has some. REQUIRES: `platform` is one of p.platforms.
+ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform);
 
 // Exposed for tests: the command that runs a `[project.scripts]` target.
 Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,

@@ -171,4 +171,55 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   return ref;
 }
 
+std::string RegistryMirror::str() const {
+  return registry + "=" + domain + (prefix.empty() ? "" : "/" + prefix);
+}
+
+Result<RegistryMirror> ParseRegistryMirror(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument(fmt::format("registry mirror `{}`: {}", text, why));
+  };
+  RegistryMirror m;
+  std::string_view mirror = text;
+  m.registry = "docker.io";
+  if (size_t eq = text.find('='); eq != std::string_view::npos) {
+    std::string_view registry = text.substr(0, eq);
+    mirror = text.substr(eq + 1);
+    if (registry.empty() || registry.find('/') != std::string_view::npos)
+      return bad("want [REGISTRY=]HOST[:PORT][/PATH], REGISTRY a host such as `docker.io`");
+    if (registry != "docker.io" && registry != "index.docker.io") {
+      auto r = ParseImageReference(fmt::format("{}/x", registry));
+      if (!r.ok() || r->domain != registry)
+        return bad(fmt::format("`{}` is not a registry host (want e.g. `ghcr.io`)", registry));
+    }
+    m.registry = registry == "index.docker.io" ? "docker.io" : std::string(registry);
+  }
+  for (const char* scheme : {"https://", "http://"}) {
+    if (mirror.starts_with(scheme))
+      return bad("give the host without a scheme (plain HTTP is chosen by --insecure-registry)");
+  }
+  while (mirror.ends_with('/')) mirror.remove_suffix(1);
+  size_t slash = mirror.find('/');
+  m.domain = std::string(mirror.substr(0, slash));
+  if (slash != std::string_view::npos) m.prefix = std::string(mirror.substr(slash + 1));
+  if (m.domain.empty()) return bad("the mirror's host is empty");
+  // The host must read as a registry host, and the path as repository components.
+  auto r =
+      ParseImageReference(fmt::format("{}/{}x", m.domain, m.prefix.empty() ? "" : m.prefix + "/"));
+  if (!r.ok() || r->domain != m.domain) {
+    return bad(
+        fmt::format("`{}` is not a registry host with an optional lowercase path (want e.g. "
+                    "`mirror.example:5000/hub`)",
+                    mirror));
+  }
+  return m;
+}
+
+ImageReference Mirrored(const ImageReference& ref, const RegistryMirror& mirror) {
+  ImageReference out = ref;
+  out.domain = mirror.domain;
+  out.repository = mirror.prefix.empty() ? ref.repository : mirror.prefix + "/" + ref.repository;
+  return out;
+}
+
 }  // namespace ocifs

@@ -38,4 +38,21 @@ struct ImageReference {
 // REQUIRES nothing: any text gives a reference or an error that quotes it and says what is wrong.
 Result<ImageReference> ParseImageReference(std::string_view text);
 
+// A registry mirror, as `--registry-mirror [REGISTRY=]MIRROR` names it: pulls from REGISTRY
+// (default `docker.io`) try MIRROR (`host[:port][/path]`) first. The mirror serves REGISTRY's
+// repositories under its path: `mirror.example/hub` serves `docker.io/library/python` as
+// `mirror.example/hub/library/python`.
+struct RegistryMirror {
+  std::string registry;     // normalized as a reference's domain: "docker.io", "ghcr.io"
+  std::string domain;       // the mirror's host[:port]
+  std::string prefix;       // its path, without slashes at either end; may be empty
+  std::string str() const;  // "docker.io=mirror.example/hub"
+  bool operator==(const RegistryMirror&) const = default;
+};
+
+Result<RegistryMirror> ParseRegistryMirror(std::string_view text);
+
+// `ref` as `mirror` serves it (same tag and digest). REQUIRES: mirror.registry == ref.domain.
+ImageReference Mirrored(const ImageReference& ref, const RegistryMirror& mirror);
+
 }  // namespace ocifs

@@ -1,5 +1,8 @@
 #include "core/reference.h"
 
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace ocifs {
@@ -83,6 +86,43 @@ TEST(ParseImageReference, Invalid) {
     EXPECT_NE(r.status().message().find(c.message), std::string::npos)
         << c.text << ": " << r.status().message();
     EXPECT_NE(r.status().message().find("`" + c.text + "`"), std::string::npos) << c.text;
+  }
+}
+
+TEST(ParseRegistryMirror, Cases) {
+  struct Case {
+    std::string text;
+    std::string want;   // RegistryMirror::str(), or "error: MESSAGE PART"
+    std::string pulls;  // where docker.io/library/python:3 (or ghcr.io/o/a:1) is then pulled
+  };
+  const std::vector<Case> cases = {
+      {"mirror.example", "docker.io=mirror.example", "mirror.example/library/python:3"},
+      {"mirror.example:5000/hub/", "docker.io=mirror.example:5000/hub",
+       "mirror.example:5000/hub/library/python:3"},
+      {"index.docker.io=127.0.0.1:5000", "docker.io=127.0.0.1:5000",
+       "127.0.0.1:5000/library/python:3"},
+      {"ghcr.io=localhost:5001/ghcr", "ghcr.io=localhost:5001/ghcr", "localhost:5001/ghcr/o/a:1"},
+      {"mirror", "error: `mirror` is not a registry host", ""},
+      {"https://mirror.example", "error: without a scheme", ""},
+      {"=mirror.example", "error: want [REGISTRY=]HOST", ""},
+      {"ghcr.io/x=mirror.example", "error: want [REGISTRY=]HOST", ""},
+      {"ghcr=mirror.example", "error: `ghcr` is not a registry host", ""},
+      {"mirror.example/Hub", "error: is not a registry host with an optional lowercase path", ""},
+      {"docker.io=", "error: the mirror's host is empty", ""},
+  };
+  for (const auto& c : cases) {
+    auto m = ParseRegistryMirror(c.text);
+    if (c.want.starts_with("error: ")) {
+      ASSERT_FALSE(m.ok()) << c.text;
+      EXPECT_NE(m.status().message().find(c.want.substr(7)), std::string::npos)
+          << c.text << ": " << m.status().message();
+      EXPECT_NE(m.status().message().find("`" + c.text + "`"), std::string::npos) << c.text;
+      continue;
+    }
+    ASSERT_TRUE(m.ok()) << c.text << ": " << m.status().message();
+    EXPECT_EQ(m->str(), c.want) << c.text;
+    auto ref = *ParseImageReference(m->registry == "docker.io" ? "python:3" : "ghcr.io/o/a:1");
+    EXPECT_EQ(Mirrored(ref, *m).str(), c.pulls) << c.text;
   }
 }
 

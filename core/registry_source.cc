@@ -6,12 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 namespace ocifs {
@@ -20,6 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxSmallBlob = 4 << 20;  // manifests, indexes and configs
+// A mirror gets one retry: the registry itself is the next source.
+constexpr int kMirrorAttempts = 2;
 
 std::optional<std::string> ReadWholeFile(const std::string& path, uint64_t limit) {
   std::ifstream in(path, std::ios::binary);
@@ -37,13 +42,49 @@ std::string MediaTypeOf(const std::string& bytes, const std::string& fallback) {
   return j.is_object() && j.contains("manifests") ? kMediaTypeOciIndex : kMediaTypeOciManifest;
 }
 
+// Where a pull may come from: the registry's mirrors in order, then the registry itself.
+struct PullSource {
+  ImageReference ref;                      // as this source names the image
+  std::shared_ptr<RegistryClient> client;  // a mirror's retries less: the registry is next
+  std::string mirror;                      // RegistryMirror::str(); empty for the registry
+};
+using PullSources = std::vector<PullSource>;
+
+// Runs `fetch` on each source in turn until one succeeds. A mirror's failure goes to `warnings`
+// (when given, only when a later source succeeds, and once per mirror); the registry's own
+// failure is the error, with the mirrors' failures after it.
+Status FromSources(const PullSources& sources,
+                   const std::function<Status(const PullSource&)>& fetch,
+                   std::vector<std::string>* warnings) {
+  std::vector<std::string> failed;
+  for (const PullSource& source : sources) {
+    Status s = fetch(source);
+    if (s.ok()) {
+      for (const std::string& f : failed) {
+        if (warnings == nullptr) break;
+        const std::string mirror = f.substr(0, f.find("`: ") + 3);  // "registry mirror `M`: "
+        if (std::none_of(warnings->begin(), warnings->end(),
+                         [&](const std::string& w) { return w.starts_with(mirror); }))
+          warnings->push_back(f);
+      }
+      return s;
+    }
+    if (source.mirror.empty() || s.code() == Code::kFailedPrecondition) {  // offline: no use
+      if (failed.empty()) return s;
+      return Status(s.code(), fmt::format("{} (mirrors failed first: {})", s.message(),
+                                          fmt::join(failed, "; ")));
+    }
+    failed.push_back(fmt::format("registry mirror `{}`: {}", source.mirror, s.message()));
+  }
+  return Internal("no registry to pull from");  // unreachable: the registry is the last source
+}
+
 // A base layer of a registry: fetched into the blob cache on its first read, then served from
 // there through a verified file blob. A failed fetch is not remembered: the next read tries again.
 class LazyRegistryBlob : public Blob {
  public:
-  LazyRegistryBlob(std::shared_ptr<RegistryClient> client, ImageReference ref, std::string dir,
-                   Descriptor d)
-      : client_(std::move(client)), ref_(std::move(ref)), dir_(std::move(dir)), d_(std::move(d)) {}
+  LazyRegistryBlob(PullSources sources, std::string dir, Descriptor d)
+      : sources_(std::move(sources)), dir_(std::move(dir)), d_(std::move(d)) {}
 
   uint64_t size() const override { return d_.size; }
 
@@ -64,22 +105,29 @@ class LazyRegistryBlob : public Blob {
       if (s.code() != Code::kCorrupt) return s;
       ::unlink(path.c_str());  // a damaged cache entry: fetch it again
     }
-    OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, [&](int fd) {
-      return client_->GetBlob(
-          ref_, d_.digest, d_.size,
-          [fd, &path](std::span<const std::byte> b) { return WriteAll(fd, b, path); },
-          [fd] {
-            if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
-              return ErrnoStatus(errno, "blob cache file", "truncate");
-            return Status::Ok();
-          });
-    }));
+    Status fetched = WriteFileAtomically(path, [&](int fd) {
+      auto restart = [fd] {
+        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+          return ErrnoStatus(errno, "blob cache file", "truncate");
+        return Status::Ok();
+      };
+      return FromSources(
+          sources_,
+          [&](const PullSource& source) {
+            OCIFS_RETURN_IF_ERROR(restart());  // what an earlier source left
+            return source.client->GetBlob(
+                source.ref, d_.digest, d_.size,
+                [fd, &path](std::span<const std::byte> b) { return WriteAll(fd, b, path); },
+                restart);
+          },
+          nullptr);
+    });
+    if (!fetched.ok()) return fetched;
     inner_ = MakeVerifiedFileBlob(path, d_.digest, d_.size);
     return inner_;
   }
 
-  std::shared_ptr<RegistryClient> client_;
-  const ImageReference ref_;
+  const PullSources sources_;
   const std::string dir_;
   const Descriptor d_;
   mutable std::mutex mu_;
@@ -95,6 +143,10 @@ Result<std::shared_ptr<RegistryContext>> RegistryContext::Make(
   c->offline_ = options.offline;
   if (!transport) transport = MakeCurlTransport();
   if (!credentials) credentials = MakeDefaultCredentialStore();
+  RegistryOptions mirror_options = options;
+  mirror_options.retry.attempts = std::min(options.retry.attempts, kMirrorAttempts);
+  c->mirror_client_ =
+      std::make_shared<RegistryClient>(std::move(mirror_options), transport, credentials);
   c->client_ = std::make_shared<RegistryClient>(std::move(options), std::move(transport),
                                                 std::move(credentials));
   c->dir_ = std::move(cache_dir);
@@ -129,16 +181,25 @@ RegistryContext::~RegistryContext() {
   }
 }
 
-Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const Platform& platform) {
+Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const Platform& platform,
+                                           const std::vector<RegistryMirror>& mirrors) {
   OCIFS_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(reference));
   OCIFS_RETURN_IF_ERROR(EnsureDirectories());
-  const std::string key = ref.str() + " " + platform.str();
+  PullSources sources;
+  std::string key = ref.str() + " " + platform.str();
+  for (const RegistryMirror& m : mirrors) {
+    if (m.registry != ref.domain) continue;
+    sources.push_back({Mirrored(ref, m), mirror_client_, m.str()});
+    key += " " + m.str();
+  }
+  sources.push_back({ref, client_, ""});
   {
     std::lock_guard lock(mu_);
     if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
   }
   const std::string where = fmt::format("base `{}`", reference);
   std::map<std::string, std::string> fetched;  // this resolution's manifests, by digest
+  std::vector<std::string> warnings;
 
   // The bytes of a manifest or config: from the cache when there, else from the registry (and
   // then kept in the cache).
@@ -158,23 +219,29 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
           Code::kFailedPrecondition,
           fmt::format("{}: {} is not in the cache, and --offline is set", where, d.digest.str()));
     }
-    if (manifest) {
-      auto m = client_->GetManifest(ref, d.digest.str());
-      if (!m.ok()) return m.status().WithContext(where);
-      bytes = std::move(m->bytes);
-    } else {
-      Status s = client_->GetBlob(
-          ref, d.digest, d.size,
-          [&](std::span<const std::byte> b) {
-            bytes.append(reinterpret_cast<const char*>(b.data()), b.size());
+    Status s = FromSources(
+        sources,
+        [&](const PullSource& source) {
+          bytes.clear();
+          if (manifest) {
+            OCIFS_ASSIGN_OR_RETURN(FetchedManifest m,
+                                   source.client->GetManifest(source.ref, d.digest.str()));
+            bytes = std::move(m.bytes);
             return Status::Ok();
-          },
-          [&] {
-            bytes.clear();
-            return Status::Ok();
-          });
-      if (!s.ok()) return s.WithContext(where);
-    }
+          }
+          return source.client->GetBlob(
+              source.ref, d.digest, d.size,
+              [&](std::span<const std::byte> b) {
+                bytes.append(reinterpret_cast<const char*>(b.data()), b.size());
+                return Status::Ok();
+              },
+              [&] {
+                bytes.clear();
+                return Status::Ok();
+              });
+        },
+        &warnings);
+    if (!s.ok()) return s.WithContext(where);
     OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
     return bytes;
   };
@@ -204,8 +271,15 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
     top.media_type = kMediaTypeOciManifest;
     OCIFS_ASSIGN_OR_RETURN(top_bytes, read(top));
   } else {
-    auto m = client_->GetManifest(ref, ref.tag);
-    if (!m.ok()) return m.status().WithContext(where);
+    std::optional<FetchedManifest> m;
+    Status s = FromSources(
+        sources,
+        [&](const PullSource& source) {
+          OCIFS_ASSIGN_OR_RETURN(m, source.client->GetManifest(source.ref, ref.tag));
+          return Status::Ok();
+        },
+        &warnings);
+    if (!s.ok()) return s.WithContext(where);
     top.digest = m->digest;
     top_bytes = std::move(m->bytes);
     const std::string path = blob_dir_ + "/" + top.digest.hex();
@@ -224,12 +298,12 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
   reader.where = where;
   reader.read = read;
   reader.layer_blob = [&](const Descriptor& d) -> Result<std::shared_ptr<const Blob>> {
-    return std::shared_ptr<const Blob>(
-        std::make_shared<LazyRegistryBlob>(client_, ref, blob_dir_, d));
+    return std::shared_ptr<const Blob>(std::make_shared<LazyRegistryBlob>(sources, blob_dir_, d));
   };
   OCIFS_ASSIGN_OR_RETURN(BaseImage b, ResolveManifests(reader, top, platform));
   b.reference = reference;
   b.name = ref.str();
+  for (auto& w : warnings) b.warnings.push_back(fmt::format("{}: {}", where, w));
   std::lock_guard lock(mu_);
   resolved_[key] = b;
   return b;

@@ -12,7 +12,11 @@
 // base with no network at all. Without a cache directory (`--no-cache`) blobs go to a private
 // directory removed with the context.
 //
-// A context resolves each (reference, platform) once per process: a daemon's later plans of the
+// Mirrors (`--registry-mirror`): each mirror of the reference's registry is asked first, in
+// order, for every manifest and blob, then the registry itself; a mirror that fails is a
+// warning, and gets one retry only.
+//
+// A context resolves each (reference, platform, mirrors) once per process: a daemon's later plans of the
 // same project reuse the base.
 //
 // Thread safety: everything may be used from many threads.
@@ -22,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/base.h"
 #include "core/registry.h"
@@ -39,7 +44,10 @@ class RegistryContext {
   RegistryContext(const RegistryContext&) = delete;
   RegistryContext& operator=(const RegistryContext&) = delete;
 
-  Result<BaseImage> Resolve(const std::string& reference, const Platform& platform);
+  // `mirrors` of the reference's registry are tried first, in order (with fewer retries); one
+  // that fails is a warning in the BaseImage, and the next source is asked.
+  Result<BaseImage> Resolve(const std::string& reference, const Platform& platform,
+                            const std::vector<RegistryMirror>& mirrors = {});
 
   RegistryClient& client() { return *client_; }
   bool offline() const { return offline_; }
@@ -48,9 +56,10 @@ class RegistryContext {
   RegistryContext() = default;
   Status EnsureDirectories();
 
-  std::shared_ptr<RegistryClient> client_;  // shared with the lazy blobs it made
-  std::string dir_;                         // the cache directory (or the private one)
-  std::string blob_dir_;                    // dir_/blobs/sha256
+  std::shared_ptr<RegistryClient> client_;         // shared with the lazy blobs it made
+  std::shared_ptr<RegistryClient> mirror_client_;  // for mirrors: fewer attempts
+  std::string dir_;                                // the cache directory (or the private one)
+  std::string blob_dir_;                           // dir_/blobs/sha256
   bool private_dir_ = false;
   bool offline_ = false;
   std::mutex mu_;

@@ -127,8 +127,8 @@ struct PluginFlags {
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, exclude;
-  std::vector<std::string> plugin_opts, insecure_registries;
-  std::string base, deps, python, platform, workdir, user, entrypoint, cmd, healthcheck;
+  std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
+  std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
   bool strict = false, offline = false;
   CacheFlags cache;
   PluginFlags plugins;
@@ -143,14 +143,19 @@ struct ImageFlags {
     app.add_option("--insecure-registry", insecure_registries,
                    "Registry HOST[:PORT] that may be reached over plain HTTP or unverified TLS "
                    "(repeatable; loopback hosts always may)");
+    app.add_option("--registry-mirror", registry_mirrors,
+                   "[REGISTRY=]HOST[:PORT][/PATH]: pull REGISTRY's (default docker.io) images "
+                   "from this mirror first (repeatable; tried in order, then REGISTRY)");
     app.add_flag("--offline", offline,
                  "Use no network: registry bases come from the cache (an error if not there)");
-    app.add_option(
-        "--deps", deps,
-        "Dependencies: a virtualenv or a site-packages directory (default: .venv or venv)");
+    app.add_option("--deps", deps,
+                   "Dependencies: a virtualenv or a site-packages directory (default: .venv or "
+                   "venv); PLATFORM=DIR for one platform's own (repeatable)");
     app.add_option("--python", python,
                    "CPython minor version, e.g. 3.12 (default: from the venv or requires-python)");
-    app.add_option("--platform", platform, "OS/ARCH[/VARIANT] of the image (default: the host's)");
+    app.add_option("--platform", platform,
+                   "OS/ARCH[/VARIANT] of the image, or several separated by commas for a "
+                   "multi-platform image (default: the host's)");
     app.add_option("--workdir", workdir, "Where the project goes in the image (default: /app)");
     app.add_option("--env,-e", env, "Environment variable KEY=VALUE (repeatable)");
     app.add_option("--label,-l", labels, "Label KEY=VALUE (repeatable)");
@@ -166,7 +171,7 @@ struct ImageFlags {
     app.add_option("--plugin-opt", plugin_opts, "Plugin setting NAME.KEY=VALUE (repeatable)");
     cache.Register(app, /*with_disable=*/true);
     plugins.Register(app);
-    for (const char* name : {"--base", "--deps", "--python", "--platform", "--workdir", "--user",
+    for (const char* name : {"--base", "--python", "--platform", "--workdir", "--user",
                              "--entrypoint", "--cmd", "--healthcheck"}) {
       app.get_option(name)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
@@ -185,7 +190,16 @@ struct ImageFlags {
     if (given("--base")) {
       o.base = ocifs::AbsoluteBase(base, std::filesystem::current_path().string());
     }
-    if (given("--deps")) o.deps = absolute(deps);
+    for (const auto& d : deps) {
+      OCIFS_RETURN_IF_ERROR(ocifs::AddDepsOption(o, d, "--deps"));
+    }
+    if (o.deps) o.deps = absolute(*o.deps);
+    for (auto& [platform_name, dir] : o.platform_deps) dir = absolute(dir);
+    for (const auto& m : registry_mirrors) {
+      OCIFS_RETURN_IF_ERROR(
+          ocifs::ParseRegistryMirror(m).status().WithContext("--registry-mirror"));
+      o.registry_mirrors.push_back(m);
+    }
     if (given("--python")) o.python = python;
     if (given("--platform")) o.platform = platform;
     if (given("--workdir")) o.workdir = workdir;
@@ -400,6 +414,13 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   out["tags"] = p.tags;
   out["platform"] = p.platform.str();
   out["warnings"] = plan->warnings;
+  // `layers` and `artifacts` below are the first platform's; the others' bases here.
+  for (const auto& other : plan->other_platforms) {
+    nlohmann::json o = {{"platform", other.project->platform.str()},
+                        {"base", {{"layers", other.base.layers.size()}}}};
+    if (other.base.manifest_digest) o["base"]["manifest"] = other.base.manifest_digest->str();
+    out["other_platforms"].push_back(o);
+  }
   std::vector<ocifs::Digest> ids;
   if (digests) {
     auto cache = flags.cache.Open();
