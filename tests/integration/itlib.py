@@ -64,14 +64,14 @@ def wait_until(predicate, seconds, what):
 class Mount:
     """`ocifs mount PROJECT MNT ARGS...` for the duration of a with-block."""
 
-    def __init__(self, project, *args, cwd=None):
-        self.project, self.args, self.cwd = project, list(args), cwd
+    def __init__(self, project, *args, cwd=None, env=None):
+        self.project, self.args, self.cwd, self.env = project, list(args), cwd, env
         self.dir = tempfile.mkdtemp(prefix="ocifs-it-")
         self.path = os.path.join(self.dir, "mnt")
         os.mkdir(self.path)
 
     def __enter__(self):
-        run([OCIFS, "mount", self.project, self.path, *self.args], cwd=self.cwd)
+        run([OCIFS, "mount", self.project, self.path, *self.args], cwd=self.cwd, env=self.env)
         if not is_mounted(self.path):
             raise AssertionError("ocifs mount returned but nothing is mounted")
         return self
@@ -245,12 +245,14 @@ class Container:
 class Registry:
     """docker-registry (Debian's distribution 2.8) on a free port of 127.0.0.1, for a with-block.
 
-    `users` ({name: password}) turns on htpasswd (Basic) authentication. The access log (one line
-    per request, with its method and path) is in `requests()`.
+    `users` ({name: password}) turns on htpasswd (Basic) authentication; `token` (a
+    netlib.TokenServer) Bearer tokens from that server. The access log (one line per request, with
+    its method and path) is in `requests()`.
     """
 
-    def __init__(self, users=None):
+    def __init__(self, users=None, token=None):
         self.users = users or {}
+        self.token = token
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="ocifs-registry-")
@@ -263,6 +265,8 @@ class Registry:
                 for name, password in self.users.items():
                     f.write(run(["htpasswd", "-Bbn", name, password]).stdout.strip() + "\n")
             auth = f"auth:\n  htpasswd:\n    realm: ocifs-tests\n    path: {self.dir}/htpasswd\n"
+        if self.token:
+            auth = self.token.registry_config()
         config = f"{self.dir}/config.yml"
         with open(config, "w") as f:
             f.write(f"version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
