@@ -50,31 +50,30 @@ struct PullSource {
 };
 using PullSources = std::vector<PullSource>;
 
-// Runs `fetch` on each source in turn until one succeeds. A mirror's failure goes to `warnings`
-// (when given, only when a later source succeeds, and once per mirror); the registry's own
-// failure is the error, with the mirrors' failures after it.
+// Runs `fetch` on each source in turn until one succeeds. When one does, the mirrors that failed
+// before it are noted in `mirror_failures` (when given; the first failure of each mirror). When
+// the registry itself fails, that is the error, with the mirrors' failures after it.
 Status FromSources(const PullSources& sources,
                    const std::function<Status(const PullSource&)>& fetch,
-                   std::vector<std::string>* warnings) {
-  std::vector<std::string> failed;
+                   std::map<std::string, std::string>* mirror_failures) {
+  std::vector<std::pair<std::string, std::string>> failed;  // mirror, message
   for (const PullSource& source : sources) {
     Status s = fetch(source);
     if (s.ok()) {
-      for (const std::string& f : failed) {
-        if (warnings == nullptr) break;
-        const std::string mirror = f.substr(0, f.find("`: ") + 3);  // "registry mirror `M`: "
-        if (std::none_of(warnings->begin(), warnings->end(),
-                         [&](const std::string& w) { return w.starts_with(mirror); }))
-          warnings->push_back(f);
+      for (auto& [mirror, message] : failed) {
+        if (mirror_failures != nullptr) mirror_failures->try_emplace(mirror, message);
       }
       return s;
     }
     if (source.mirror.empty() || s.code() == Code::kFailedPrecondition) {  // offline: no use
       if (failed.empty()) return s;
+      std::vector<std::string> notes;
+      for (const auto& [mirror, message] : failed)
+        notes.push_back(fmt::format("registry mirror `{}`: {}", mirror, message));
       return Status(s.code(), fmt::format("{} (mirrors failed first: {})", s.message(),
-                                          fmt::join(failed, "; ")));
+                                          fmt::join(notes, "; ")));
     }
-    failed.push_back(fmt::format("registry mirror `{}`: {}", source.mirror, s.message()));
+    failed.emplace_back(source.mirror, s.message());
   }
   return Internal("no registry to pull from");  // unreachable: the registry is the last source
 }
@@ -198,8 +197,8 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
     if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
   }
   const std::string where = fmt::format("base `{}`", reference);
-  std::map<std::string, std::string> fetched;  // this resolution's manifests, by digest
-  std::vector<std::string> warnings;
+  std::map<std::string, std::string> fetched;          // this resolution's manifests, by digest
+  std::map<std::string, std::string> mirror_failures;  // mirror -> its first failure
 
   // The bytes of a manifest or config: from the cache when there, else from the registry (and
   // then kept in the cache).
@@ -240,7 +239,7 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
                 return Status::Ok();
               });
         },
-        &warnings);
+        &mirror_failures);
     if (!s.ok()) return s.WithContext(where);
     OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
     return bytes;
@@ -278,7 +277,7 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
           OCIFS_ASSIGN_OR_RETURN(m, source.client->GetManifest(source.ref, ref.tag));
           return Status::Ok();
         },
-        &warnings);
+        &mirror_failures);
     if (!s.ok()) return s.WithContext(where);
     top.digest = m->digest;
     top_bytes = std::move(m->bytes);
@@ -303,7 +302,10 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
   OCIFS_ASSIGN_OR_RETURN(BaseImage b, ResolveManifests(reader, top, platform));
   b.reference = reference;
   b.name = ref.str();
-  for (auto& w : warnings) b.warnings.push_back(fmt::format("{}: {}", where, w));
+  for (const auto& [mirror, message] : mirror_failures) {
+    b.warnings.push_back(fmt::format("{}: registry mirror `{}` failed, used the next source: {}",
+                                     where, mirror, message));
+  }
   std::lock_guard lock(mu_);
   resolved_[key] = b;
   return b;

@@ -16,8 +16,8 @@
 // order, for every manifest and blob, then the registry itself; a mirror that fails is a
 // warning, and gets one retry only.
 //
-// A context resolves each (reference, platform, mirrors) once per process: a daemon's later plans of the
-// same project reuse the base.
+// A context resolves each (reference, platform, mirrors) once per process: a daemon's later plans
+// of the same project reuse the base.
 //
 // Thread safety: everything may be used from many threads.
 #pragma once

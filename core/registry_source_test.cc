@@ -128,8 +128,8 @@ TEST(RegistryContext, MirrorsAreTriedFirstAndFallBackToTheRegistry) {
        {"registry.example=mirror.example/cache"},
        [](FakeRegistries& r) { r.missing.push_back("mirror.example"); },
        3,
-       "registry mirror `registry.example=mirror.example/cache`: manifest `1.0` of "
-       "`mirror.example/cache/team/app`: not found",
+       "registry mirror `registry.example=mirror.example/cache` failed, used the next source: "
+       "manifest `1.0` of `mirror.example/cache/team/app`: not found",
        ""},
       {"the mirror is down; the second mirror has it",
        {"registry.example=down.example", "registry.example=mirror.example/cache"},
