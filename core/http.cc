@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -25,6 +26,9 @@ struct Transfer {
   HttpResponse response;
   Status sink_error;
   bool too_large = false;
+  const HttpBody* body = nullptr;
+  uint64_t body_sent = 0;
+  Status body_error;
 };
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -68,6 +72,26 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+size_t OnRead(char* data, size_t size, size_t n, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (t.body == nullptr) return 0;
+  const uint64_t left = t.body->size - t.body_sent;
+  if (left == 0) return 0;
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(size * n, left));
+  auto got = t.body->read(std::span(reinterpret_cast<std::byte*>(data), want));
+  if (!got.ok()) {
+    t.body_error = got.status();
+    return CURL_READFUNC_ABORT;
+  }
+  if (*got == 0 || *got > want) {
+    t.body_error = Internal(
+        fmt::format("a request body ended after {} of its {} bytes", t.body_sent, t.body->size));
+    return CURL_READFUNC_ABORT;
+  }
+  t.body_sent += *got;
+  return *got;
+}
+
 class CurlTransport : public HttpTransport {
  public:
   CurlTransport() {
@@ -81,6 +105,9 @@ class CurlTransport : public HttpTransport {
     if (!curl) return Internal("curl_easy_init failed");
     struct curl_slist* headers = nullptr;
     for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+    const bool reads = request.method == "GET" || request.method == "HEAD";
+    // No `Expect: 100-continue` round trip: registries read the body or answer at once.
+    if (!reads) headers = curl_slist_append(headers, "Expect:");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
                                                                              curl_slist_free_all);
     Transfer t;
@@ -91,7 +118,7 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, reads ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -103,6 +130,16 @@ class CurlTransport : public HttpTransport {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
     if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!reads) {
+      // An upload (with an empty body when there is none), under the request's own method.
+      t.body = request.body ? &*request.body : nullptr;
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                       static_cast<curl_off_t>(request.body ? request.body->size : 0));
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
+      curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
@@ -112,6 +149,7 @@ class CurlTransport : public HttpTransport {
 
     CURLcode rc = curl_easy_perform(c);
     if (!t.sink_error.ok()) return t.sink_error;
+    if (!t.body_error.ok()) return t.body_error;
     const std::string host = HostOf(request.url);
     if (t.too_large) {
       return Corrupt(fmt::format("{}: the answer is larger than {} bytes", host, max_body));
@@ -139,6 +177,16 @@ class CurlTransport : public HttpTransport {
 }  // namespace
 
 std::unique_ptr<HttpTransport> MakeCurlTransport() { return std::make_unique<CurlTransport>(); }
+
+HttpBody BytesBody(std::span<const std::byte> bytes) {
+  auto offset = std::make_shared<size_t>(0);
+  return HttpBody{bytes.size(), [bytes, offset](std::span<std::byte> out) -> Result<size_t> {
+                    const size_t n = std::min(out.size(), bytes.size() - *offset);
+                    std::memcpy(out.data(), bytes.data() + *offset, n);
+                    *offset += n;
+                    return n;
+                  }};
+}
 
 std::string UrlEncode(std::string_view s) {
   std::string out;

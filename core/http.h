@@ -9,6 +9,9 @@
 // is kIo, which the caller may retry; a TLS failure is kUnsupported (the caller may fall back to
 // plain HTTP where that is allowed). Messages name the host, never a header.
 //
+// Redirects are followed for GET and HEAD only; the answer to any other method is returned as it
+// is (a registry's 201 or 202 carries a Location to read, not to follow).
+//
 // Thread safety: Send may be called from many threads at once.
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,11 +28,20 @@
 
 namespace ocifs {
 
+// A request body, read in order from its start; `size` bytes in all (sent as Content-Length).
+struct HttpBody {
+  uint64_t size = 0;
+  // Fills the front of `out` with the next bytes and returns how many (0 only after `size`). An
+  // error stops the request and is returned by Send.
+  std::function<Result<size_t>(std::span<std::byte> out)> read;
+};
+
 struct HttpRequest {
-  std::string method = "GET";  // GET or HEAD
+  std::string method = "GET";  // GET, HEAD, or PUT, POST, PATCH, DELETE (with a body or not)
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   bool verify_tls = true;
+  std::optional<HttpBody> body;  // only with PUT, POST, PATCH
 };
 
 struct HttpResponse {
@@ -51,6 +64,10 @@ class HttpTransport {
 };
 
 std::unique_ptr<HttpTransport> MakeCurlTransport();
+
+// A body of `bytes`, which the caller keeps alive until the request is answered. Each call gives
+// a reader that starts at the first byte.
+HttpBody BytesBody(std::span<const std::byte> bytes);
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).
 std::string UrlEncode(std::string_view s);

@@ -1,9 +1,11 @@
 #include "core/registry.h"
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 namespace ocifs {
@@ -104,8 +106,10 @@ std::map<std::string, uint64_t> RegistryClient::RequestCounts() const {
 Result<HttpResponse> RegistryClient::SendWithRetries(const std::string& what,
                                                      const std::string& kind,
                                                      const std::function<HttpRequest()>& make,
-                                                     const BodySink* sink, size_t max_body) {
+                                                     const BodySink* sink, size_t max_body,
+                                                     bool retry) {
   const RetryPolicy& p = options_.retry;
+  const int attempts = retry ? p.attempts : 1;
   std::chrono::milliseconds delay = p.first_delay, waited{0};
   for (int attempt = 1;; ++attempt) {
     {
@@ -130,7 +134,7 @@ Result<HttpResponse> RegistryClient::SendWithRetries(const std::string& what,
       return r;
     }
     wait = std::min(wait, p.max_delay);
-    if (attempt >= p.attempts || waited + wait > p.budget) {
+    if (attempt >= attempts || waited + wait > p.budget) {
       return Status(Code::kIo, fmt::format("{}: gave up after {} attempts: {}", what, attempt,
                                            r.ok() ? why + " " + RegistryError(r->body) : why));
     }
@@ -140,62 +144,75 @@ Result<HttpResponse> RegistryClient::SendWithRetries(const std::string& what,
   }
 }
 
-Result<HttpResponse> RegistryClient::Do(
-    const ImageReference& ref, const std::string& what, const std::string& kind,
-    const std::string& method, const std::string& path, std::vector<std::string> headers,
-    const std::function<std::vector<std::string>()>& extra_headers, const BodySink* sink,
-    size_t max_body) {
+std::string RegistryClient::Target(const ImageReference& ref, const std::string& location) const {
+  if (location.starts_with("/")) return location;
+  for (const char* scheme : {"https://", "http://"}) {
+    const std::string own = scheme + ref.Host() + "/";
+    if (location.starts_with(own)) return location.substr(own.size() - 1);
+  }
+  if (location.find("://") != std::string::npos) return location;
+  return "/" + location;  // relative without a slash: below the registry's root
+}
+
+Result<HttpResponse> RegistryClient::Do(const ImageReference& ref, const Call& call) {
   if (options_.offline) {
     return Status(Code::kFailedPrecondition,
-                  fmt::format("{}: needs the network, and --offline is set", what));
+                  fmt::format("{}: needs the network, and --offline is set", call.what));
   }
   const std::string host = ref.Host();
   const std::string auth_key = host + "/" + ref.repository;
+  const bool own_host = call.target.starts_with("/");
   for (int round = 0;; ++round) {
     auto make = [&] {
       HttpRequest req;
-      req.method = method;
-      std::string scheme;
-      {
-        std::lock_guard lock(mu_);
-        scheme = scheme_.contains(host) ? scheme_[host] : "https";
-        if (auto it = authorization_.find(auth_key); it != authorization_.end())
-          req.headers.push_back("Authorization: " + it->second);
+      req.method = call.method;
+      if (own_host) {
+        std::string scheme;
+        {
+          std::lock_guard lock(mu_);
+          scheme = scheme_.contains(host) ? scheme_[host] : "https";
+          if (auto it = authorization_.find(auth_key); it != authorization_.end())
+            req.headers.push_back("Authorization: " + it->second);
+        }
+        req.url = fmt::format("{}://{}{}", scheme, host, call.target);
+        req.verify_tls = !Insecure(host);
+      } else {
+        req.url = call.target;  // another host: no credentials of this registry's go there
       }
-      req.url = fmt::format("{}://{}{}", scheme, host, path);
-      req.verify_tls = !Insecure(host);
-      req.headers.insert(req.headers.end(), headers.begin(), headers.end());
-      if (extra_headers) {
-        auto more = extra_headers();
+      req.headers.insert(req.headers.end(), call.headers.begin(), call.headers.end());
+      if (call.extra_headers) {
+        auto more = call.extra_headers();
         req.headers.insert(req.headers.end(), more.begin(), more.end());
       }
+      if (call.body) req.body = call.body();
       return req;
     };
-    Result<HttpResponse> r = SendWithRetries(what, kind, make, sink, max_body);
-    if (!r.ok() && r.status().code() == Code::kUnsupported && Insecure(host)) {
-      // TLS failed with a host that may speak plain HTTP: use that from now on.
-      bool switched = false;
+    Result<HttpResponse> r =
+        SendWithRetries(call.what, call.kind, make, call.sink, call.max_body, call.retry);
+    if (!r.ok() && r.status().code() == Code::kUnsupported && own_host && Insecure(host)) {
+      // TLS failed with a host that may speak plain HTTP: use that from now on (another thread
+      // may have switched already, after its own request failed the same way).
       {
         std::lock_guard lock(mu_);
-        if (scheme_[host] != "http") scheme_[host] = "http", switched = true;
+        scheme_[host] = "http";
       }
-      if (switched) r = SendWithRetries(what, kind, make, sink, max_body);
+      r = SendWithRetries(call.what, call.kind, make, call.sink, call.max_body, call.retry);
     }
     if (!r.ok()) return r;
     if (r->status != 401) return r;
     if (round > 0) {
       return Status(Code::kPermissionDenied,
-                    fmt::format("{}: {} refused the credentials (HTTP 401{})", what, host,
+                    fmt::format("{}: {} refused the credentials (HTTP 401{})", call.what, host,
                                 RegistryError(r->body).empty() ? std::string()
                                                                : ": " + RegistryError(r->body)));
     }
     auto challenge = r->headers.find("www-authenticate");
     if (challenge == r->headers.end()) {
-      return Status(
-          Code::kPermissionDenied,
-          fmt::format("{}: {} answered HTTP 401 without a WWW-Authenticate challenge", what, host));
+      return Status(Code::kPermissionDenied,
+                    fmt::format("{}: {} answered HTTP 401 without a WWW-Authenticate challenge",
+                                call.what, host));
     }
-    OCIFS_RETURN_IF_ERROR(Authenticate(ref, what, challenge->second));
+    OCIFS_RETURN_IF_ERROR(Authenticate(ref, call.what, challenge->second));
   }
 }
 
@@ -225,13 +242,27 @@ Status RegistryClient::Authenticate(const ImageReference& ref, const std::string
           Code::kPermissionDenied,
           fmt::format("{}: {} names a token server that is not https: `{}`", what, host, realm));
     }
-    std::string scope = challenge.params.contains("scope")
-                            ? challenge.params["scope"]
-                            : fmt::format("repository:{}:pull", ref.repository);
-    std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+    // The challenge's scopes (space-separated), and this repository's with the actions this
+    // client needs, so that a push does not come back for `push` after a token for `pull`.
+    const std::string own = fmt::format("repository:{}:", ref.repository);
+    std::vector<std::string> scopes;
+    for (std::string_view rest = challenge.params["scope"]; !rest.empty();) {
+      size_t space = rest.find(' ');
+      std::string_view one = rest.substr(0, space);
+      if (!one.empty() && !(options_.push && one.starts_with(own))) scopes.emplace_back(one);
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    if (options_.push) {
+      scopes.insert(scopes.begin(), own + "pull,push");
+    } else if (scopes.empty()) {
+      scopes.push_back(own + "pull");
+    }
+    std::vector<std::string> query;
     if (challenge.params.contains("service"))
-      url += "service=" + UrlEncode(challenge.params["service"]) + "&";
-    url += "scope=" + UrlEncode(scope);
+      query.push_back("service=" + UrlEncode(challenge.params["service"]));
+    for (const auto& scope : scopes) query.push_back("scope=" + UrlEncode(scope));
+    const std::string url = fmt::format(
+        "{}{}{}", realm, realm.find('?') == std::string::npos ? "?" : "&", fmt::join(query, "&"));
     auto make = [&] {
       HttpRequest req;
       req.url = url;
@@ -241,8 +272,8 @@ Status RegistryClient::Authenticate(const ImageReference& ref, const std::string
                               Base64Encode(cred->username + ":" + cred->secret));
       return req;
     };
-    OCIFS_ASSIGN_OR_RETURN(HttpResponse r,
-                           SendWithRetries(what + ": token", "token", make, nullptr, 1 << 20));
+    OCIFS_ASSIGN_OR_RETURN(
+        HttpResponse r, SendWithRetries(what + ": token", "token", make, nullptr, 1 << 20, true));
     if (r.status == 401 || r.status == 403) {
       return Status(Code::kPermissionDenied,
                     fmt::format("{}: the token server of {} refused {} (HTTP {})", what, host,
@@ -275,11 +306,13 @@ Result<FetchedManifest> RegistryClient::GetManifest(const ImageReference& ref,
                                                     const std::string& reference) {
   const std::string what =
       fmt::format("manifest `{}` of `{}/{}`", reference, ref.domain, ref.repository);
-  std::string body;
-  OCIFS_ASSIGN_OR_RETURN(HttpResponse r,
-                         Do(ref, what, "manifest", "GET",
-                            fmt::format("/v2/{}/manifests/{}", ref.repository, reference),
-                            {kManifestAccept}, nullptr, nullptr, kMaxManifestBytes));
+  OCIFS_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Do(ref, {.what = what,
+               .kind = "manifest",
+               .target = fmt::format("/v2/{}/manifests/{}", ref.repository, reference),
+               .headers = {kManifestAccept},
+               .max_body = kMaxManifestBytes}));
   if (r.status == 404) {
     std::string said = RegistryError(r.body);
     return NotFound(fmt::format("{}: not found at {}{} (is the repository or tag right?)", what,
@@ -351,8 +384,12 @@ Status RegistryClient::GetBlob(const ImageReference& ref, const Digest& digest, 
   };
   OCIFS_ASSIGN_OR_RETURN(
       HttpResponse r,
-      Do(ref, what, "blob", "GET", fmt::format("/v2/{}/blobs/{}", ref.repository, digest.str()), {},
-         range, &counted, kMaxErrorBody));
+      Do(ref, {.what = what,
+               .kind = "blob",
+               .target = fmt::format("/v2/{}/blobs/{}", ref.repository, digest.str()),
+               .extra_headers = range,
+               .sink = &counted,
+               .max_body = kMaxErrorBody}));
   if (r.status == 404) {
     return NotFound(
         fmt::format("{}: not found at {} ({})", what, ref.Host(), RegistryError(r.body)));
@@ -374,6 +411,180 @@ Status RegistryClient::GetBlob(const ImageReference& ref, const Digest& digest, 
     return Corrupt(fmt::format("{}: the bytes hash to {}", what, got.str()));
   }
   return Status::Ok();
+}
+
+// ---- pushing ----
+
+namespace {
+
+// "0-1023" (the Range of an upload session: the bytes held, inclusive) -> 1024. Distribution
+// answers "0-0" for an empty session too; a session's first chunk is never one byte, so that
+// reads as nothing held.
+std::optional<uint64_t> ParseUploadRange(const std::map<std::string, std::string>& headers) {
+  auto it = headers.find("range");
+  if (it == headers.end()) return std::nullopt;
+  std::string_view v = it->second;
+  if (v.starts_with("bytes=")) v.remove_prefix(6);
+  size_t dash = v.find('-');
+  if (dash == std::string_view::npos || v.substr(0, dash) != "0") return std::nullopt;
+  uint64_t end = 0;
+  std::string_view digits = v.substr(dash + 1);
+  if (digits.empty()) return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    end = end * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return end == 0 ? 0 : end + 1;
+}
+
+std::string WithQuery(const std::string& target, const std::string& param) {
+  return target + (target.find('?') == std::string::npos ? "?" : "&") + param;
+}
+
+// What a refusal of a push request says, by status: 401/403 permission, 404 not found.
+Status PushRefused(const std::string& what, const std::string& host, const HttpResponse& r) {
+  std::string said = RegistryError(r.body);
+  std::string msg = fmt::format("{}: {} answered HTTP {}{}", what, host, r.status,
+                                said.empty() ? std::string() : " (" + said + ")");
+  if (r.status == 401 || r.status == 403) return Status(Code::kPermissionDenied, msg);
+  if (r.status == 404) return NotFound(msg);
+  if (r.status == 400 || r.status == 413 || r.status == 415) return InvalidArgument(msg);
+  return Status(Code::kIo, msg);
+}
+
+}  // namespace
+
+Result<std::optional<uint64_t>> RegistryClient::BlobSize(const ImageReference& ref,
+                                                         const Digest& digest) {
+  const std::string what =
+      fmt::format("blob {} of `{}/{}`", digest.str(), ref.domain, ref.repository);
+  OCIFS_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Do(ref, {.what = what,
+               .kind = "blob-exists",
+               .method = "HEAD",
+               .target = fmt::format("/v2/{}/blobs/{}", ref.repository, digest.str())}));
+  if (r.status == 404) return std::optional<uint64_t>();
+  if (r.status != 200) return PushRefused(what, ref.Host(), r);
+  uint64_t size = 0;
+  if (auto it = r.headers.find("content-length"); it != r.headers.end())
+    size = std::strtoull(it->second.c_str(), nullptr, 10);
+  return std::optional<uint64_t>(size);
+}
+
+Result<std::optional<UploadSession>> RegistryClient::StartUpload(
+    const ImageReference& ref, const std::optional<std::pair<Digest, std::string>>& mount_from) {
+  std::string target = fmt::format("/v2/{}/blobs/uploads/", ref.repository);
+  std::string what = fmt::format("upload to `{}/{}`", ref.domain, ref.repository);
+  if (mount_from) {
+    target +=
+        fmt::format("?mount={}&from={}", mount_from->first.str(), UrlEncode(mount_from->second));
+    what = fmt::format("mount of {} from `{}` into `{}/{}`", mount_from->first.str(),
+                       mount_from->second, ref.domain, ref.repository);
+  }
+  OCIFS_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Do(ref, {.what = what, .kind = "upload", .method = "POST", .target = target}));
+  if (r.status == 201 && mount_from) return std::optional<UploadSession>();
+  if (r.status != 202) return PushRefused(what, ref.Host(), r);
+  auto location = r.headers.find("location");
+  if (location == r.headers.end() || location->second.empty())
+    return Corrupt(fmt::format("{}: {} started an upload without a Location", what, ref.Host()));
+  return std::optional<UploadSession>(UploadSession{Target(ref, location->second), 0});
+}
+
+Result<UploadSession> RegistryClient::PatchUpload(const ImageReference& ref,
+                                                  const UploadSession& session,
+                                                  std::span<const std::byte> chunk) {
+  const uint64_t size = chunk.size();
+  const std::string what = fmt::format("upload to `{}/{}`: bytes {}-{}", ref.domain, ref.repository,
+                                       session.received, session.received + size - 1);
+  OCIFS_ASSIGN_OR_RETURN(HttpResponse r,
+                         Do(ref, {.what = what,
+                                  .kind = "upload",
+                                  .method = "PATCH",
+                                  .target = session.location,
+                                  .headers = {"Content-Type: application/octet-stream",
+                                              fmt::format("Content-Range: {}-{}", session.received,
+                                                          session.received + size - 1)},
+                                  .body = [chunk] { return BytesBody(chunk); },
+                                  .retry = false}));
+  if (r.status != 202 && r.status != 204) return PushRefused(what, ref.Host(), r);
+  UploadSession next = session;
+  if (auto it = r.headers.find("location"); it != r.headers.end() && !it->second.empty())
+    next.location = Target(ref, it->second);
+  next.received = ParseUploadRange(r.headers).value_or(session.received + size);
+  return next;
+}
+
+Result<UploadSession> RegistryClient::UploadStatus(const ImageReference& ref,
+                                                   const UploadSession& session) {
+  const std::string what =
+      fmt::format("status of an upload to `{}/{}`", ref.domain, ref.repository);
+  OCIFS_ASSIGN_OR_RETURN(HttpResponse r,
+                         Do(ref, {.what = what, .kind = "upload", .target = session.location}));
+  if (r.status != 204 && r.status != 200) return PushRefused(what, ref.Host(), r);
+  UploadSession now = session;
+  if (auto it = r.headers.find("location"); it != r.headers.end() && !it->second.empty())
+    now.location = Target(ref, it->second);
+  now.received = ParseUploadRange(r.headers).value_or(0);
+  return now;
+}
+
+Status RegistryClient::FinishUpload(const ImageReference& ref, const UploadSession& session,
+                                    const Digest& digest, std::span<const std::byte> last) {
+  const std::string what =
+      fmt::format("upload of {} to `{}/{}`", digest.str(), ref.domain, ref.repository);
+  Call call{.what = what,
+            .kind = "upload",
+            .method = "PUT",
+            .target = WithQuery(session.location, "digest=" + UrlEncode(digest.str()))};
+  if (!last.empty()) {
+    call.headers.push_back("Content-Type: application/octet-stream");
+    call.body = [last] { return BytesBody(last); };
+    call.retry = false;  // like a chunk: only the upload's status can tell what arrived
+  }
+  OCIFS_ASSIGN_OR_RETURN(HttpResponse r, Do(ref, call));
+  if (r.status != 201 && r.status != 204) return PushRefused(what, ref.Host(), r);
+  if (auto it = r.headers.find("docker-content-digest");
+      it != r.headers.end() && it->second != digest.str()) {
+    return Corrupt(fmt::format("{}: the registry stored it as {}", what, it->second));
+  }
+  return Status::Ok();
+}
+
+void RegistryClient::CancelUpload(const ImageReference& ref, const UploadSession& session) {
+  (void)Do(ref, {.what = "cancel of an upload",
+                 .kind = "upload",
+                 .method = "DELETE",
+                 .target = session.location,
+                 .retry = false});
+}
+
+Result<PushedManifest> RegistryClient::PutManifest(const ImageReference& ref,
+                                                   const std::string& reference,
+                                                   const std::string& media_type,
+                                                   const std::string& bytes) {
+  const std::string what =
+      fmt::format("manifest `{}` of `{}/{}`", reference, ref.domain, ref.repository);
+  const auto content = std::as_bytes(std::span(bytes));
+  OCIFS_ASSIGN_OR_RETURN(
+      HttpResponse r,
+      Do(ref, {.what = what,
+               .kind = "manifest-put",
+               .method = "PUT",
+               .target = fmt::format("/v2/{}/manifests/{}", ref.repository, reference),
+               .headers = {"Content-Type: " + media_type},
+               .body = [content] { return BytesBody(content); }}));
+  if (r.status != 201 && r.status != 200 && r.status != 202)
+    return PushRefused(what, ref.Host(), r);
+  PushedManifest pushed{Digest::Of(bytes), r.headers.contains("oci-subject")};
+  if (auto it = r.headers.find("docker-content-digest");
+      it != r.headers.end() && it->second != pushed.digest.str()) {
+    return Corrupt(fmt::format("{}: the bytes hash to {}, the registry says {}", what,
+                               pushed.digest.str(), it->second));
+  }
+  return pushed;
 }
 
 }  // namespace ocifs

@@ -1,5 +1,5 @@
-// The `ocifs` command: mount, build, inspect, sbom, umount, and the cache, status and plugins
-// views.
+// The `ocifs` command: mount, build, inspect, sbom, push, umount, and the cache, status and
+// plugins views.
 //
 // Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
 // project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,7 @@
 #include "core/live.h"
 #include "core/mount_status.h"
 #include "core/plugin_host.h"
+#include "core/push.h"
 #include "core/registry_source.h"
 #include "fs/vfs.h"
 
@@ -541,6 +543,145 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   return 0;
 }
 
+// `ocifs push`'s own flags (PROJECT mode also takes the image flags).
+struct PushFlags {
+  std::vector<std::string> args;  // [PROJECT] REF
+  std::string mount, compression = "gzip", source_tag, chunk_size;
+  std::vector<std::string> also_tags;
+  int jobs = 3;
+  bool json = false;
+
+  void Register(CLI::App& app) {
+    app.add_option("ARGS", args, "PROJECT REF, or REF with --mount")->required()->expected(1, 2);
+    app.add_option("--mount", mount, "Push the image of this ocifs mount (or any OCI layout)");
+    app.add_option("--also-tag", also_tags, "Also push the image under this tag (repeatable)");
+    app.add_option("--source-tag", source_tag,
+                   "The image of the layout to push, by its index.json tag (default: the first)");
+    app.add_option("--compression", compression,
+                   "How layers served uncompressed are pushed: gzip, zstd or none; gzip:LEVEL "
+                   "(1-9), zstd:LEVEL (1-19) (default: gzip, level 6)");
+    app.add_option("--chunk-size", chunk_size,
+                   "Blobs above 4 MiB are uploaded in chunks of this size (default: 16M)");
+    app.add_option("--jobs", jobs, "Blobs transferred at once (default: 3)")
+        ->check(CLI::Range(1, 16));
+    app.add_flag("--json", json, "Print the push report as JSON on stdout");
+  }
+};
+
+std::atomic<bool> g_push_cancelled{false};
+
+// "layer 2/3 sha256:1234567890ab (12.0 MiB): uploaded, 12.0 MiB sent"
+std::string PushedLine(const ocifs::PushedBlob& b) {
+  auto mib = [](uint64_t n) { return static_cast<double>(n) / (1 << 20); };
+  std::string line =
+      fmt::format("{} {} ({:.1f} MiB): {}", b.role, b.pushed.digest.str().substr(0, 19),
+                  mib(b.pushed.size), ocifs::OutcomeName(b.outcome));
+  if (b.outcome == ocifs::PushedBlob::Outcome::kUploaded)
+    line += fmt::format(", {:.1f} MiB sent", mib(b.bytes_sent));
+  if (b.compressed_now) line += ", compressed";
+  if (b.restarts + b.resumes > 0)
+    line += fmt::format(" ({} restarted, {} resumed)", b.restarts, b.resumes);
+  return line;
+}
+
+int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& app) {
+  const bool from_mount = !pf.mount.empty();
+  if (pf.args.size() != (from_mount ? 1u : 2u)) {
+    return Fail(ocifs::InvalidArgument(
+        from_mount ? "push --mount MNT takes one argument: the REF to push to"
+                   : "push takes PROJECT and REF (or REF with --mount MNT)"));
+  }
+  const std::string& ref_text = pf.args.back();
+  auto target = ocifs::ParseImageReference(ref_text);
+  if (!target.ok()) return Fail(target.status());
+  if (target->digest) {
+    return Fail(ocifs::InvalidArgument(fmt::format(
+        "`{}`: push to a tag, not a digest (the digest is what the push makes)", ref_text)));
+  }
+  ocifs::PushOptions options;
+  options.tags.push_back(target->tag.empty() ? "latest" : target->tag);
+  for (const auto& t : pf.also_tags) {
+    Status s = ocifs::ValidateTag(t).WithContext("--also-tag");
+    if (!s.ok()) return Fail(s);
+    if (std::find(options.tags.begin(), options.tags.end(), t) == options.tags.end())
+      options.tags.push_back(t);
+  }
+  auto compression = ocifs::ParseCompression(pf.compression, "--compression");
+  if (!compression.ok()) return Fail(compression.status());
+  options.compression = *compression;
+  if (!pf.chunk_size.empty()) {
+    auto size = ocifs::ParseByteSize(pf.chunk_size);
+    if (!size.ok() || *size < (64 << 10)) {
+      return Fail(ocifs::InvalidArgument(
+          fmt::format("--chunk-size `{}`: a size of at least 64K, such as 8M", pf.chunk_size)));
+    }
+    options.chunk_size = *size;
+  }
+  options.jobs = pf.jobs;
+  options.source_tag = pf.source_tag;
+  auto cache = flags.cache.Open();
+  if (!cache.ok()) return Fail(cache.status());
+  options.cache = cache->get();
+
+  std::unique_ptr<ocifs::PushSource> source;
+  if (from_mount) {
+    std::error_code ec;
+    std::string dir = std::filesystem::canonical(pf.mount, ec).string();
+    if (ec || !std::filesystem::is_regular_file(dir + "/index.json", ec)) {
+      return Fail(ocifs::NotFound(fmt::format(
+          "--mount `{}`: not an ocifs mount or OCI layout (no index.json there)", pf.mount)));
+    }
+    source = ocifs::LayoutDirectory(dir);
+  } else {
+    auto in = Inputs(pf.args.front(), flags, app);
+    if (!in.ok()) return Fail(in.status());
+    auto plan = Plan(*in);
+    if (!plan.ok()) return Fail(plan.status());
+    ocifs::HashProgress progress;
+    auto gen = WithProgressLine(progress, [&] {
+      return ocifs::BuildGeneration(*plan, 1, {.progress = &progress, .cache = cache->get()});
+    });
+    if (!gen.ok()) return Fail(gen.status());
+    PrintWarnings((*gen)->warnings());
+    source = ocifs::GenerationLayout(*gen);
+  }
+
+  ocifs::RegistryOptions registry;
+  registry.insecure = flags.insecure_registries;
+  registry.push = true;
+  ocifs::RegistryClient client(std::move(registry), ocifs::MakeCurlTransport(),
+                               ocifs::MakeDefaultCredentialStore());
+  const bool tty = ::isatty(STDERR_FILENO);
+  options.on_progress = [&](const ocifs::PushProgress& p) {
+    if (p.done) {
+      std::fprintf(stderr, "%socifs: %s\n", tty ? "\r\033[K" : "", PushedLine(*p.blob).c_str());
+    } else if (tty) {
+      std::fprintf(stderr, "\r\033[Kocifs: %s %.1f of %.1f MiB", p.blob->role.c_str(),
+                   static_cast<double>(p.bytes) / (1 << 20),
+                   static_cast<double>(p.blob->pushed.size) / (1 << 20));
+    }
+  };
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) { g_push_cancelled = true; };
+  sa.sa_flags = SA_RESETHAND;  // a second signal ends the process at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  options.cancelled = &g_push_cancelled;
+
+  auto report = ocifs::Push(client, *source, *target, options);
+  if (!report.ok()) {
+    return Fail(report.status().WithContext(
+        fmt::format("push to `{}/{}`", target->domain, target->repository)));
+  }
+  std::vector<std::string> refs;
+  for (const auto& t : report->tags) refs.push_back(":" + t);
+  std::fprintf(stderr, "ocifs: pushed %s/%s%s (%s): %s\n", target->domain.c_str(),
+               target->repository.c_str(), fmt::format("{}", fmt::join(refs, ", ")).c_str(),
+               report->root.digest.str().c_str(), report->Summary().c_str());
+  if (pf.json) std::cout << report->ToJson().dump(2) << "\n";
+  return 0;
+}
+
 // `ocifs plugins`: every plugin file the search finds, loaded or refused, and why.
 int ListPlugins(const PluginFlags& flags, bool as_json) {
   ocifs::PluginSearch search = flags.Search({});
@@ -665,6 +806,13 @@ int main(int argc, char** argv) {
   bool plugins_json = false;
   plugins->add_flag("--json", plugins_json, "Print the list as JSON");
 
+  auto* push = app.add_subcommand(
+      "push", "Push PROJECT's image (or a mount's, with --mount) to a registry: push PROJECT REF");
+  PushFlags push_flags;
+  ImageFlags push_image_flags;
+  push_flags.Register(*push);
+  push_image_flags.Register(*push);
+
   auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
   umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
 
@@ -678,6 +826,7 @@ int main(int argc, char** argv) {
   if (build->parsed()) return Build(project, output, build_flags, *build);
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (sbom->parsed()) return PrintSbom(project, sbom_format, sbom_flags, *sbom);
+  if (push->parsed()) return PushCommand(push_flags, push_image_flags, *push);
   if (umount->parsed()) return Umount(mountpoint);
   if (plugins->parsed()) return ListPlugins(plugin_flags, plugins_json);
   if (status->parsed()) return ShowStatus(mountpoint, status_json);
