@@ -580,7 +580,7 @@ Status Pusher::UploadOnce(PushedBlob& b, bool compress, UploadSession& session) 
     return got;
   };
   Sha256 hash;
-  if (size <= o_.monolithic_max) {
+  if (size <= std::min(o_.monolithic_max, chunk_size)) {  // one PUT
     OCIFS_ASSIGN_OR_RETURN(size_t n, fill(static_cast<size_t>(size)));
     std::byte extra;
     OCIFS_ASSIGN_OR_RETURN(size_t more, stream->Read(std::span(&extra, 1)));

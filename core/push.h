@@ -9,8 +9,8 @@
 //      (`org.opencontainers.image.base.name`) is another repository of the same registry, is
 //      mounted from there (POST ?mount=&from=); a registry that does not mount it opens an
 //      upload instead, which is used.
-//   3. Otherwise the blob is uploaded: in one PUT up to PushOptions::monolithic_max, else in
-//      PATCH chunks of PushOptions::chunk_size, streamed from the source (one chunk in memory at
+//   3. Otherwise the blob is uploaded: in one PUT up to PushOptions::monolithic_max (and the
+//      chunk size), else in PATCH chunks of PushOptions::chunk_size, streamed from the source (one chunk in memory at
 //      a time). A chunk that fails is resumed from where the registry's upload status says its
 //      bytes end; a session the registry dropped (distribution drops one that got part of a
 //      chunk) is started again from the first byte. Every byte read from the source is hashed

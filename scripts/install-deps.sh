@@ -10,13 +10,13 @@ packages=(
   libfuse3-dev nlohmann-json3-dev libssl-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev
-  # the sbom plugin reads gzip and zstd base layers
+  # pushes compress layers (gzip, zstd); the sbom plugin reads gzip and zstd base layers
   zlib1g-dev libzstd-dev
   # runtime
   fuse3
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
-  procps util-linux openssl iproute2
+  procps util-linux openssl iproute2 zstd
   # a registry on 127.0.0.1 to pull bases from and copy artifacts to; htpasswd for its Basic auth
   docker-registry apache2-utils
 )

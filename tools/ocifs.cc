@@ -561,7 +561,8 @@ struct PushFlags {
                    "How layers served uncompressed are pushed: gzip, zstd or none; gzip:LEVEL "
                    "(1-9), zstd:LEVEL (1-19) (default: gzip, level 6)");
     app.add_option("--chunk-size", chunk_size,
-                   "Blobs above 4 MiB are uploaded in chunks of this size (default: 16M)");
+                   "Blobs larger than this (or than 4 MiB) are uploaded in chunks of this size "
+                   "(default: 16M)");
     app.add_option("--jobs", jobs, "Blobs transferred at once (default: 3)")
         ->check(CLI::Range(1, 16));
     app.add_flag("--json", json, "Print the push report as JSON on stdout");

@@ -14,9 +14,12 @@ in order: the first rule whose method and path pattern match, and whose count is
 takes the request. Faults:
   status   answer with that status (and `headers`) instead of forwarding;
   reset    forward, send the headers and half the body, then reset the connection (RST);
+  cut      send the registry the request's headers and half its body, then drop both
+           connections (RST to the client): an upload chunk broken mid-way;
   expire   answer 401 with the registry's own Bearer challenge, as for an expired token
            (only requests that carry a token match).
-It counts, per request line, what it forwarded and how many body bytes went to the client.
+It counts, per request line, what it forwarded and how many body bytes went to the client. The
+client's Host header goes to the registry, so the upload Locations it answers point back here.
 """
 
 import base64
@@ -206,22 +209,49 @@ class FaultProxy(_Server):
 
 
 class _ProxyHandler(_QuietHandler):
-    def forward(self):
-        proxy = self.server.owner
+    def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+        return self.rfile.read(length) if length else None
+
+    def upstream_headers(self):
+        return {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+
+    def forward(self, body):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.owner.upstream_port, timeout=60)
         try:
-            conn.request(self.command, self.path, body=body, headers=headers)
+            conn.request(self.command, self.path, body=body, headers=self.upstream_headers())
             r = conn.getresponse()
             return r.status, r.getheaders(), r.read()
         finally:
             conn.close()
 
+    def reset_client(self):
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def cut(self, body):
+        """Half the body to the registry, then both connections dropped."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.owner.upstream_port, timeout=60)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.upstream_headers().items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            conn.send((body or b"")[: len(body or b"") // 2])
+            time.sleep(0.2)  # let the registry take what it got before the connection drops
+        finally:
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+        self.server.owner.record(self.command, self.path, "cut", 0)
+        self.reset_client()
+
     def handle_any(self):
         proxy = self.server.owner
         fault = proxy.take_fault(self.command, self.path, self.headers.get("Authorization"))
+        body = self.read_body()  # read even when not forwarded: the connection is reused
+        if fault is not None and fault.kind == "cut":
+            return self.cut(body)
         if fault is not None and fault.kind == "status":
             proxy.record(self.command, self.path, fault.status, 0)
             return self.reply(fault.status, b"", fault.headers)
@@ -230,7 +260,7 @@ class _ProxyHandler(_QuietHandler):
             proxy.record(self.command, self.path, 401, 0)
             return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}',
                               [("WWW-Authenticate", challenge), ("Content-Type", "application/json")])
-        status, headers, body = self.forward()
+        status, headers, body = self.forward(body)
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -242,10 +272,7 @@ class _ProxyHandler(_QuietHandler):
             self.wfile.write(send[: len(send) // 2])
             self.wfile.flush()
             proxy.record(self.command, self.path, "reset", len(send) // 2)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
-            return
+            return self.reset_client()
         self.wfile.write(send)
         proxy.record(self.command, self.path, status, len(send))
 
@@ -256,7 +283,7 @@ class _ProxyHandler(_QuietHandler):
             conn.request("GET", "/v2/")
             r = conn.getresponse()
             r.read()
-            path = re.match(r"/v2/(.+)/(?:manifests|blobs)/", self.path)
+            path = re.match(r"/v2/(.+?)/(?:manifests|blobs)/", self.path)
             challenge = r.getheader("WWW-Authenticate", "")
             if path and "scope=" not in challenge:
                 challenge += f',scope="repository:{path.group(1)}:pull"'

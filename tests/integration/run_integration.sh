@@ -48,7 +48,7 @@ export OCIFS_BIN="$ocifs_bin" OCIFS_BASE="$base" OCIFS_DEPS="$deps" OCIFS_CONFOR
 export OCIFS_BUILD_DIR="${OCIFS_BUILD_DIR:-$(dirname "$(dirname "$ocifs_bin")")}"
 export OCIFS_PYTHON="$python" OCIFS_ROOT="$root"
 # Every test module, unless the arguments name some (e.g. test_frameworks.FrameworksTest).
-modules=(test_integration test_frameworks test_sbom test_registry)
+modules=(test_integration test_frameworks test_sbom test_registry test_push)
 for arg in "$@"; do [[ $arg == test_* ]] && modules=(); done
 cd "$root/tests/integration"
 exec "$python" -m unittest -v "$@" "${modules[@]}"

@@ -1,0 +1,318 @@
+"""`ocifs push`: the image of a project (or of a mount) into docker-registry on 127.0.0.1, without
+authentication, with htpasswd (Basic) and with Bearer tokens (netlib's token server); through the
+fault-injecting proxy; and the SBOM artifacts with their fallback referrers tag.
+
+Every push is checked from the outside: `skopeo copy docker://... oci:BACK`, the conformance
+checker on BACK, and the image run under runc. What was uploaded is counted from the registry's
+access log.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+import urllib.parse
+import urllib.request
+
+from itlib import (BASE_REF, CONFORMANCE, DEPS, EXAMPLE, OCIFS, PYTHON, Mount, Registry, read_bytes,
+                   read_json, run, runc_run, write_text)
+from netlib import Fault, FaultProxy, TokenServer
+from test_registry import push_base, write_auth_file
+
+BASE_REPO = "library/python:3.11-slim"
+EDIT = ("src/hello/cli.py", "Hello, {name}!", "Hi there, {name}!")
+
+
+def completed_uploads(lines):
+    """The digests whose upload a PUT completed, in access-log lines "METHOD PATH"."""
+    out = []
+    for line in lines:
+        m = re.match(r"PUT /v2/[^ ]+/blobs/uploads/[^ ]*[?&]digest=([^& ]+)", line)
+        if m:
+            out.append(urllib.parse.unquote(m.group(1)))
+    return out
+
+
+class PushCase(unittest.TestCase):
+    """A copy of the example project to edit, a cache, and the helpers every push test uses."""
+
+    def setUp(self):
+        self.tmp_dir = tempfile.TemporaryDirectory()
+        self.tmp = self.tmp_dir.name
+        self.project = f"{self.tmp}/project"
+        shutil.copytree(EXAMPLE, self.project)
+        self.cache = f"{self.tmp}/cache"
+
+    def tearDown(self):
+        self.tmp_dir.cleanup()
+
+    def push(self, ref, *args, env=None, check=True, project=None):
+        p = run([OCIFS, "push", project or self.project, ref, "--cache-dir", self.cache, "--json",
+                 *args], env=env, check=check)
+        return (json.loads(p.stdout) if p.returncode == 0 else None), p
+
+    def edit(self):
+        path, old, new = EDIT
+        with open(f"{self.project}/{path}") as f:
+            text = f.read()
+        self.assertIn(old, text)
+        write_text(f"{self.project}/{path}", text.replace(old, new))
+
+    def pull_and_run(self, ref, creds=None):
+        """skopeo copies `ref` into a layout, which must pass the checker and run; its output."""
+        back = tempfile.mkdtemp(prefix="back-", dir=self.tmp)
+        tag = ref.rsplit(":", 1)[1]
+        auth = ["--src-creds", creds] if creds else []
+        run(["skopeo", "copy", "--src-tls-verify=false", *auth, f"docker://{ref}", f"oci:{back}:{tag}"])
+        check = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", back], check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("0 failed", check.stdout)
+        out, _ = runc_run(back, tag)
+        return out, back
+
+    def blob(self, report, role):
+        for b in report["blobs"]:
+            if b["role"] == role:
+                return b
+        self.fail(f"no blob {role} in {report['blobs']}")
+
+
+class PushTest(PushCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = Registry().__enter__()
+        push_base(cls.reg)
+        cls.base = f"{cls.reg.host}/{BASE_REPO}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.__exit__(None, None, None)
+
+    def test_push_runs_and_a_repush_uploads_only_what_changed(self):
+        ref = f"{self.reg.host}/hello:v1"
+        flags = ["--base", self.base, "--deps", DEPS, "--no-plugins", "--also-tag", "stable"]
+        before = len(self.reg.requests())
+        report, p = self.push(ref, *flags)
+        self.assertIn("pushed", p.stderr)
+        log = self.reg.requests()[before:]
+        # The base layer came from library/python by a mount; nothing of it was uploaded.
+        base_layer = self.blob(report, "layer 1/3")
+        self.assertEqual(base_layer["outcome"], "mounted")
+        self.assertEqual(report["mounted_from"], "library/python")
+        self.assertIn(f"POST /v2/hello/blobs/uploads/?mount={base_layer['digest']}&from=library%2Fpython", log)
+        self.assertNotIn(base_layer["digest"], completed_uploads(log))
+        # The own layers were compressed on the way: gzip, and the config keeps their diff_ids.
+        for role in ("layer 2/3", "layer 3/3"):
+            b = self.blob(report, role)
+            self.assertEqual(b["outcome"], "uploaded")
+            self.assertIn("uncompressed_digest", b)
+        out, back = self.pull_and_run(ref)
+        self.assertTrue(out.startswith("Hello, world! "), out)
+        manifest = read_json(f"{back}/blobs/sha256/{read_json(f'{back}/index.json')['manifests'][0]['digest'][7:]}")
+        self.assertEqual([l["mediaType"] for l in manifest["layers"]],
+                         ["application/vnd.oci.image.layer.v1.tar+gzip"] * 3)
+        config = read_json(f"{back}/blobs/sha256/{manifest['config']['digest'][7:]}")
+        self.assertEqual(config["rootfs"]["diff_ids"][1:],
+                         [self.blob(report, r)["uncompressed_digest"] for r in ("layer 2/3", "layer 3/3")])
+        self.assertEqual(run(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                              f"docker://{self.reg.host}/hello:stable"]).stdout.encode(),
+                         read_bytes(f"{back}/blobs/sha256/{report['manifest']['digest'][7:]}"))
+
+        # One application file edited: that layer, the config and the manifest go; nothing else.
+        self.edit()
+        before = len(self.reg.requests())
+        again, _ = self.push(ref, *flags)
+        log = self.reg.requests()[before:]
+        self.assertEqual(sorted(completed_uploads(log)),
+                         sorted([self.blob(again, "layer 3/3")["digest"], self.blob(again, "config")["digest"]]))
+        self.assertEqual([b["outcome"] for b in again["blobs"]], ["uploaded", "present", "present", "uploaded"])
+        self.assertFalse([l for l in log if l.startswith("PATCH ")])
+        self.assertFalse([l for l in log if "mount=" in l])
+        self.assertLess(again["bytes_sent"], 64 << 10)
+        self.assertEqual(len([l for l in log if l.startswith("PUT /v2/hello/manifests/")]), 3)  # digest, v1, stable
+        out, _ = self.pull_and_run(ref)
+        self.assertTrue(out.startswith("Hi there, world! "), out)
+
+        # Same inputs, same digest: pushing again changes nothing and sends no blob.
+        third, _ = self.push(ref, *flags)
+        self.assertEqual(third["manifest"]["digest"], again["manifest"]["digest"])
+        self.assertEqual(third["bytes_sent"], 0)
+
+    def test_push_from_a_mount_with_zstd_and_chunks(self):
+        ref = f"{self.reg.host}/from-mount:latest"
+        with Mount(self.project, "--base", BASE_REF, "--deps", DEPS, "--no-plugins",
+                   "--cache-dir", self.cache) as m:
+            before = len(self.reg.requests())
+            p = run([OCIFS, "push", "--mount", m.path, ref, "--compression", "zstd", "--chunk-size", "256K",
+                     "--cache-dir", self.cache, "--json"])
+            report = json.loads(p.stdout)
+        log = self.reg.requests()[before:]
+        # A base from a local layout is not in the registry: uploaded, as the layout holds it
+        # (gzip), in 256 KiB chunks; the own layers as zstd.
+        base_layer = self.blob(report, "layer 1/3")
+        self.assertEqual(base_layer["outcome"], "uploaded")
+        self.assertNotIn("uncompressed_digest", base_layer)
+        patches = [l for l in log if l.startswith("PATCH /v2/from-mount/blobs/uploads/")]
+        self.assertGreaterEqual(len(patches), base_layer["size"] // (256 << 10))
+        self.assertIn("layer 2/3", p.stderr)
+        back = f"{self.tmp}/back"
+        run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"oci:{back}:latest"])
+        check = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", back], check=False)
+        self.assertIn("0 failed", check.stdout, check.stdout + check.stderr)
+        manifest = read_json(f"{back}/blobs/sha256/{read_json(f'{back}/index.json')['manifests'][0]['digest'][7:]}")
+        self.assertEqual([l["mediaType"].rsplit("+", 1)[1] for l in manifest["layers"]], ["gzip", "zstd", "zstd"])
+        # umoci cannot unpack zstd layers, so no runc here: the layers decompress to the diff_ids
+        # (and the gzip tests run their images).
+        config = read_json(f"{back}/blobs/sha256/{manifest['config']['digest'][7:]}")
+        for layer, diff_id in list(zip(manifest["layers"], config["rootfs"]["diff_ids"]))[1:]:
+            raw = subprocess.run(["zstd", "-dc", f"{back}/blobs/sha256/{layer['digest'][7:]}"], check=True,
+                                 capture_output=True).stdout
+            self.assertEqual("sha256:" + hashlib.sha256(raw).hexdigest(), diff_id)
+
+    def test_bad_references_and_flags_are_clear_errors(self):
+        cases = [
+            ([f"{self.reg.host}/hello@sha256:{'0' * 64}"], "push to a tag, not a digest"),
+            ([f"{self.reg.host}/Hello:v1"], "Hello"),
+            ([f"{self.reg.host}/hello:v1", "--compression", "brotli"], "--compression: unknown compression `brotli`"),
+            ([f"{self.reg.host}/hello:v1", "--compression", "gzip:12"], "from 1 to 9"),
+            ([f"{self.reg.host}/hello:v1", "--chunk-size", "1K"], "--chunk-size `1K`"),
+            ([f"{self.reg.host}/hello:v1", "--also-tag", "-bad"], "--also-tag"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                _, p = self.push(*args, "--no-plugins", "--base", self.base, "--deps", DEPS, check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(message, p.stderr)
+        p = run([OCIFS, "push", "--mount", f"{self.tmp}/nothing", f"{self.reg.host}/hello:v1"], check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not an ocifs mount or OCI layout", p.stderr)
+
+    def test_sbom_artifacts_are_pushed_with_their_subject_and_the_fallback_tag(self):
+        ref = f"{self.reg.host}/with-sbom:v1"
+        report, _ = self.push(ref, "--base", self.base, "--deps", DEPS)
+        kinds = sorted(r["artifactType"] for r in report["referrers"])
+        self.assertEqual(kinds, ["application/spdx+json", "application/vnd.cyclonedx+json"])
+        digest = report["manifest"]["digest"]
+        fallback = f"sha256-{digest[7:]}"
+        index = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                                f"docker://{self.reg.host}/with-sbom:{fallback}"]).stdout)
+        self.assertEqual(index["mediaType"], "application/vnd.oci.image.index.v1+json")
+        self.assertEqual(sorted(m["artifactType"] for m in index["manifests"]), kinds)
+        for r, m in zip(sorted(report["referrers"], key=lambda r: r["manifest"]), sorted(index["manifests"], key=lambda m: m["digest"])):
+            self.assertEqual(r["fallback_tag"], fallback)
+            self.assertEqual(m["digest"], r["manifest"])
+            artifact = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                                       f"docker://{self.reg.host}/with-sbom@{m['digest']}"]).stdout)
+            self.assertEqual(artifact["subject"]["digest"], digest)
+            doc = artifact["layers"][0]
+            with urllib.request.urlopen(f"http://{self.reg.host}/v2/with-sbom/blobs/{doc['digest']}") as r:
+                body = r.read()
+            self.assertEqual(hashlib.sha256(body).hexdigest(), doc["digest"][7:])
+            write_text(f"{self.tmp}/doc.json", body.decode())
+            run([PYTHON, f"{CONFORMANCE}/sbom_validate.py", f"{self.tmp}/doc.json"])
+        # Pushed again: each artifact is listed once.
+        self.push(ref, "--base", self.base, "--deps", DEPS)
+        index = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                                f"docker://{self.reg.host}/with-sbom:{fallback}"]).stdout)
+        self.assertEqual(len(index["manifests"]), 2)
+
+
+class PushBasicAuthTest(PushCase):
+    USER, PASSWORD = "ocifs-pusher", "basic-secret-not-for-logs"
+
+    def test_push_with_basic_credentials(self):
+        with Registry(users={self.USER: self.PASSWORD}) as reg:
+            push_base(reg, f"{self.USER}:{self.PASSWORD}")
+            env = {"REGISTRY_AUTH_FILE": f"{self.tmp}/auth.json", "DOCKER_CONFIG": self.tmp}
+            ref = f"{reg.host}/hello:v1"
+            flags = ["--base", f"{reg.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins"]
+            # No credentials: a clear error, fast.
+            _, p = self.push(ref, *flags, env=env, check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("wants a user name and password", p.stderr)
+            write_auth_file(f"{self.tmp}/auth.json", reg.host, self.USER, self.PASSWORD)
+            report, p = self.push(ref, *flags, env=env)
+            self.assertNotIn(self.PASSWORD, p.stdout + p.stderr)
+            self.assertEqual(self.blob(report, "layer 1/3")["outcome"], "mounted")
+            out, _ = self.pull_and_run(ref, f"{self.USER}:{self.PASSWORD}")
+            self.assertTrue(out.startswith("Hello, world! "), out)
+
+
+class PushBearerAndFaultsTest(PushCase):
+    """docker-registry in token mode behind the fault-injecting proxy."""
+    USER, PASSWORD = "ocifs-pusher", "bearer-secret-not-for-logs"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ocifs-push-bearer-")
+        cls.tokens = TokenServer(cls.dir, users={cls.USER: cls.PASSWORD}).__enter__()
+        cls.reg = Registry(token=cls.tokens).__enter__()
+        push_base(cls.reg, f"{cls.USER}:{cls.PASSWORD}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.__exit__(None, None, None)
+        cls.tokens.__exit__(None, None, None)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def env_for(self, host):
+        write_auth_file(f"{self.tmp}/auth.json", host, self.USER, self.PASSWORD)
+        return {"REGISTRY_AUTH_FILE": f"{self.tmp}/auth.json", "DOCKER_CONFIG": self.tmp}
+
+    def test_push_with_tokens_asks_for_push_and_the_mount_source(self):
+        ref = f"{self.reg.host}/hello:v1"
+        issued = len(self.tokens.issued)
+        report, p = self.push(ref, "--base", f"{self.reg.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins",
+                              env=self.env_for(self.reg.host))
+        self.assertNotIn(self.PASSWORD, p.stdout + p.stderr)
+        self.assertEqual(self.blob(report, "layer 1/3")["outcome"], "mounted")
+        scopes = [s for _, asked, _ in self.tokens.issued[issued:] for s in asked]
+        self.assertIn("repository:hello:pull,push", scopes)
+        self.assertIn("repository:library/python:pull", scopes)
+        out, _ = self.pull_and_run(ref, f"{self.USER}:{self.PASSWORD}")
+        self.assertTrue(out.startswith("Hello, world! "), out)
+
+    def test_faults_mid_push_end_in_a_correct_image(self):
+        uploads = r"^/v2/faulty/blobs/uploads/"
+        faults = [
+            Fault("HEAD", r"^/v2/faulty/blobs/sha256:", "status", status=429, headers=[("Retry-After", "1")]),
+            Fault("PATCH", uploads, "status", status=503),
+            Fault("PATCH", uploads, "cut"),    # half a chunk reaches the registry, then the link drops
+            Fault("PATCH", uploads, "expire"),  # the token expires mid-push
+        ]
+        with FaultProxy(self.reg.port, faults) as proxy:
+            ref = f"{proxy.host}/faulty:v1"
+            issued = len(self.tokens.issued)
+            report, p = self.push(ref, "--base", f"{proxy.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins",
+                                  "--chunk-size", "128K", "--jobs", "1", env=self.env_for(proxy.host))
+            for f in faults:
+                self.assertEqual(f.fired, 1, f"{f.method} {f.kind} fired {f.fired} times")
+            log = proxy.requests()
+        self.assertGreater(len(self.tokens.issued) - issued, 1, "no new token after the expiry")
+        deps = self.blob(report, "layer 2/3")
+        self.assertEqual(deps["outcome"], "uploaded")
+        self.assertGreaterEqual(deps.get("restarts", 0) + deps.get("resumes", 0), 2)
+        # Chunks after the faults went on from where the registry's bytes ended: every PATCH
+        # the registry answered 202 extends the upload it belongs to, none twice.
+        self.assertTrue([r for r in log if r[0] == "PATCH" and r[2] == "cut"])
+        out, _ = self.pull_and_run(f"{self.reg.host}/faulty:v1", f"{self.USER}:{self.PASSWORD}")
+        self.assertTrue(out.startswith("Hello, world! "), out)
+
+    def test_a_permanent_refusal_fails_fast(self):
+        faults = [Fault("POST", r"^/v2/refused/blobs/uploads/", "status", count=100, status=403)]
+        with FaultProxy(self.reg.port, faults) as proxy:
+            _, p = self.push(f"{proxy.host}/refused:v1", "--base", f"{proxy.host}/{BASE_REPO}", "--deps", DEPS,
+                             "--no-plugins", "--jobs", "1", env=self.env_for(proxy.host), check=False)
+            posts = [r for r in proxy.requests() if r[0] == "POST"]
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("HTTP 403", p.stderr)
+        self.assertIn(f"`{proxy.host}/refused`", p.stderr)
+        self.assertEqual(len(posts), 1, posts)
+        self.assertNotIn(self.PASSWORD, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
