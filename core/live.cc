@@ -97,6 +97,10 @@ nlohmann::json LiveImage::StatusJson() {
       {"last_error", last_error_},
       {"updated", Rfc3339(std::time(nullptr))},
   };
+  if (options_.inputs.plugins) {
+    nlohmann::json plugins = options_.inputs.plugins->Statuses();
+    if (!plugins.empty()) j["plugins"] = std::move(plugins);
+  }
   if (options_.cache) {
     j["cache"] = {{"dir", options_.cache->dir()},
                   {"hits", options_.cache->hits()},
@@ -216,7 +220,8 @@ void LiveImage::Run(const PublishFn& publish) {
                                  {.progress = &progress_, .cache = options_.cache.get()});
       if (gen.ok() && options_.inputs.plugins) {
         // Generation plugins see it before it is served; an error fails it like a hashing error.
-        Status told = options_.inputs.plugins->OnGeneration(**gen);
+        Status told = options_.inputs.plugins->OnGeneration(
+            **gen, {options_.mountpoint, plan->project->dir, plan->project->pyproject.version});
         if (!told.ok()) gen = told;
       }
       const auto built = std::chrono::steady_clock::now();

@@ -27,7 +27,7 @@ namespace {
 std::string_view View(ocifs_str s) { return s.len ? std::string_view(s.ptr, s.len) : ""; }
 ocifs_str Str(std::string_view s) { return {s.data(), s.size()}; }
 
-// The sizes of ABI 0.2's structs: a plugin's struct must be at least this large.
+// The sizes of ABI 0.3's structs: a plugin's struct must be at least this large.
 constexpr uint32_t kMinDescriptorSize = sizeof(ocifs_plugin_descriptor);
 constexpr uint32_t kMinDetectSize = sizeof(ocifs_detect_capability);
 constexpr uint32_t kMinLayerSize = sizeof(ocifs_layer_capability);
@@ -954,8 +954,31 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
       }
       if (!ec) cache = dir;
     }
-    ocifs_init_input in{sizeof(ocifs_init_input), static_cast<uint32_t>(list.size()), list.data(),
-                        Str(kVersion), Str(cache)};
+    static const std::string kExecutable = [] {
+      std::error_code ec;
+      return std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    }();
+    auto& slot = status_slots_[p->name()];
+    if (!slot) slot = std::make_unique<StatusSlot>(StatusSlot{&status_mu_, &statuses_, p->name()});
+    {
+      std::lock_guard lock(status_mu_);
+      statuses_.erase(p->name());  // the instance that reported it is gone
+    }
+    ocifs_init_input in{};
+    in.struct_size = sizeof in;
+    in.settings_count = static_cast<uint32_t>(list.size());
+    in.settings = list.data();
+    in.host_version = Str(kVersion);
+    in.cache_dir = Str(cache);
+    in.host_executable = Str(kExecutable);
+    in.status_host = slot.get();
+    in.set_status = [](void* slot_ptr, ocifs_str text) {
+      const auto* target = static_cast<const StatusSlot*>(slot_ptr);
+      json j = json::parse(View(text), nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object()) return;
+      std::lock_guard lock(*target->mu);
+      (*target->statuses)[target->name] = std::move(j);
+    };
     void* instance = nullptr;
     CallState st;
     OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "init", st, [&](const ocifs_call* call) {
@@ -1057,7 +1080,12 @@ Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
   return plan;
 }
 
-Status PluginHost::OnGeneration(const Generation& gen) {
+json PluginHost::Statuses() const {
+  std::lock_guard lock(status_mu_);
+  return statuses_;
+}
+
+Status PluginHost::OnGeneration(const Generation& gen, const GenerationPlace& place) {
   bool any = std::any_of(plugins_.begin(), plugins_.end(),
                          [](const auto& p) { return p->descriptor().generation != nullptr; });
   if (!any) return Status::Ok();
@@ -1101,6 +1129,9 @@ Status PluginHost::OnGeneration(const Generation& gen) {
   in.tags = tags.data();
   in.blobs = blobs.data();
   in.read_blob = &ReadBlobThunk;
+  in.mountpoint = Str(place.mountpoint);
+  in.project_dir = Str(place.project_dir);
+  in.project_version = Str(place.project_version);
   for (const auto& p : plugins_) {
     const ocifs_generation_capability* cap = p->descriptor().generation;
     if (!cap) continue;

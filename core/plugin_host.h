@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -122,15 +123,35 @@ class PluginHost {
   // then the plugins' layers on top. REQUIRES: Configure() succeeded.
   Result<ImagePlan> Apply(ImagePlan plan);
 
+  // Where a generation is served, for generation plugins (ocifs_generation_input since 0.3).
+  struct GenerationPlace {
+    std::string mountpoint;  // empty: not mounted
+    std::string project_dir;
+    std::string project_version;
+  };
   // Tells each generation plugin; the first error is returned (named after the plugin).
-  Status OnGeneration(const Generation& gen);
+  Status OnGeneration(const Generation& gen, const GenerationPlace& place = {});
+
+  // What plugins reported with set_status, by plugin name (absent: nothing reported). Any
+  // thread.
+  nlohmann::json Statuses() const;
 
  private:
+  // The `status_host` of one plugin instance: stable in memory while the host lives.
+  struct StatusSlot {
+    std::mutex* mu;
+    nlohmann::json* statuses;
+    std::string name;
+  };
+
   PluginHost() = default;
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;  // in load order
   std::vector<PluginInfo> infos_;
   LogFn log_;
   std::string cache_dir_;
+  std::map<std::string, std::unique_ptr<StatusSlot>> status_slots_;  // by plugin name
+  mutable std::mutex status_mu_;
+  mutable nlohmann::json statuses_ = nlohmann::json::object();  // guarded by status_mu_
 };
 
 // `<cache_dir>/plugins`: where plugins' cache directories are.

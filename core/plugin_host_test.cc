@@ -90,9 +90,9 @@ TEST(PluginHostTest, BrokenPluginsAreRefusedNamingTheFileAndTheReason) {
     std::string reason;
   } cases[] = {
       {Fixture("broken_no_entry"), "does not export `ocifs_plugin_entry`"},
-      {Fixture("broken_wrong_major"), "built for plugin ABI 1.2; this ocifs has ABI 0.2"},
-      {Fixture("broken_newer_minor"), "built for plugin ABI 0.3; this ocifs has ABI 0.2"},
-      {Fixture("broken_too_small"), "its descriptor is too small (48 bytes; ABI 0.2 needs 80)"},
+      {Fixture("broken_wrong_major"), "built for plugin ABI 1.3; this ocifs has ABI 0.3"},
+      {Fixture("broken_newer_minor"), "built for plugin ABI 0.4; this ocifs has ABI 0.3"},
+      {Fixture("broken_too_small"), "its descriptor is too small (48 bytes; ABI 0.3 needs 80)"},
       {Fixture("broken_null_descriptor"), "returned no descriptor"},
       {Fixture("broken_null_capabilities"), "offers no capability"},
       {scratch.path() + "/not-a-plugin.so", "cannot be loaded"},
@@ -329,7 +329,7 @@ TEST(PluginHostTest, DirectoriesLoadInOrderAndRefuseQuietly) {
   EXPECT_EQ((*host)->loaded()[1].capabilities,
             (std::vector<std::string>{"detect", "layer", "artifact", "generation"}));
   ASSERT_EQ(warnings.size(), 2u);
-  EXPECT_NE(warnings[0].find("b-broken.so` refused: it was built for plugin ABI 1.2"),
+  EXPECT_NE(warnings[0].find("b-broken.so` refused: it was built for plugin ABI 1.3"),
             std::string::npos)
       << warnings[0];
   EXPECT_NE(warnings[1].find("c-probe-again.so` skipped: `" + one.path() + "/a-c-probe.so"),

@@ -208,7 +208,8 @@ json PushReport::ToJson() const {
     j["referrers"].push_back(rj);
   }
   if (!mounted_from.empty()) j["mounted_from"] = mounted_from;
-  j["bytes_sent"] = BytesSent();
+  j["image_digest"] = root.digest.str();  // the same as manifest.digest, for line-based readers
+  j["total_bytes_sent"] = BytesSent();
   return j;
 }
 

@@ -353,6 +353,11 @@ int ShowStatus(const std::string& mountpoint, bool as_json) {
                 static_cast<unsigned long long>(j["cache"].value("misses", 0ULL)),
                 j["cache"].value("dir", "").c_str());
   }
+  const nlohmann::json plugins = j.value("plugins", nlohmann::json::object());
+  for (const auto& [name, plugin] : plugins.items()) {
+    std::printf("plugin %-12s %s\n", (name + ":").c_str(),
+                plugin.value("summary", plugin.dump()).c_str());
+  }
   std::string err = j.value("last_error", "");
   std::printf("last error:  %s\nupdated:     %s\n", err.empty() ? "none" : err.c_str(),
               j.value("updated", "").c_str());

@@ -12,13 +12,16 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+import tarfile
+import time
 import tempfile
 import unittest
 import urllib.parse
 import urllib.request
 
 from itlib import (BASE_REF, CONFORMANCE, DEPS, EXAMPLE, OCIFS, PYTHON, Mount, Registry, read_bytes,
-                   read_json, run, runc_run, write_text)
+                   read_json, run, runc_run, wait_until, write_text)
 from netlib import Fault, FaultProxy, TokenServer
 from test_registry import push_base, write_auth_file
 
@@ -131,7 +134,7 @@ class PushTest(PushCase):
         self.assertEqual([b["outcome"] for b in again["blobs"]], ["uploaded", "present", "present", "uploaded"])
         self.assertFalse([l for l in log if l.startswith("PATCH ")])
         self.assertFalse([l for l in log if "mount=" in l])
-        self.assertLess(again["bytes_sent"], 64 << 10)
+        self.assertLess(again["total_bytes_sent"], 64 << 10)
         self.assertEqual(len([l for l in log if l.startswith("PUT /v2/hello/manifests/")]), 3)  # digest, v1, stable
         out, _ = self.pull_and_run(ref)
         self.assertTrue(out.startswith("Hi there, world! "), out)
@@ -139,7 +142,7 @@ class PushTest(PushCase):
         # Same inputs, same digest: pushing again changes nothing and sends no blob.
         third, _ = self.push(ref, *flags)
         self.assertEqual(third["manifest"]["digest"], again["manifest"]["digest"])
-        self.assertEqual(third["bytes_sent"], 0)
+        self.assertEqual(third["total_bytes_sent"], 0)
 
     def test_push_from_a_mount_with_zstd_and_chunks(self):
         ref = f"{self.reg.host}/from-mount:latest"
@@ -312,6 +315,121 @@ class PushBearerAndFaultsTest(PushCase):
         self.assertIn(f"`{proxy.host}/refused`", p.stderr)
         self.assertEqual(len(posts), 1, posts)
         self.assertNotIn(self.PASSWORD, p.stderr)
+
+
+class RegistrySyncTest(PushCase):
+    """The registry-sync plugin on a live mount: every generation reaches the registry."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = Registry().__enter__()
+        push_base(cls.reg)
+        cls.base = f"{cls.reg.host}/{BASE_REPO}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.__exit__(None, None, None)
+
+    def configure(self, repository, extra=""):
+        with open(f"{self.project}/pyproject.toml", "a") as f:
+            f.write(f'\n[tool.ocifs.plugins.registry-sync]\nrepository = "{repository}"\n'
+                    f'debounce = "200ms"\n{extra}')
+
+    def registry_config_digest(self, repo, tag="latest"):
+        p = run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{self.reg.host}/{repo}:{tag}"],
+                check=False)
+        return json.loads(p.stdout)["config"]["digest"] if p.returncode == 0 else None
+
+    def mount_config_digest(self, mnt):
+        top = read_json(f"{mnt}/index.json")["manifests"][0]["digest"]
+        return read_json(f"{mnt}/blobs/sha256/{top[7:]}")["config"]["digest"]
+
+    def wait_pushed(self, m, repo, seconds, old=None):
+        """Seconds until the registry's `latest` has the mount's current config (a push keeps
+        it), and that is not `old` (the config before an edit)."""
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            want = self.mount_config_digest(m.path)
+            if want != old and self.registry_config_digest(repo) == want:
+                return time.monotonic() - start
+            time.sleep(0.1)
+        status = run([OCIFS, "status", m.path], check=False).stdout
+        self.fail(f"the registry did not get the mount's image within {seconds} s\n{status}")
+
+    def test_each_edit_reaches_the_registry_and_the_last_of_a_burst_wins(self):
+        self.configure(f"{self.reg.host}/synced")
+        git = ["git", "-C", self.project, "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        run(git + ["init", "-q"])
+        write_text(f"{self.project}/.gitignore", ".venv/\n")
+        run(git + ["add", "-A"])
+        run(git + ["commit", "-qm", "init"])
+        commit = run(git + ["rev-parse", "--short", "HEAD"]).stdout.strip()
+        with Mount(self.project, "--base", self.base, "--deps", DEPS, "--disable-plugin", "sbom",
+                   "--cache-dir", self.cache) as m:
+            self.wait_pushed(m, "synced", 30)
+            # The default tags: latest, the version, and the commit of the clean checkout.
+            for tag in ("0.1.0", f"sha-{commit}"):
+                self.assertEqual(self.registry_config_digest("synced", tag), self.mount_config_digest(m.path))
+            status = json.loads(run([OCIFS, "status", "--json", m.path]).stdout)["plugins"]["registry-sync"]
+            self.assertEqual(status["state"], "pushed", status)
+            self.assertIn("pushed", run([OCIFS, "status", m.path]).stdout)
+
+            # One edit: in the registry within 5 s (the mount's own debounce and build included).
+            before = self.mount_config_digest(m.path)
+            self.edit()
+            took = self.wait_pushed(m, "synced", 5, old=before)
+            print(f"\n  edit to registry: {took:.2f} s", file=sys.stderr)
+
+            # Three edits in quick succession: the last one ends in the registry.
+            path = f"{self.project}/src/hello/cli.py"
+            before = self.mount_config_digest(m.path)
+            for n in range(3):
+                with open(path) as f:
+                    text = f.read()
+                write_text(path, re.sub(r"Hi there( \d)?, ", f"Hi there {n}, ", text))
+                time.sleep(0.15)
+            def serves_last_edit():
+                top = read_json(f"{m.path}/index.json")["manifests"][0]["digest"]
+                app = read_json(f"{m.path}/blobs/sha256/{top[7:]}")["layers"][-1]["digest"]
+                with tarfile.open(f"{m.path}/blobs/sha256/{app[7:]}") as tar:
+                    cli = [t for t in tar.getmembers() if t.name.endswith("hello/cli.py")][0]
+                    return b"Hi there 2, " in tar.extractfile(cli).read()
+            wait_until(serves_last_edit, 15, "the mount to serve the last edit")
+            self.wait_pushed(m, "synced", 15, old=before)
+            out, _ = self.pull_and_run(f"{self.reg.host}/synced:latest")
+            self.assertTrue(out.startswith("Hi there 2, world! "), out)
+
+    def test_a_push_that_fails_is_retried_and_shown(self):
+        self.configure("127.0.0.1:9/unreachable")  # the discard port: nothing listens
+        with Mount(self.project, "--base", self.base, "--deps", DEPS, "--disable-plugin", "sbom",
+                   "--cache-dir", self.cache) as m:
+            def retrying():
+                s = json.loads(run([OCIFS, "status", "--json", m.path]).stdout).get("plugins", {})
+                s = s.get("registry-sync", {})
+                return s.get("state") == "retrying" and s.get("failures", 0) >= 2
+            wait_until(retrying, 30, "two failed attempts in the status")
+            text = run([OCIFS, "status", m.path]).stdout
+            self.assertIn("failed to push (attempt", text)
+            self.assertIn("127.0.0.1:9", text)
+
+    def test_bad_settings_fail_the_mount_clearly(self):
+        cases = [
+            ('repository = "127.0.0.1:5000/App"\n', "`127.0.0.1:5000/App` is not HOST[:PORT]/NAME"),
+            ('repository = "127.0.0.1:5000/app:v1"\n', "tags go in `tags`"),
+            ('repository = "127.0.0.1:5000/app"\ncompression = "lz4"\n', "setting `compression`"),
+            ('repository = "127.0.0.1:5000/app"\ndebounce = "soon"\n', "setting `debounce`"),
+            ('repository = "127.0.0.1:5000/app"\ncolour = "blue"\n', "unknown setting `colour`"),
+        ]
+        with open(f"{self.project}/pyproject.toml") as f:
+            original = f.read()
+        for settings, message in cases:
+            with self.subTest(settings=settings):
+                write_text(f"{self.project}/pyproject.toml",
+                           original + "\n[tool.ocifs.plugins.registry-sync]\n" + settings)
+                p = run([OCIFS, "inspect", self.project, "--base", self.base, "--deps", DEPS], check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn("registry-sync", p.stderr)
+                self.assertIn(message, p.stderr)
 
 
 if __name__ == "__main__":

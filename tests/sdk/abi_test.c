@@ -35,12 +35,15 @@ static const struct row kRows[] = {
     SIZE(ocifs_setting, 32),
     OFFSET(ocifs_setting, key, 0),
     OFFSET(ocifs_setting, value, 16),
-    SIZE(ocifs_init_input, 48),
+    SIZE(ocifs_init_input, 80),
     OFFSET(ocifs_init_input, struct_size, 0),
     OFFSET(ocifs_init_input, settings_count, 4),
     OFFSET(ocifs_init_input, settings, 8),
     OFFSET(ocifs_init_input, host_version, 16),
     OFFSET(ocifs_init_input, cache_dir, 32),
+    OFFSET(ocifs_init_input, host_executable, 48),
+    OFFSET(ocifs_init_input, status_host, 64),
+    OFFSET(ocifs_init_input, set_status, 72),
     SIZE(ocifs_healthcheck, 48),
     OFFSET(ocifs_healthcheck, struct_size, 0),
     OFFSET(ocifs_healthcheck, test_count, 4),
@@ -92,7 +95,7 @@ static const struct row kRows[] = {
     SIZE(ocifs_tagged_manifest, 32),
     OFFSET(ocifs_tagged_manifest, tag, 0),
     OFFSET(ocifs_tagged_manifest, manifest_digest, 16),
-    SIZE(ocifs_generation_input, 72),
+    SIZE(ocifs_generation_input, 120),
     OFFSET(ocifs_generation_input, struct_size, 0),
     OFFSET(ocifs_generation_input, reserved, 4),
     OFFSET(ocifs_generation_input, host, 8),
@@ -103,6 +106,9 @@ static const struct row kRows[] = {
     OFFSET(ocifs_generation_input, tags, 48),
     OFFSET(ocifs_generation_input, blobs, 56),
     OFFSET(ocifs_generation_input, read_blob, 64),
+    OFFSET(ocifs_generation_input, mountpoint, 72),
+    OFFSET(ocifs_generation_input, project_dir, 88),
+    OFFSET(ocifs_generation_input, project_version, 104),
     SIZE(ocifs_generation_capability, 16),
     OFFSET(ocifs_generation_capability, struct_size, 0),
     OFFSET(ocifs_generation_capability, reserved, 4),
@@ -146,7 +152,7 @@ int main(void) {
       ++failures;
     }
   }
-  if (OCIFS_PLUGIN_ABI_MAJOR != 0 || OCIFS_PLUGIN_ABI_MINOR != 2) {
+  if (OCIFS_PLUGIN_ABI_MAJOR != 0 || OCIFS_PLUGIN_ABI_MINOR != 3) {
     printf("FAIL the ABI version changed: update the rows and this check together\n");
     ++failures;
   }

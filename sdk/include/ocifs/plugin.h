@@ -41,7 +41,10 @@
  *
  * Threads. The host calls one plugin instance from one thread at a time (calls are serialized per
  * instance), not always the same thread. Host functions (call->..., sinks) may be used only
- * during the call that received them, from the thread that made it.
+ * during the call that received them, from the thread that made it (set_status excepted). A
+ * plugin may start threads of its own, but not in init: `ocifs mount` configures plugins before
+ * it daemonizes (forks), and threads do not survive a fork. Start them on first use (a
+ * generation is only ever told by the process that serves it), and end them in destroy.
  *
  * Trust. A plugin runs inside the ocifs daemon with its privileges. The host loads plugins only
  * from the install's plugin directory, OCIFS_PLUGIN_PATH and --plugin, never from the project or
@@ -62,7 +65,7 @@ extern "C" {
 #endif
 
 #define OCIFS_PLUGIN_ABI_MAJOR 0
-#define OCIFS_PLUGIN_ABI_MINOR 2
+#define OCIFS_PLUGIN_ABI_MINOR 3
 
 /* The one symbol a plugin exports. */
 #define OCIFS_PLUGIN_ENTRY_SYMBOL "ocifs_plugin_entry"
@@ -127,6 +130,15 @@ typedef struct ocifs_init_input {
    * from (a blob digest), write them atomically (a temporary file, then rename), check them when
    * read back. Empty when there is no cache (--no-cache). `ocifs cache prune --all` empties it. */
   ocifs_str cache_dir;
+  /* Since 0.3. The ocifs executable the host runs as, for a plugin that runs ocifs commands of
+   * its own (registry-sync runs `ocifs push --mount`). */
+  ocifs_str host_executable;
+  /* Since 0.3. Sets what `ocifs status` shows for this plugin: a JSON object, with a one-line
+   * "summary" string for people. Unlike every other host function, it may be called from any
+   * thread, at any time until destroy returns (a plugin's own threads report with it); the text
+   * is copied. Text that is not a JSON object is ignored. */
+  void* status_host;
+  void (*set_status)(void* status_host, ocifs_str json);
 } ocifs_init_input;
 
 /* ---- detect ------------------------------------------------------------------------------- */
@@ -283,6 +295,13 @@ typedef struct ocifs_generation_input {
    * only at the end). Every byte returned hashes to the digest, or the read fails. */
   ocifs_result (*read_blob)(void* host, ocifs_str digest, uint64_t offset, void* buf, size_t len,
                             size_t* read);
+  /* Since 0.3. Where the generation will be served: the mountpoint; empty when it is not
+   * mounted (`ocifs build`). It is served once on_generation has returned and every generation
+   * plugin accepted it; until then the mount serves the one before. */
+  ocifs_str mountpoint;
+  /* Since 0.3. The project directory on the host, and [project] version ("" when not given). */
+  ocifs_str project_dir;
+  ocifs_str project_version;
 } ocifs_generation_input;
 
 typedef struct ocifs_generation_capability {

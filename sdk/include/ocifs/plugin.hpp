@@ -69,6 +69,17 @@ class Settings {
       values_.emplace(std::string(View(in.settings[i].key)),
                       std::string(View(in.settings[i].value)));
     if (OCIFS_HAS_FIELD(&in, ocifs_init_input, cache_dir)) cache_dir_ = View(in.cache_dir);
+    if (OCIFS_HAS_FIELD(&in, ocifs_init_input, set_status)) {
+      host_executable_ = View(in.host_executable);
+      status_host_ = in.status_host;
+      set_status_ = in.set_status;
+    }
+  }
+  // Not settings either (since ABI 0.3): the ocifs executable, and a status reporter that may be
+  // kept and called from any thread until the instance is destroyed (see ocifs_init_input).
+  const std::string& host_executable() const { return host_executable_; }
+  void SetStatus(std::string_view json) const {
+    if (set_status_ != nullptr) set_status_(status_host_, Str(json));
   }
   // Not a setting but given with them: the plugin's cache directory (see ocifs_init_input);
   // empty when there is none.
@@ -94,6 +105,9 @@ class Settings {
  private:
   std::map<std::string, std::string> values_;
   std::string cache_dir_;
+  std::string host_executable_;
+  void* status_host_ = nullptr;
+  void (*set_status_)(void*, ocifs_str) = nullptr;
 };
 
 // The call's way back to the host: logging.
@@ -438,6 +452,18 @@ class Generation {
   std::string_view index_json() const { return View(in_->index_json); }
   std::span<const ocifs_tagged_manifest> tags() const { return {in_->tags, in_->tag_count}; }
   std::span<const ocifs_blob_info> blobs() const { return {in_->blobs, in_->blob_count}; }
+  // Since ABI 0.3 (empty from an older host): see ocifs_generation_input.
+  std::string_view mountpoint() const {
+    return OCIFS_HAS_FIELD(in_, ocifs_generation_input, mountpoint) ? View(in_->mountpoint) : "";
+  }
+  std::string_view project_dir() const {
+    return OCIFS_HAS_FIELD(in_, ocifs_generation_input, project_dir) ? View(in_->project_dir) : "";
+  }
+  std::string_view project_version() const {
+    return OCIFS_HAS_FIELD(in_, ocifs_generation_input, project_version)
+               ? View(in_->project_version)
+               : "";
+  }
   // Reads up to buf.size() bytes at `offset`; returns how many (fewer only at the end).
   size_t ReadBlob(std::string_view digest, uint64_t offset, std::span<std::byte> buf) const {
     size_t n = 0;
