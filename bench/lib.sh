@@ -31,3 +31,20 @@ unmount() {
   "$1" umount "$2"
   while mountpoint -q "$2"; do sleep 0.05; done
 }
+
+# ensure_corpus: makes the corpus once (see bench/run.sh): the site-packages of a few large Debian
+# Python packages as the dependencies, examples/hello as the application.
+ensure_corpus() {
+  [[ -f "$corpus/.complete" ]] && return
+  local work deb
+  work=$(mktemp -d "$cache/bench-work.XXXXXX")
+  chmod 0777 "$work"
+  (cd "$work" && apt-get download python3-django python3-numpy python3-scipy python3-pandas python3-pandas-lib \
+     python3-matplotlib python3-sympy python3-mpmath python3-pygments >/dev/null 2>&1)
+  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+  rm -rf "$corpus" && mkdir -p "$corpus"
+  mv "$work/root/usr/lib/python3/dist-packages" "$corpus/site-packages"
+  cp -a "$root/examples/hello" "$corpus/app"
+  rm -rf "$work"
+  touch "$corpus/.complete"
+}

@@ -17,18 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
 bench_init "bench/run.sh" "$@"
 
-if [[ ! -f "$corpus/.complete" ]]; then
-  work=$(mktemp -d "$cache/bench-work.XXXXXX")
-  chmod 0777 "$work"
-  (cd "$work" && apt-get download python3-django python3-numpy python3-scipy python3-pandas python3-pandas-lib \
-     python3-matplotlib python3-sympy python3-mpmath python3-pygments >/dev/null 2>&1)
-  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
-  rm -rf "$corpus" && mkdir -p "$corpus"
-  mv "$work/root/usr/lib/python3/dist-packages" "$corpus/site-packages"
-  cp -a "$root/examples/hello" "$corpus/app"
-  rm -rf "$work"
-  touch "$corpus/.complete"
-fi
+ensure_corpus
 
 files=$(find "$corpus/site-packages" "$corpus/app" -type f | wc -l)
 bytes=$(du -sb "$corpus/site-packages" "$corpus/app" | awk '{s+=$1} END {print s}')

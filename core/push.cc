@@ -262,9 +262,14 @@ class Pusher {
   Status RunJobs();
   Status DoJob(const Job& job);
   Result<std::unique_ptr<ByteStream>> OpenStream(const PushedBlob& b, bool compress);
-  Result<Descriptor> CompressedDescriptor(const Descriptor& source, bool* computed);
+  // The compressed digests of layers, kept by uncompressed digest and compression.
+  Digest CompressionKey(const Descriptor& source) const;
+  std::optional<Descriptor> CachedCompression(const Descriptor& source) const;
+  void RememberCompression(const Descriptor& source, const Descriptor& pushed) const;
   Status Upload(PushedBlob& b, bool compress, std::optional<UploadSession> session);
-  Status UploadOnce(PushedBlob& b, bool compress, UploadSession& session);
+  // One upload from the first byte; starts a session when `session` has none. A layer whose
+  // compressed digest is not known yet (b.pushed.size 0) gets it here.
+  Status UploadOnce(PushedBlob& b, bool compress, std::optional<UploadSession>& session);
   // The completing PUT; an answer lost after the registry stored the blob is no failure.
   Status Finish(const PushedBlob& b, const UploadSession& session, std::span<const std::byte> last);
   void Progress(const PushedBlob& b, uint64_t bytes, bool done);
@@ -486,7 +491,21 @@ Status Pusher::DoJob(const Job& job) {
   if (o_.cancelled != nullptr && *o_.cancelled)
     return Status(Code::kFailedPrecondition, "push cancelled");
   if (job.compress) {
-    OCIFS_ASSIGN_OR_RETURN(b.pushed, CompressedDescriptor(b.source, &b.compressed_now));
+    b.pushed = Descriptor{o_.compression.MediaType(), b.source.digest, 0};
+    if (auto cached = CachedCompression(b.source)) {
+      b.pushed = *cached;
+    } else {
+      // Never compressed here before: compressed once, while it is uploaded. The digest is
+      // known after the last byte, so the registry is asked about it (HEAD) before the upload
+      // only when it fits one PUT; a large one goes up in chunks, then the cache keeps its
+      // digest for every later push.
+      b.compressed_now = true;
+      OCIFS_RETURN_IF_ERROR(Upload(b, true, std::nullopt));
+      if (b.outcome != PushedBlob::Outcome::kPresent) b.outcome = PushedBlob::Outcome::kUploaded;
+      RememberCompression(b.source, b.pushed);
+      Progress(b, b.pushed.size, true);
+      return Status::Ok();
+    }
   }
   OCIFS_ASSIGN_OR_RETURN(std::optional<uint64_t> there, client_.BlobSize(target_, b.pushed.digest));
   if (there && *there == b.pushed.size) {
@@ -521,22 +540,23 @@ Result<std::unique_ptr<ByteStream>> Pusher::OpenStream(const PushedBlob& b, bool
   return Compress(std::move(raw), b.source.size, o_.compression);
 }
 
-Result<Descriptor> Pusher::CompressedDescriptor(const Descriptor& source, bool* computed) {
-  const Digest key = Digest::Of(fmt::format("ocifs compressed layer 1\n{}\n{}\n",
-                                            o_.compression.CacheKey(), source.digest.str()));
-  if (o_.cache != nullptr) {
-    std::vector<std::string> warnings;  // a corrupt entry is removed and computed again
-    if (auto hit = o_.cache->Lookup(key, &warnings))
-      return Descriptor{o_.compression.MediaType(), hit->digest, hit->size};
-  }
-  PushedBlob probe;
-  probe.source = source;
-  OCIFS_ASSIGN_OR_RETURN(auto stream, OpenStream(probe, true));
-  OCIFS_ASSIGN_OR_RETURN(auto digest_size, DigestOf(*stream));
-  *computed = true;
+Digest Pusher::CompressionKey(const Descriptor& source) const {
+  return Digest::Of(fmt::format("ocifs compressed layer 1\n{}\n{}\n", o_.compression.CacheKey(),
+                                source.digest.str()));
+}
+
+std::optional<Descriptor> Pusher::CachedCompression(const Descriptor& source) const {
+  if (o_.cache == nullptr) return std::nullopt;
+  std::vector<std::string> warnings;  // a corrupt entry is removed, and computed again
+  auto hit = o_.cache->Lookup(CompressionKey(source), &warnings);
+  if (!hit) return std::nullopt;
+  return Descriptor{o_.compression.MediaType(), hit->digest, hit->size};
+}
+
+void Pusher::RememberCompression(const Descriptor& source, const Descriptor& pushed) const {
   // Not keeping it costs a compression next time, nothing more.
-  if (o_.cache != nullptr) (void)o_.cache->Store(key, {digest_size.first, digest_size.second});
-  return Descriptor{o_.compression.MediaType(), digest_size.first, digest_size.second};
+  if (o_.cache != nullptr)
+    (void)o_.cache->Store(CompressionKey(source), {pushed.digest, pushed.size});
 }
 
 void Pusher::Progress(const PushedBlob& b, uint64_t bytes, bool done) {
@@ -557,20 +577,18 @@ Status Pusher::Upload(PushedBlob& b, bool compress, std::optional<UploadSession>
       if (session) client_.CancelUpload(target_, *session);
       session.reset();
     }
-    if (!session) {
-      OCIFS_ASSIGN_OR_RETURN(session, client_.StartUpload(target_, std::nullopt));
-    }
-    last = UploadOnce(b, compress, *session);
-    if (last.ok() || !Restartable(last)) return last;
+    last = UploadOnce(b, compress, session);
+    // No session: the registry refused to start one, which starting again will not change.
+    if (last.ok() || !Restartable(last) || !session) return last;
   }
 }
 
-Status Pusher::UploadOnce(PushedBlob& b, bool compress, UploadSession& session) {
+Status Pusher::UploadOnce(PushedBlob& b, bool compress, std::optional<UploadSession>& session) {
   OCIFS_ASSIGN_OR_RETURN(auto stream, OpenStream(b, compress));
-  const uint64_t size = b.pushed.size;
+  const bool known = !compress || b.pushed.size != 0;
   const uint64_t chunk_size = std::max<uint64_t>(o_.chunk_size, 1);
-  std::vector<std::byte> buf(
-      static_cast<size_t>(std::min(size, std::max(chunk_size, o_.monolithic_max))));
+  const uint64_t one_put = std::min(o_.monolithic_max, chunk_size);
+  std::vector<std::byte> buf(static_cast<size_t>(chunk_size));
   auto fill = [&](size_t want) -> Result<size_t> {
     size_t got = 0;
     while (got < want) {
@@ -580,53 +598,69 @@ Status Pusher::UploadOnce(PushedBlob& b, bool compress, UploadSession& session) 
     }
     return got;
   };
-  Sha256 hash;
-  if (size <= std::min(o_.monolithic_max, chunk_size)) {  // one PUT
-    OCIFS_ASSIGN_OR_RETURN(size_t n, fill(static_cast<size_t>(size)));
-    std::byte extra;
-    OCIFS_ASSIGN_OR_RETURN(size_t more, stream->Read(std::span(&extra, 1)));
-    if (n != size || more != 0)
-      return Corrupt(fmt::format("{} bytes to send, its descriptor says {}", n + more, size));
-    if (Digest::Of(std::span<const std::byte>(buf.data(), n)) != b.pushed.digest) {
-      return Corrupt(
-          fmt::format("its bytes do not hash to {} (compression gave other bytes "
-                      "than when its digest was computed?)",
-                      b.pushed.digest.str()));
+  auto start = [&]() -> Status {
+    if (session) return Status::Ok();
+    OCIFS_ASSIGN_OR_RETURN(session, client_.StartUpload(target_, std::nullopt));
+    return Status::Ok();
+  };
+  auto mismatch = [&](const Digest& got) {
+    return Corrupt(
+        fmt::format("its bytes hash to {}, not {} (compression gave other bytes than "
+                    "when its digest was computed?)",
+                    got.str(), b.pushed.digest.str()));
+  };
+
+  // The first piece tells a small blob (one PUT) from a large one (chunks).
+  OCIFS_ASSIGN_OR_RETURN(size_t first, fill(static_cast<size_t>(one_put)));
+  if (first < one_put) {
+    const auto bytes = std::span<const std::byte>(buf.data(), first);
+    const Digest digest = Digest::Of(bytes);
+    if (!known) {
+      // Compressed for the first time: now its digest is known, and the registry can be asked.
+      b.pushed.digest = digest;
+      b.pushed.size = first;
+      OCIFS_ASSIGN_OR_RETURN(std::optional<uint64_t> there, client_.BlobSize(target_, digest));
+      if (there && *there == first) {
+        b.outcome = PushedBlob::Outcome::kPresent;
+        return Status::Ok();
+      }
+    } else if (digest != b.pushed.digest || first != b.pushed.size) {
+      return mismatch(digest);
     }
-    b.bytes_sent += n;
-    return Finish(b, session, std::span<const std::byte>(buf.data(), n));
+    OCIFS_RETURN_IF_ERROR(start());
+    b.bytes_sent += first;
+    return Finish(b, *session, bytes);
   }
 
-  if (session.received != 0) return Internal("a fresh upload session that holds bytes already");
+  // Chunks, streamed. A layer compressed for the first time learns its digest at the end (the
+  // completing PUT names it), the way one pass over the bytes allows.
+  OCIFS_RETURN_IF_ERROR(start());
+  if (session->received != 0) return Internal("a fresh upload session that holds bytes already");
+  Sha256 hash;
   uint64_t offset = 0;
   int backoff_ms = 100;
-  while (offset < size) {
+  for (size_t n = first;;) {
+    if (n == 0) break;
     if (o_.cancelled != nullptr && *o_.cancelled) {
-      client_.CancelUpload(target_, session);
+      client_.CancelUpload(target_, *session);
+      session.reset();
       return Status(Code::kFailedPrecondition, "push cancelled");
     }
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_size, size - offset));
-    OCIFS_ASSIGN_OR_RETURN(size_t n, fill(want));
-    if (n != want)
-      return Corrupt(fmt::format("the stream ended after {} of {} bytes", offset + n, size));
     hash.Update(std::span<const std::byte>(buf.data(), n));
     const uint64_t chunk_start = offset;
     size_t pos = 0;  // bytes of this chunk the registry holds
     while (pos < n) {
-      session.received = chunk_start + pos;
-      auto sent = client_.PatchUpload(target_, session,
+      session->received = chunk_start + pos;
+      auto sent = client_.PatchUpload(target_, *session,
                                       std::span<const std::byte>(buf.data() + pos, n - pos));
       b.bytes_sent += n - pos;
       Status failure;
       if (sent.ok()) {
-        session = *sent;
-        if (session.received == chunk_start + n) {
-          pos = n;
-          break;
-        }
-        failure = Status(Code::kIo, fmt::format("the registry holds {} bytes after a chunk that "
-                                                "ends at {}",
-                                                session.received, chunk_start + n));
+        *session = *sent;
+        if (session->received == chunk_start + n) break;
+        failure = Status(Code::kIo,
+                         fmt::format("the registry holds {} bytes after a chunk that ends at {}",
+                                     session->received, chunk_start + n));
       } else {
         failure = sent.status();
       }
@@ -638,29 +672,28 @@ Status Pusher::UploadOnce(PushedBlob& b, bool compress, UploadSession& session) 
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       backoff_ms = std::min(backoff_ms * 2, 4000);
       // Where does the registry stand? Resume there if it is within this chunk.
-      OCIFS_ASSIGN_OR_RETURN(UploadSession now, client_.UploadStatus(target_, session));
+      OCIFS_ASSIGN_OR_RETURN(UploadSession now, client_.UploadStatus(target_, *session));
       if (now.received < chunk_start || now.received > chunk_start + n) {
         return Status(
             Code::kIo,
             fmt::format("after `{}` the upload holds {} bytes, outside the chunk {}-{}",
                         failure.message(), now.received, chunk_start, chunk_start + n - 1));
       }
-      session = now;
+      *session = now;
       pos = static_cast<size_t>(now.received - chunk_start);
     }
     offset += n;
     Progress(b, offset, false);
+    OCIFS_ASSIGN_OR_RETURN(n, fill(buf.size()));
   }
-  std::byte extra;
-  OCIFS_ASSIGN_OR_RETURN(size_t more, stream->Read(std::span(&extra, 1)));
-  if (more != 0) return Corrupt(fmt::format("more bytes than its descriptor's {}", size));
-  if (hash.Finish() != b.pushed.digest) {
-    return Corrupt(
-        fmt::format("its bytes do not hash to {} (compression gave other bytes than "
-                    "when its digest was computed?)",
-                    b.pushed.digest.str()));
+  const Digest digest = hash.Finish();
+  if (!known) {
+    b.pushed.digest = digest;
+    b.pushed.size = offset;
+  } else if (digest != b.pushed.digest || offset != b.pushed.size) {
+    return mismatch(digest);
   }
-  return Finish(b, session, {});
+  return Finish(b, *session, {});
 }
 
 Status Pusher::Finish(const PushedBlob& b, const UploadSession& session,
