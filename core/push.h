@@ -4,20 +4,24 @@
 // index of several platforms) and the artifacts attached to it (index.json entries `TAG.SUFFIX`
 // with an `artifactType`), and puts them in a repository under one or more tags:
 //
-//   1. Every blob is checked with HEAD first and skipped when the repository has it.
+//   1. Every blob whose digest is known is checked with HEAD first, and skipped when the
+//      repository has it.
 //   2. A missing layer that the layout holds compressed, when the image's base
 //      (`org.opencontainers.image.base.name`) is another repository of the same registry, is
 //      mounted from there (POST ?mount=&from=); a registry that does not mount it opens an
 //      upload instead, which is used.
 //   3. Otherwise the blob is uploaded: in one PUT up to PushOptions::monolithic_max (and the
-//      chunk size), else in PATCH chunks of PushOptions::chunk_size, streamed from the source (one chunk in memory at
-//      a time). A chunk that fails is resumed from where the registry's upload status says its
-//      bytes end; a session the registry dropped (distribution drops one that got part of a
-//      chunk) is started again from the first byte. Every byte read from the source is hashed
-//      and checked against its digest before the upload is completed.
+//      chunk size), else in PATCH chunks of PushOptions::chunk_size, streamed from the source (one
+//      chunk in memory at a time). A chunk that fails is resumed from where the registry's upload
+//      status says its bytes end; a session the registry dropped (distribution drops one that got
+//      part of a chunk) is started again from the first byte. Every byte read from the source is
+//      hashed and checked against its digest before the upload is completed.
 //   4. Layers the layout holds uncompressed are compressed (compress.h); the compressed digest
 //      and size are kept in the digest cache by the uncompressed digest and the compression, so
 //      an unchanged layer is neither compressed again (to learn its digest) nor uploaded again.
+//      A layer compressed for the first time is compressed once, while it uploads: the HEAD of
+//      step 1 comes before only when it fits one PUT (its digest known before sending); a larger
+//      one learns its digest at its last byte, which the completing PUT names.
 //      The config, and its rootfs.diff_ids, are pushed as they are.
 //   5. Manifests go last, children before parents: each platform's manifest (by digest), then
 //      the image index (by digest), then the tags. Each manifest's Content-Type is its mediaType.
