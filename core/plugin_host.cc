@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -1092,17 +1093,21 @@ Status PluginHost::OnGeneration(const Generation& gen, const GenerationPlace& pl
   // Media types, from index.json and every manifest it lists (the image's and its artifacts').
   std::map<std::string, std::string> media;
   const json index = json::parse(gen.index_json(), nullptr, false);
-  for (const auto& d : index.value("manifests", json::array())) {
-    const std::string digest = d.value("digest", "");
+  // Each descriptor's media type, and those of what it lists: an image index's manifests (several
+  // platforms), a manifest's config and layers.
+  std::function<void(const json&)> visit = [&](const json& d) {
+    if (!d.is_object() || !d.value("digest", json()).is_string()) return;
+    const std::string digest = d["digest"].get<std::string>();
     media[digest] = d.value("mediaType", "");
     const auto* m = dynamic_cast<const MemoryBlob*>(
         digest.starts_with("sha256:") ? gen.FindBlob(digest.substr(7)) : nullptr);
     const json manifest = m ? json::parse(m->data(), nullptr, false) : json();
-    if (!manifest.is_object()) continue;
-    media[manifest["config"].value("digest", "")] = manifest["config"].value("mediaType", "");
-    for (const auto& l : manifest.value("layers", json::array()))
-      media[l.value("digest", "")] = l.value("mediaType", "");
-  }
+    if (!manifest.is_object()) return;
+    visit(manifest.value("config", json()));
+    for (const auto& l : manifest.value("layers", json::array())) visit(l);
+    for (const auto& child : manifest.value("manifests", json::array())) visit(child);
+  };
+  for (const auto& d : index.value("manifests", json::array())) visit(d);
   // The strings the ocifs_blob_info views point into; reserved, so they never move.
   std::vector<std::string> digests;
   digests.reserve(gen.blobs().size());

@@ -563,7 +563,7 @@ class PluginSdkTest(unittest.TestCase):
         run(["cmake", "--build", build])
         run(["cmake", "--install", build])  # into the prefix's plugin directory
         listed = run([self.installed_ocifs, "plugins"]).stdout
-        self.assertIn("loaded   example-label 1.0.0 (ABI 0.2) [detect]", listed)
+        self.assertIn("loaded   example-label 1.0.0 (ABI 0.3) [detect]", listed)
         # The build tree's ocifs searches its own plugin directory, not the prefix's.
         p = run([OCIFS, "inspect", EXAMPLE, *EXAMPLE_ARGS])
         self.assertNotIn("com.example.built-by", json.loads(p.stdout)["config"]["config"].get("Labels", {}))
@@ -610,7 +610,7 @@ class PluginSdkTest(unittest.TestCase):
 
     def test_broken_plugins_fail_the_mount_clearly_and_mount_nothing(self):
         cases = [
-            ("broken_wrong_major", "refused: it was built for plugin ABI 1.2; this ocifs has ABI 0.2"),
+            ("broken_wrong_major", "refused: it was built for plugin ABI 1.3; this ocifs has ABI 0.3"),
             ("broken_no_entry", "refused: it does not export `ocifs_plugin_entry`"),
             ("throws", "plugin `throws` (detect) failed: cannot parse app.py"),
             ("throws_raw", "plugin `throws-raw` (detect): an exception crossed the C ABI"),
