@@ -83,7 +83,9 @@ class PushCase(unittest.TestCase):
         self.fail(f"no blob {role} in {report['blobs']}")
 
 
-class PushTest(PushCase):
+class RegistryPushCase(PushCase):
+    """A PushCase with docker-registry (no authentication) holding the base, for the class."""
+
     @classmethod
     def setUpClass(cls):
         cls.reg = Registry().__enter__()
@@ -93,6 +95,9 @@ class PushTest(PushCase):
     @classmethod
     def tearDownClass(cls):
         cls.reg.__exit__(None, None, None)
+
+
+class PushTest(RegistryPushCase):
 
     def test_push_runs_and_a_repush_uploads_only_what_changed(self):
         ref = f"{self.reg.host}/hello:v1"
@@ -317,18 +322,9 @@ class PushBearerAndFaultsTest(PushCase):
         self.assertNotIn(self.PASSWORD, p.stderr)
 
 
-class RegistrySyncTest(PushCase):
+class RegistrySyncTest(RegistryPushCase):
     """The registry-sync plugin on a live mount: every generation reaches the registry."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.reg = Registry().__enter__()
-        push_base(cls.reg)
-        cls.base = f"{cls.reg.host}/{BASE_REPO}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
 
     def configure(self, repository, extra=""):
         with open(f"{self.project}/pyproject.toml", "a") as f:
