@@ -267,17 +267,4 @@ Result<std::unique_ptr<ByteStream>> Compress(std::unique_ptr<ByteStream> source,
       std::make_unique<CompressingStream>(std::move(source), std::move(engine)));
 }
 
-Result<std::pair<Digest, uint64_t>> DigestOf(ByteStream& stream) {
-  Sha256 h;
-  uint64_t size = 0;
-  std::vector<std::byte> buf(kPiece);
-  for (;;) {
-    OCIFS_ASSIGN_OR_RETURN(size_t n, stream.Read(buf));
-    if (n == 0) break;
-    h.Update(std::span<const std::byte>(buf.data(), n));
-    size += n;
-  }
-  return std::pair{h.Finish(), size};
-}
-
 }  // namespace ocifs

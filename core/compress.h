@@ -58,7 +58,4 @@ std::unique_ptr<ByteStream> ReadVerified(std::shared_ptr<const Blob> blob, Diges
 Result<std::unique_ptr<ByteStream>> Compress(std::unique_ptr<ByteStream> source,
                                              uint64_t source_size, const CompressionSpec& spec);
 
-// Reads `stream` to its end: the digest and size of what it gave.
-Result<std::pair<Digest, uint64_t>> DigestOf(ByteStream& stream);
-
 }  // namespace ocifs
