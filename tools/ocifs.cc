@@ -564,7 +564,7 @@ struct PushFlags {
                    "The image of the layout to push, by its index.json tag (default: the first)");
     app.add_option("--compression", compression,
                    "How layers served uncompressed are pushed: gzip, zstd or none; gzip:LEVEL "
-                   "(1-9), zstd:LEVEL (1-19) (default: gzip, level 6)");
+                   "(1-9), zstd:LEVEL (1-19) (default: gzip, level 1)");
     app.add_option("--chunk-size", chunk_size,
                    "Blobs larger than this (or than 4 MiB) are uploaded in chunks of this size "
                    "(default: 16M)");
