@@ -11,7 +11,7 @@ bench_init() {
 }
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr -s ' ' '\n' | sed '/^$/d' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 # mount_until_index OCIFS PROJECT MOUNTPOINT ARGS...: mounts and reads index.json (which waits for
