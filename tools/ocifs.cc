@@ -662,9 +662,15 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
     if (p.done) {
       std::fprintf(stderr, "%socifs: %s\n", tty ? "\r\033[K" : "", PushedLine(*p.blob).c_str());
     } else if (tty) {
-      std::fprintf(stderr, "\r\033[Kocifs: %s %.1f of %.1f MiB", p.blob->role.c_str(),
-                   static_cast<double>(p.bytes) / (1 << 20),
-                   static_cast<double>(p.blob->pushed.size) / (1 << 20));
+      const double mib = 1 << 20;
+      // Compressed for the first time, a layer's compressed size is known only at its end.
+      const double sent = static_cast<double>(p.bytes) / mib;
+      const std::string line = p.blob->pushed.size != 0
+                                   ? fmt::format("{:.1f} of {:.1f} MiB", sent,
+                                                 static_cast<double>(p.blob->pushed.size) / mib)
+                                   : fmt::format("{:.1f} MiB sent, compressing {:.1f} MiB", sent,
+                                                 static_cast<double>(p.blob->source.size) / mib);
+      std::fprintf(stderr, "\r\033[Kocifs: %s %s", p.blob->role.c_str(), line.c_str());
     }
   };
   struct sigaction sa = {};
