@@ -165,9 +165,14 @@ class _TokenHandler(_QuietHandler):
 
 
 class Fault:
-    def __init__(self, method, path, kind, count=1, status=None, headers=()):
+    """What the proxy does to the first `count` requests that match: `status` (answers it
+    instead), `reset` (half the answer, then the connection drops), `cut` (half the body reaches
+    the registry, then both connections drop), `expire` (a Bearer request gets 401 as if its
+    token had expired), `delay` (forwarded after `seconds`)."""
+
+    def __init__(self, method, path, kind, count=1, status=None, headers=(), seconds=0):
         self.method, self.path, self.kind = method, re.compile(path), kind
-        self.count, self.status, self.headers = count, status, list(headers)
+        self.count, self.status, self.headers, self.seconds = count, status, list(headers), seconds
         self.fired = 0
 
     def matches(self, method, path, authorization):
@@ -260,12 +265,16 @@ class _ProxyHandler(_QuietHandler):
             proxy.record(self.command, self.path, 401, 0)
             return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}',
                               [("WWW-Authenticate", challenge), ("Content-Type", "application/json")])
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
         status, headers, body = self.forward(body)
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        # A HEAD answer has no body but says the size of the blob it names.
+        length = dict((k.lower(), v) for k, v in headers).get("content-length", "0")
+        self.send_header("Content-Length", length if self.command == "HEAD" else str(len(body)))
         self.end_headers()
         send = body if self.command != "HEAD" else b""
         if fault is not None and fault.kind == "reset":

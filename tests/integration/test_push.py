@@ -395,6 +395,36 @@ class RegistrySyncTest(RegistryPushCase):
             out, _ = self.pull_and_run(f"{self.reg.host}/synced:latest")
             self.assertTrue(out.startswith("Hi there 2, world! "), out)
 
+    def test_a_superseded_push_gives_up_its_upload_and_the_newest_is_pushed(self):
+        # The first chunk of the first push is held 3 s at the proxy; an edit meanwhile makes a
+        # newer generation, so that push is stopped (it DELETEs its upload session once the
+        # chunk returns) and the newest one is pushed.
+        uploads = r"^/v2/superseded/blobs/uploads/."
+        slow = Fault("PATCH", uploads, "delay", seconds=3)
+        with FaultProxy(self.reg.port, [slow]) as proxy:
+            self.configure(f"{proxy.host}/superseded")
+            with Mount(self.project, "--base", self.base, "--deps", DEPS, "--disable-plugin", "sbom",
+                       "--cache-dir", self.cache) as m:
+                wait_until(lambda: slow.fired == 1, 30, "the first push's first chunk")
+                first = self.mount_config_digest(m.path)
+                self.edit()
+                self.wait_pushed(m, "superseded", 30, old=first)
+                log = proxy.requests()
+                deleted = [i for i, (method, _, _, _) in enumerate(log) if method == "DELETE"]
+                self.assertEqual(len(deleted), 1, log)
+                self.assertRegex(log[deleted[0]][1], uploads)
+                self.assertEqual(log[deleted[0]][2], 204)
+                # The abandoned push put no manifest: every manifest PUT came after it gave up.
+                puts = [i for i, (method, path, _, _) in enumerate(log)
+                        if method == "PUT" and "/manifests/" in path]
+                self.assertTrue(puts)
+                self.assertGreater(min(puts), deleted[0], log)
+                status = json.loads(run([OCIFS, "status", "--json", m.path]).stdout)["plugins"]["registry-sync"]
+                self.assertEqual(status["state"], "pushed", status)
+                self.assertEqual(self.registry_config_digest("superseded"), self.mount_config_digest(m.path))
+                out, _ = self.pull_and_run(f"{self.reg.host}/superseded:latest")
+                self.assertIn(EDIT[2].split(",")[0], out)
+
     def test_a_push_that_fails_is_retried_and_shown(self):
         self.configure("127.0.0.1:9/unreachable")  # the discard port: nothing listens
         with Mount(self.project, "--base", self.base, "--deps", DEPS, "--disable-plugin", "sbom",
