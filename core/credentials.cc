@@ -139,6 +139,11 @@ Result<std::optional<Credential>> RunCredentialHelper(const std::string& name,
   }
   pid_t pid = ::fork();
   if (pid == 0) {
+    // The helper starts with no signal blocked, whatever this thread blocks (a mount's threads
+    // block SIGTERM and others).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     int null = ::open("/dev/null", O_WRONLY);
