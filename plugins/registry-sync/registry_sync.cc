@@ -140,8 +140,8 @@ Ran Run(const std::vector<std::string>& argv, const std::function<bool()>& stop 
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   // The child starts with no signal blocked and the usual ones at their defaults: this thread
-  // may have inherited a mask that blocks SIGTERM (libfuse blocks it in the threads it starts),
-  // and a push that cannot get SIGTERM is never abandoned.
+  // may have inherited a mask that blocks SIGTERM (a mount's threads do), and a push that cannot
+  // get SIGTERM is never abandoned.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, defaults;
