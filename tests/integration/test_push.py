@@ -352,6 +352,16 @@ class RegistrySyncTest(RegistryPushCase):
         status = run([OCIFS, "status", m.path], check=False).stdout
         self.fail(f"the registry did not get the mount's image within {seconds} s\n{status}")
 
+    def wait_status_pushed(self, m):
+        """The plugin says `pushed` (the registry has the tags a moment before the push exits)."""
+        deadline = time.monotonic() + 10
+        while True:
+            status = json.loads(run([OCIFS, "status", "--json", m.path]).stdout)["plugins"]["registry-sync"]
+            if status["state"] == "pushed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(status["state"], "pushed", status)
+
     def test_each_edit_reaches_the_registry_and_the_last_of_a_burst_wins(self):
         self.configure(f"{self.reg.host}/synced")
         git = ["git", "-C", self.project, "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
@@ -366,8 +376,7 @@ class RegistrySyncTest(RegistryPushCase):
             # The default tags: latest, the version, and the commit of the clean checkout.
             for tag in ("0.1.0", f"sha-{commit}"):
                 self.assertEqual(self.registry_config_digest("synced", tag), self.mount_config_digest(m.path))
-            status = json.loads(run([OCIFS, "status", "--json", m.path]).stdout)["plugins"]["registry-sync"]
-            self.assertEqual(status["state"], "pushed", status)
+            self.wait_status_pushed(m)
             self.assertIn("pushed", run([OCIFS, "status", m.path]).stdout)
 
             # One edit: in the registry within 5 s (the mount's own debounce and build included).
@@ -419,8 +428,7 @@ class RegistrySyncTest(RegistryPushCase):
                         if method == "PUT" and "/manifests/" in path]
                 self.assertTrue(puts)
                 self.assertGreater(min(puts), deleted[0], log)
-                status = json.loads(run([OCIFS, "status", "--json", m.path]).stdout)["plugins"]["registry-sync"]
-                self.assertEqual(status["state"], "pushed", status)
+                self.wait_status_pushed(m)
                 self.assertEqual(self.registry_config_digest("superseded"), self.mount_config_digest(m.path))
                 out, _ = self.pull_and_run(f"{self.reg.host}/superseded:latest")
                 self.assertIn(EDIT[2].split(",")[0], out)
