@@ -22,10 +22,9 @@ import urllib.request
 
 from itlib import (BASE_REF, CONFORMANCE, DEPS, EXAMPLE, OCIFS, PYTHON, Mount, Registry, read_bytes,
                    read_json, run, runc_run, wait_until, write_text)
-from netlib import Fault, FaultProxy, TokenServer
-from test_registry import push_base, write_auth_file
+from netlib import Fault, FaultProxy
+from test_registry import REPO, WithRegistryBase, push_base, write_auth_file
 
-BASE_REPO = "library/python:3.11-slim"
 EDIT = ("src/hello/cli.py", "Hello, {name}!", "Hi there, {name}!")
 
 
@@ -83,18 +82,8 @@ class PushCase(unittest.TestCase):
         self.fail(f"no blob {role} in {report['blobs']}")
 
 
-class RegistryPushCase(PushCase):
-    """A PushCase with docker-registry (no authentication) holding the base, for the class."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.reg = Registry().__enter__()
-        push_base(cls.reg)
-        cls.base = f"{cls.reg.host}/{BASE_REPO}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
+class RegistryPushCase(WithRegistryBase, PushCase):
+    """A PushCase with docker-registry (no authentication) holding the base at `base`."""
 
 
 class PushTest(RegistryPushCase):
@@ -236,7 +225,7 @@ class PushBasicAuthTest(PushCase):
             push_base(reg, f"{self.USER}:{self.PASSWORD}")
             env = {"REGISTRY_AUTH_FILE": f"{self.tmp}/auth.json", "DOCKER_CONFIG": self.tmp}
             ref = f"{reg.host}/hello:v1"
-            flags = ["--base", f"{reg.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins"]
+            flags = ["--base", f"{reg.host}/{REPO}", "--deps", DEPS, "--no-plugins"]
             # No credentials: a clear error, fast.
             _, p = self.push(ref, *flags, env=env, check=False)
             self.assertEqual(p.returncode, 1)
@@ -249,22 +238,9 @@ class PushBasicAuthTest(PushCase):
             self.assertTrue(out.startswith("Hello, world! "), out)
 
 
-class PushBearerAndFaultsTest(PushCase):
+class PushBearerAndFaultsTest(WithRegistryBase, PushCase):
     """docker-registry in token mode behind the fault-injecting proxy."""
-    USER, PASSWORD = "ocifs-pusher", "bearer-secret-not-for-logs"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="ocifs-push-bearer-")
-        cls.tokens = TokenServer(cls.dir, users={cls.USER: cls.PASSWORD}).__enter__()
-        cls.reg = Registry(token=cls.tokens).__enter__()
-        push_base(cls.reg, f"{cls.USER}:{cls.PASSWORD}")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
-        cls.tokens.__exit__(None, None, None)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    AUTH, USER, PASSWORD = "bearer", "ocifs-pusher", "bearer-secret-not-for-logs"
 
     def env_for(self, host):
         write_auth_file(f"{self.tmp}/auth.json", host, self.USER, self.PASSWORD)
@@ -273,7 +249,7 @@ class PushBearerAndFaultsTest(PushCase):
     def test_push_with_tokens_asks_for_push_and_the_mount_source(self):
         ref = f"{self.reg.host}/hello:v1"
         issued = len(self.tokens.issued)
-        report, p = self.push(ref, "--base", f"{self.reg.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins",
+        report, p = self.push(ref, "--base", self.base, "--deps", DEPS, "--no-plugins",
                               env=self.env_for(self.reg.host))
         self.assertNotIn(self.PASSWORD, p.stdout + p.stderr)
         self.assertEqual(self.blob(report, "layer 1/3")["outcome"], "mounted")
@@ -294,7 +270,7 @@ class PushBearerAndFaultsTest(PushCase):
         with FaultProxy(self.reg.port, faults) as proxy:
             ref = f"{proxy.host}/faulty:v1"
             issued = len(self.tokens.issued)
-            report, p = self.push(ref, "--base", f"{proxy.host}/{BASE_REPO}", "--deps", DEPS, "--no-plugins",
+            report, p = self.push(ref, "--base", f"{proxy.host}/{REPO}", "--deps", DEPS, "--no-plugins",
                                   "--chunk-size", "128K", "--jobs", "1", env=self.env_for(proxy.host))
             for f in faults:
                 self.assertEqual(f.fired, 1, f"{f.method} {f.kind} fired {f.fired} times")
@@ -312,7 +288,7 @@ class PushBearerAndFaultsTest(PushCase):
     def test_a_permanent_refusal_fails_fast(self):
         faults = [Fault("POST", r"^/v2/refused/blobs/uploads/", "status", count=100, status=403)]
         with FaultProxy(self.reg.port, faults) as proxy:
-            _, p = self.push(f"{proxy.host}/refused:v1", "--base", f"{proxy.host}/{BASE_REPO}", "--deps", DEPS,
+            _, p = self.push(f"{proxy.host}/refused:v1", "--base", f"{proxy.host}/{REPO}", "--deps", DEPS,
                              "--no-plugins", "--jobs", "1", env=self.env_for(proxy.host), check=False)
             posts = [r for r in proxy.requests() if r[0] == "POST"]
         self.assertEqual(p.returncode, 1)

@@ -34,16 +34,32 @@ def manifest_of(layout):
     return read_json(f"{layout}/blobs/sha256/{top[7:]}")
 
 
-class RegistryBaseTest(unittest.TestCase):
+class WithRegistryBase:
+    """A TestCase mixin: docker-registry on 127.0.0.1 for the whole class, holding the base image
+    at `cls.base`. AUTH says how it authenticates: None, "basic" (htpasswd with USER and PASSWORD)
+    or "bearer" (tokens from `cls.tokens`, a TokenServer that knows USER)."""
+    AUTH = USER = PASSWORD = None
+
     @classmethod
     def setUpClass(cls):
-        cls.reg = Registry().__enter__()
-        push_base(cls.reg)
-        cls.ref = f"{cls.reg.host}/{REPO}"
+        cls.dir = tempfile.mkdtemp(prefix="ocifs-registry-class-")
+        cls.tokens = None
+        users = {cls.USER: cls.PASSWORD} if cls.AUTH else None
+        if cls.AUTH == "bearer":
+            cls.tokens = TokenServer(cls.dir, users=users).__enter__()
+        cls.reg = Registry(users=users if cls.AUTH == "basic" else None, token=cls.tokens).__enter__()
+        push_base(cls.reg, f"{cls.USER}:{cls.PASSWORD}" if cls.AUTH else None)
+        cls.base = f"{cls.reg.host}/{REPO}"
 
     @classmethod
     def tearDownClass(cls):
         cls.reg.__exit__(None, None, None)
+        if cls.tokens:
+            cls.tokens.__exit__(None, None, None)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+
+class RegistryBaseTest(WithRegistryBase, unittest.TestCase):
 
     def setUp(self):
         self.tmp_dir = tempfile.TemporaryDirectory()
@@ -54,7 +70,7 @@ class RegistryBaseTest(unittest.TestCase):
         self.tmp_dir.cleanup()
 
     def args(self, *extra):
-        return ["--base", self.ref, "--deps", DEPS, "--cache-dir", self.cache, *extra]
+        return ["--base", self.base, "--deps", DEPS, "--cache-dir", self.cache, *extra]
 
     def test_mount_pulls_lazily_and_the_image_runs(self):
         before = len(self.reg.requests())
@@ -97,10 +113,10 @@ class RegistryBaseTest(unittest.TestCase):
             self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
         self.assertEqual(self.reg.requests()[before:], [], "--offline used the network")
         # With an empty cache, --offline is a clear error, and nothing is asked of the registry.
-        p = run([OCIFS, "build", EXAMPLE, "--output", f"{self.tmp}/out", "--base", self.ref, "--deps", DEPS,
+        p = run([OCIFS, "build", EXAMPLE, "--output", f"{self.tmp}/out", "--base", self.base, "--deps", DEPS,
                  "--cache-dir", f"{self.tmp}/empty", "--offline"], check=False)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn(f"base `{self.ref}`: the tag `3.11-slim` was never resolved here, and --offline is set",
+        self.assertIn(f"base `{self.base}`: the tag `3.11-slim` was never resolved here, and --offline is set",
                       p.stderr)
         self.assertEqual(self.reg.requests()[before:], [])
 
@@ -122,18 +138,8 @@ class RegistryBaseTest(unittest.TestCase):
                 self.assertNotIn("Traceback", p.stderr)
 
 
-class RegistryBasicAuthTest(unittest.TestCase):
-    USER, PASSWORD = "ocifs-user", "pa55-w0rd-not-for-logs"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.reg = Registry(users={cls.USER: cls.PASSWORD}).__enter__()
-        push_base(cls.reg, f"{cls.USER}:{cls.PASSWORD}")
-        cls.ref = f"{cls.reg.host}/{REPO}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
+class RegistryBasicAuthTest(WithRegistryBase, unittest.TestCase):
+    AUTH, USER, PASSWORD = "basic", "ocifs-user", "pa55-w0rd-not-for-logs"
 
     def inspect(self, docker_config):
         with tempfile.TemporaryDirectory() as tmp:
@@ -141,14 +147,14 @@ class RegistryBasicAuthTest(unittest.TestCase):
             if docker_config is not None:
                 with open(f"{tmp}/config.json", "w") as f:
                     json.dump(docker_config, f)
-            return run([OCIFS, "inspect", EXAMPLE, "--base", self.ref, "--deps", DEPS, "--no-cache"],
+            return run([OCIFS, "inspect", EXAMPLE, "--base", self.base, "--deps", DEPS, "--no-cache"],
                        check=False, env=env)
 
     def test_credentials_from_docker_config(self):
         token = base64.b64encode(f"{self.USER}:{self.PASSWORD}".encode()).decode()
         p = self.inspect({"auths": {self.reg.host: {"auth": token}}})
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn(f'"{self.ref}"', p.stdout)
+        self.assertIn(f'"{self.base}"', p.stdout)
         for config, want in [
             (None, f"wants a user name and password, and none is stored for `{self.reg.host}`"),
             ({"auths": {self.reg.host: {"username": self.USER, "password": "wrong"}}},
@@ -158,7 +164,7 @@ class RegistryBasicAuthTest(unittest.TestCase):
                 p = self.inspect(config)
                 self.assertNotEqual(p.returncode, 0)
                 self.assertIn(want, p.stderr)
-                self.assertIn(self.ref.split(":3.11")[0].split("/", 1)[1], p.stderr)
+                self.assertIn(self.base.split(":3.11")[0].split("/", 1)[1], p.stderr)
                 self.assertNotIn(self.PASSWORD, p.stderr + p.stdout)
 
     def test_mount_with_basic_auth_runs(self):
@@ -168,7 +174,7 @@ class RegistryBasicAuthTest(unittest.TestCase):
                 json.dump({"auths": {self.reg.host: {"auth": token}}}, f)
             os.environ["REGISTRY_AUTH_FILE"] = f"{tmp}/auth.json"
             try:
-                with Mount(EXAMPLE, "--base", self.ref, "--deps", DEPS, "--cache-dir", f"{tmp}/cache") as m:
+                with Mount(EXAMPLE, "--base", self.base, "--deps", DEPS, "--cache-dir", f"{tmp}/cache") as m:
                     out, _ = runc_run(m.path, "latest")
                     self.assertTrue(out.startswith("Hello, world! "), out)
                     status = run([OCIFS, "status", m.path]).stdout
@@ -189,24 +195,10 @@ def write_auth_file(path, host, user, password):
         json.dump({"auths": {host: {"auth": token}}}, f)
 
 
-class RegistryBearerTest(unittest.TestCase):
+class RegistryBearerTest(WithRegistryBase, unittest.TestCase):
     """docker-registry in token mode: the token server grants anonymous pulls (as Docker Hub does
     for public images) and everything to its user."""
-    USER, PASSWORD = "ocifs-bearer", "b3arer-secret-not-for-logs"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="ocifs-bearer-")
-        cls.tokens = TokenServer(cls.dir, users={cls.USER: cls.PASSWORD}).__enter__()
-        cls.reg = Registry(token=cls.tokens).__enter__()
-        push_base(cls.reg, f"{cls.USER}:{cls.PASSWORD}")
-        cls.ref = f"{cls.reg.host}/{REPO}"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
-        cls.tokens.__exit__(None, None, None)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    AUTH, USER, PASSWORD = "bearer", "ocifs-bearer", "b3arer-secret-not-for-logs"
 
     def test_anonymous_and_authenticated_pulls_run(self):
         for user in (None, self.USER):
@@ -215,7 +207,7 @@ class RegistryBearerTest(unittest.TestCase):
                 if user:
                     write_auth_file(f"{tmp}/auth.json", self.reg.host, user, self.PASSWORD)
                 issued = len(self.tokens.issued)
-                with Mount(EXAMPLE, "--base", self.ref, "--deps", DEPS, "--cache-dir", f"{tmp}/cache",
+                with Mount(EXAMPLE, "--base", self.base, "--deps", DEPS, "--cache-dir", f"{tmp}/cache",
                            env=env) as m:
                     out, _ = runc_run(m.path, "latest")
                     self.assertTrue(out.startswith("Hello, world! "), out)
@@ -230,10 +222,10 @@ class RegistryBearerTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             env = {"REGISTRY_AUTH_FILE": f"{tmp}/auth.json", "DOCKER_CONFIG": tmp}
             write_auth_file(f"{tmp}/auth.json", self.reg.host, self.USER, "wrong-password")
-            p = run([OCIFS, "inspect", EXAMPLE, "--base", self.ref, "--deps", DEPS, "--no-cache"],
+            p = run([OCIFS, "inspect", EXAMPLE, "--base", self.base, "--deps", DEPS, "--no-cache"],
                     check=False, env=env)
             self.assertNotEqual(p.returncode, 0)
-            self.assertIn(f"base `{self.ref}`", p.stderr)
+            self.assertIn(f"base `{self.base}`", p.stderr)
             self.assertIn("refused the credentials", p.stderr)
             self.assertNotIn("wrong-password", p.stderr + p.stdout)
         # A token server that grants anonymous users nothing (a private repository).
@@ -248,25 +240,17 @@ class RegistryBearerTest(unittest.TestCase):
                 self.assertNotIn("Traceback", p.stderr)
 
 
-class RegistryFaultTest(unittest.TestCase):
+class RegistryFaultTest(WithRegistryBase, unittest.TestCase):
     """ocifs -> FaultProxy -> docker-registry (Bearer tokens): transient faults are ridden out,
     permanent ones fail fast, and the mount transfers only manifests and config."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="ocifs-faults-")
-        cls.tokens = TokenServer(cls.dir).__enter__()
-        cls.reg = Registry(token=cls.tokens).__enter__()
-        # Anonymous users may pull, not push: push with a user of the token server's own.
-        cls.tokens.users["pusher"] = "push-pass"
-        push_base(cls.reg, "pusher:push-pass")
-        cls.base_manifest = manifest_of(BASE)
+    # Anonymous users may pull, not push: the base is pushed by a user of the token server's own.
+    AUTH, USER, PASSWORD = "bearer", "pusher", "push-pass"
 
     @classmethod
-    def tearDownClass(cls):
-        cls.reg.__exit__(None, None, None)
-        cls.tokens.__exit__(None, None, None)
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base_manifest = manifest_of(BASE)
 
     def test_transient_faults_still_give_a_correct_image(self):
         layer = self.base_manifest["layers"][0]
