@@ -399,13 +399,9 @@ class ZstdStream : public ByteStream {
   ~ZstdStream() override { ZSTD_freeCCtx(cctx_); }
 
   Result<size_t> Read(std::span<std::byte> out) override {
-    while (pos_ == pending_.size() && !done_) {
-      pending_.clear();
-      pos_ = 0;
-      OCIFS_ASSIGN_OR_RETURN(size_t n, source_->Read(in_));
-      done_ = n == 0;
-      OCIFS_RETURN_IF_ERROR(Feed(std::span<const std::byte>(in_.data(), n)));
-    }
+    // A failure is given again on every later read: no bytes past the hole.
+    if (failure_.ok()) failure_ = Fill();
+    if (!failure_.ok()) return failure_;
     const size_t n = std::min(out.size(), pending_.size() - pos_);
     std::memcpy(out.data(), pending_.data() + pos_, n);
     pos_ += n;
@@ -415,6 +411,18 @@ class ZstdStream : public ByteStream {
  private:
   explicit ZstdStream(std::unique_ptr<ByteStream> source)
       : source_(std::move(source)), cctx_(ZSTD_createCCtx()), in_(kPiece) {}
+
+  // Compresses until there are bytes to read or the frame has ended.
+  Status Fill() {
+    while (pos_ == pending_.size() && !done_) {
+      pending_.clear();
+      pos_ = 0;
+      OCIFS_ASSIGN_OR_RETURN(size_t n, source_->Read(in_));
+      done_ = n == 0;
+      OCIFS_RETURN_IF_ERROR(Feed(std::span<const std::byte>(in_.data(), n)));
+    }
+    return Status::Ok();
+  }
 
   // Compresses `in` (the last input once done_), appending to pending_.
   Status Feed(std::span<const std::byte> in) {
@@ -437,6 +445,7 @@ class ZstdStream : public ByteStream {
   std::vector<std::byte> pending_;  // compressed, not yet read
   size_t pos_ = 0;
   bool done_ = false;
+  Status failure_;
 };
 
 }  // namespace

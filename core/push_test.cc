@@ -131,9 +131,10 @@ TEST(Compress, ASourceThatDoesNotHashToItsDigestFails) {
 // A source that gives a string's bytes as they are, in reads of at most `step` bytes.
 class StringStream : public ByteStream {
  public:
-  explicit StringStream(std::string bytes, size_t step = 1 << 20)
-      : bytes_(std::move(bytes)), step_(step) {}
+  explicit StringStream(std::string bytes, size_t step = 1 << 20, int* reads = nullptr)
+      : bytes_(std::move(bytes)), step_(step), reads_(reads) {}
   Result<size_t> Read(std::span<std::byte> out) override {
+    if (reads_ != nullptr) ++*reads_;
     const size_t n = std::min({out.size(), bytes_.size() - pos_, step_});
     std::memcpy(out.data(), bytes_.data() + pos_, n);
     pos_ += n;
@@ -143,6 +144,7 @@ class StringStream : public ByteStream {
  private:
   std::string bytes_;
   size_t step_;
+  int* reads_;  // counts the calls to Read when not null
   size_t pos_ = 0;
 };
 
@@ -223,8 +225,10 @@ TEST(Compress, ASourceOfTheWrongLengthFails) {
            {"zstd", 2000, 1000, "goes on past its 1000 bytes"},
        }) {
     SCOPED_TRACE(fmt::format("{}: {} bytes said to be {}", c.spec, c.actual, c.declared));
-    auto stream = Compress(std::make_unique<StringStream>(Sample(c.actual, 5)), c.declared,
-                           *ParseCompression(c.spec, "test"), 3);
+    int source_reads = 0;
+    auto stream =
+        Compress(std::make_unique<StringStream>(Sample(c.actual, 5), 1 << 20, &source_reads),
+                 c.declared, *ParseCompression(c.spec, "test"), 3);
     ASSERT_TRUE(stream.ok());
     std::vector<std::byte> buf(64 << 10);
     Status failed;
@@ -235,9 +239,13 @@ TEST(Compress, ASourceOfTheWrongLengthFails) {
     }
     EXPECT_EQ(failed.code(), Code::kCorrupt);
     EXPECT_NE(failed.message().find(c.error), std::string::npos) << failed.message();
-    // And it stays failed: no later read gives the bytes after the hole, or an end.
+    // And it stays failed: no later read gives the bytes after the hole, or an end, nor asks the
+    // source again.
+    const int reads_at_failure = source_reads;
     auto again = (*stream)->Read(buf);
     EXPECT_FALSE(again.ok());
+    EXPECT_EQ(again.status().message(), failed.message());
+    EXPECT_EQ(source_reads, reads_at_failure);
   }
 }
 
