@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "core/layer.h"
@@ -160,6 +161,21 @@ std::vector<std::string> PluginDirs(const char* env_value, const std::string& in
   }
   if (!install_dir.empty()) dirs.push_back(install_dir);
   return dirs;
+}
+
+std::optional<std::string> MissingPluginDirsWarning(const PluginSearch& search) {
+  if (search.none || !search.files.empty()) return std::nullopt;
+  std::error_code ec;
+  for (const auto& dir : search.dirs) {
+    if (std::filesystem::is_directory(dir, ec)) return std::nullopt;
+  }
+  return fmt::format(
+      "no plugin directory found (looked in {}): the image gets no SBOM and no framework "
+      "detection; build the plugins (`cmake --build build`), install them (`cmake --install "
+      "build`), or name their directory in OCIFS_PLUGIN_PATH",
+      search.dirs.empty() ? std::string("no directory: OCIFS_PLUGIN_PATH is empty and the "
+                                        "executable's own directory is unknown")
+                          : fmt::format("`{}`", fmt::join(search.dirs, "`, `")));
 }
 
 // One loaded shared object and its instance. Owns the dlopen handle.
@@ -845,6 +861,9 @@ Result<std::unique_ptr<PluginHost>> PluginHost::Load(const PluginSearch& search,
                                                      std::vector<std::string>* warnings) {
   std::unique_ptr<PluginHost> host(new PluginHost());
   if (search.none) return host;
+  if (auto missing = MissingPluginDirsWarning(search); missing && warnings) {
+    warnings->push_back(*std::move(missing));
+  }
   std::vector<std::string> forbidden;
   for (const auto& dir : search.forbidden) forbidden.push_back(RealPath(dir));
   for (const Candidate& c : Candidates(search)) {

@@ -59,6 +59,11 @@ struct PluginSearch {
 // and then `install_dir`.
 std::vector<std::string> PluginDirs(const char* env_value, const std::string& install_dir);
 
+// When plugins are wanted (no --no-plugins, no --plugin FILE) and not one of the search
+// directories exists, the plugins an install ships (sbom, frameworks) are missing: the warning
+// says so and names every place looked in. Nullopt otherwise (an empty directory is a choice).
+std::optional<std::string> MissingPluginDirsWarning(const PluginSearch& search);
+
 // What one plugin file is, as `ocifs plugins` lists it.
 struct PluginInfo {
   std::string path;
@@ -96,7 +101,8 @@ class PluginHost {
  public:
   using LogFn = std::function<void(LogLevel, const std::string&)>;
 
-  // Loads what `search` finds (refusals of found files become `warnings`).
+  // Loads what `search` finds (refusals of found files, and MissingPluginDirsWarning, become
+  // `warnings`).
   static Result<std::unique_ptr<PluginHost>> Load(const PluginSearch& search,
                                                   std::vector<std::string>* warnings);
   ~PluginHost();

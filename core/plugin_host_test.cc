@@ -357,6 +357,43 @@ TEST(PluginHostTest, DirectoriesLoadInOrderAndRefuseQuietly) {
   EXPECT_EQ(found[2].refused, "skipped: `" + one.path() + "/a-c-probe.so` is loaded already");
 }
 
+TEST(PluginHostTest, SaysWhenNoPluginDirectoryExists) {
+  TempDir empty;
+  const std::string gone = empty.path() + "/lib/ocifs/plugins";
+  struct Case {
+    std::string name;
+    std::vector<std::string> dirs, files;
+    bool none;
+    bool warned;
+  };
+  const std::vector<Case> cases = {
+      {"no directory exists", {empty.path() + "/a", gone}, {}, false, true},
+      {"no directory is known", {}, {}, false, true},
+      {"an empty directory is a choice", {gone, empty.path()}, {}, false, false},
+      {"--no-plugins", {gone}, {}, true, false},
+      {"--plugin FILE", {gone}, {Fixture("c_probe")}, false, false},
+  };
+  for (const auto& c : cases) {
+    PluginSearch search;
+    search.dirs = c.dirs;
+    search.files = c.files;
+    search.none = c.none;
+    std::vector<std::string> warnings;
+    auto host = PluginHost::Load(search, &warnings);
+    ASSERT_TRUE(host.ok()) << c.name << ": " << host.status().message();
+    const auto said = MissingPluginDirsWarning(search);
+    EXPECT_EQ(said.has_value(), c.warned) << c.name;
+    EXPECT_EQ(warnings.size(), c.warned ? 1u : 0u) << c.name;
+    if (!c.warned || warnings.empty()) continue;
+    EXPECT_EQ(warnings[0], *said) << c.name;
+    EXPECT_NE(warnings[0].find("no plugin directory found"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("no SBOM"), std::string::npos) << warnings[0];
+    for (const auto& dir : c.dirs) {
+      EXPECT_NE(warnings[0].find("`" + dir + "`"), std::string::npos) << warnings[0];
+    }
+  }
+}
+
 TEST(PluginHostTest, NeverLoadsFromTheProjectOrTheMount) {
   TempDir project, mnt;
   WriteProject(project);

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # The main job on the bundled example: installs what is needed, builds ocifs, mounts
 # examples/hello as an OCI image layout, checks it, copies it out with skopeo, unpacks it with
-# umoci and runs it with runc. Needs root (FUSE, runc).
+# umoci and runs it with runc. Needs root (apt-get, FUSE, runc):
 #
-#   sudo scripts/demo.sh
+#   scripts/demo.sh          in a root shell (a fresh Debian has no sudo)
+#   sudo scripts/demo.sh     as a user who has sudo
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "demo.sh: needs root (apt-get, FUSE, runc): run \`sudo scripts/demo.sh\`, or \`scripts/demo.sh\` in a root shell" >&2
+  exit 1
+fi
 
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target ocifs
+# Everything `cmake --build` makes, the plugins included (the SBOM below is the sbom plugin's).
+# The build type and options already in build/ (scripts/test.sh's) are kept.
+cmake -S . -B build >/dev/null
+cmake --build build -j"$(nproc)"
 ocifs=$root/build/tools/ocifs
+echo "== the plugins this ocifs finds (beside it in the build tree)"
+"$ocifs" plugins
 
 echo "== a Python base image (Debian bookworm, python3), made once and cached"
 base=$(bash tests/integration/make_base.sh)
@@ -33,6 +42,14 @@ find "$mnt" | sort
 echo "== index.json"
 cat "$mnt/index.json"
 echo
+echo "== the layout checked: every descriptor's digest and size, diff_ids, tags, layer tars"
+python3 tests/integration/ocicheck.py layout "$mnt" | tail -n 1
+source tests/integration/conformance.sh
+find_conformance "$root"
+echo "$conformance_note"
+if [[ -n $OCIFS_CONFORMANCE ]]; then
+  "$OCIFS_CONFORMANCE_PYTHON" "$OCIFS_CONFORMANCE/oci_layout_check.py" "$mnt" | tail -n 1
+fi
 echo "== skopeo copy oci:$mnt:latest oci:$work/copy:latest"
 skopeo copy "oci:$mnt:latest" "oci:$work/copy:latest"
 echo "== the SBOM attached to it (latest.sbom.spdx): its packages"

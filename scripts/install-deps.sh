@@ -22,7 +22,7 @@ packages=(
 )
 
 if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps.sh: run as root (it uses apt-get)" >&2
+  echo "install-deps.sh: needs root (apt-get): run \`sudo scripts/install-deps.sh\`, or run it in a root shell" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

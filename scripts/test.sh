@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds with warnings as errors, checks formatting, and runs every test
-# (unit tests and the integration tests on real FUSE mounts) through ctest. Needs root.
+# (unit tests and the integration tests on real FUSE mounts) through ctest. Needs root:
 #
-#   sudo scripts/test.sh
+#   scripts/test.sh          in a root shell (a fresh Debian has no sudo)
+#   sudo scripts/test.sh     as a user who has sudo
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: needs root (apt-get, FUSE mounts, runc): run \`sudo scripts/test.sh\`, or \`scripts/test.sh\` in a root shell" >&2
+  exit 1
+fi
 
 bash scripts/install-deps.sh
 
@@ -15,4 +20,9 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 cmake -S . -B build -DOCIFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
+# Layouts are checked by the tests' own checks, and by ../shared/conformance when it is beside
+# the checkout; say which before the tests run (ctest shows a test's output only when it fails).
+source tests/integration/conformance.sh
+find_conformance "$root"
+echo "$conformance_note"
 ctest --test-dir build --output-on-failure

@@ -719,8 +719,15 @@ int ListPlugins(const PluginFlags& flags, bool as_json) {
     return 0;
   }
   const ocifs::AbiVersion abi = ocifs::HostAbiVersion();
-  std::printf("plugin ABI %u.%u; searched: %s\n", abi.major, abi.minor,
-              fmt::format("{}", fmt::join(search.dirs, ":")).c_str());
+  std::printf("plugin ABI %u.%u; searched, in order:\n", abi.major, abi.minor);
+  for (const auto& dir : search.dirs) {
+    std::error_code ec;
+    const bool here = std::filesystem::is_directory(dir, ec);
+    std::printf("  %s%s\n", dir.c_str(), here ? "" : "  (no such directory)");
+  }
+  if (auto missing = ocifs::MissingPluginDirsWarning(search)) {
+    std::fprintf(stderr, "ocifs: warning: %s\n", missing->c_str());
+  }
   if (found.empty()) std::printf("no plugins found\n");
   for (const auto& p : found) {
     if (!p.refused.empty()) {

@@ -2,8 +2,11 @@
 for mounts, commands, layouts and containers.
 
 run_integration.sh sets OCIFS_BIN, OCIFS_BASE (a Debian Python base as an OCI layout), OCIFS_DEPS
-(a site-packages tree from Debian packages), OCIFS_CONFORMANCE, OCIFS_PYTHON, OCIFS_ROOT and
-OCIFS_BUILD_DIR.
+(a site-packages tree from Debian packages), OCIFS_PYTHON, OCIFS_ROOT, OCIFS_BUILD_DIR, and
+OCIFS_CONFORMANCE with OCIFS_CONFORMANCE_PYTHON (empty when ../shared/conformance is absent).
+
+Layouts, reads and SBOMs are checked by assert_layout_ok, assert_reads_ok and assert_sboms_ok:
+the repository's own checks (ocicheck.py) always, ../shared/conformance's too when it is here.
 """
 import atexit
 import filecmp
@@ -19,10 +22,14 @@ import time
 import urllib.error
 import urllib.request
 
+import ocicheck
+
 OCIFS = os.environ["OCIFS_BIN"]
 BASE = os.environ["OCIFS_BASE"]
 DEPS = os.environ["OCIFS_DEPS"]
-CONFORMANCE = os.environ["OCIFS_CONFORMANCE"]
+# ../shared/conformance and a Python for it, or "" when they are absent (conformance.sh).
+CONFORMANCE = os.environ.get("OCIFS_CONFORMANCE", "")
+CONFORMANCE_PYTHON = os.environ.get("OCIFS_CONFORMANCE_PYTHON", "")
 PYTHON = os.environ["OCIFS_PYTHON"]
 ROOT = os.environ["OCIFS_ROOT"]
 BUILD_DIR = os.environ["OCIFS_BUILD_DIR"]
@@ -44,6 +51,47 @@ def run(args, check=True, env=None, timeout=600, **kw):
     if check and p.returncode != 0:
         raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p
+
+
+def conformance(tool, *args):
+    """Runs ../shared/conformance/TOOL on args; None when the checkers are absent."""
+    if not CONFORMANCE:
+        return None
+    return run([CONFORMANCE_PYTHON, os.path.join(CONFORMANCE, tool), *args], check=False)
+
+
+def assert_layout_ok(test, layout, strict_packing=False, tags=None):
+    """The layout passes ocicheck (and oci_layout_check.py when present); `tags`, when given, are
+    index.json's ref names in order. Returns ocicheck's report."""
+    report = ocicheck.check_layout(layout, strict_packing=strict_packing)
+    test.assertTrue(report.ok, f"{layout}:\n{report.text()}")
+    if tags is not None:
+        test.assertEqual(report.tags, tags)
+    p = conformance("oci_layout_check.py", *(["--strict-packing"] if strict_packing else []), layout)
+    if p is not None:
+        test.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+        test.assertEqual(p.returncode, 0, p.stdout)
+    return report
+
+
+def assert_reads_ok(test, layout):
+    """Every blob reads right in order, by mmap, at random offsets and from several threads."""
+    report = ocicheck.check_reads(layout)
+    test.assertTrue(report.ok, report.text())
+    p = conformance("blob_read_integrity.py", layout)
+    if p is not None:
+        test.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed$", p.stdout)
+        test.assertEqual(p.returncode, 0, p.stdout)
+
+
+def assert_sboms_ok(test, *paths):
+    """The SBOM documents pass ocicheck's structure checks (and sbom_validate.py when present)."""
+    report = ocicheck.check_sboms(paths)
+    test.assertTrue(report.ok, report.text())
+    p = conformance("sbom_validate.py", *paths)
+    if p is not None:
+        test.assertIn(f"{len(paths)} passed, 0 failed", p.stdout)
+        test.assertEqual(p.returncode, 0, p.stdout)
 
 
 def is_mounted(path):

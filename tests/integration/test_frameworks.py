@@ -15,7 +15,7 @@ import tempfile
 import unittest
 from dataclasses import dataclass
 
-from itlib import BASE, CONFORMANCE, PYTHON, ROOT, Container, Mount, deps_set, image_config, run
+from itlib import BASE, ROOT, Container, Mount, assert_layout_ok, deps_set, image_config, run
 
 PROJECTS = os.path.join(ROOT, "tests", "integration", "projects")
 STANDIN_STREAMLIT = os.path.join(PROJECTS, "streamlit-standin")
@@ -73,8 +73,7 @@ class FrameworksTest(unittest.TestCase):
         # The test base is Debian bookworm's Python 3.11 (the fixtures say only >=3.11).
         with Mount(os.path.join(PROJECTS, case.project), "--base", f"oci:{BASE}:3.11-slim",
                    "--python", "3.11", "--deps", deps) as m:
-            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            assert_layout_ok(self, m.path)
             run(["skopeo", "copy", f"oci:{m.path}:latest", f"oci:{layout}:latest"])
         return layout
 

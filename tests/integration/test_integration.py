@@ -8,6 +8,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,8 +17,8 @@ import tempfile
 import time
 import unittest
 
-from itlib import (BASE, BUILD_DIR, CONFORMANCE, DEPS, EXAMPLE, EXAMPLE_ARGS, OCIFS, PYTHON, ROOT,
-                   Mount, assert_trees_identical, image_config, is_mounted, read_bytes, read_json,
+from itlib import (BASE, BUILD_DIR, DEPS, EXAMPLE, EXAMPLE_ARGS, OCIFS, ROOT, Mount,
+                   assert_layout_ok, assert_reads_ok, assert_trees_identical, image_config, is_mounted, read_bytes, read_json,
                    run, runc_run, sha256_of, wait_until, write_text)
 
 
@@ -35,29 +36,24 @@ class ExampleImageTest(unittest.TestCase):
         cls.mount.__exit__(None, None, None)
 
     def test_oci_layout_check(self):
-        p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", self.mnt], check=False)
-        self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
-        self.assertEqual(p.returncode, 0, p.stdout)
+        assert_layout_ok(self, self.mnt, tags=["latest", "0.1.0", "latest.sbom.spdx", "latest.sbom.cyclonedx",
+                                               "0.1.0.sbom.spdx", "0.1.0.sbom.cyclonedx"])
 
     def test_oci_layout_check_strict_packing_on_own_layers(self):
         # The base layer is Debian's (setuid binaries, absolute links); the layers ocifs makes
         # must pass the strict packing lint. Check a layout of just the own layers (scratch).
         with Mount(EXAMPLE, "--base", "scratch", "--deps", DEPS) as m:
-            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", "--strict-packing", m.path], check=False)
-            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            assert_layout_ok(self, m.path, strict_packing=True)
 
     def test_blob_read_integrity(self):
-        p = run([PYTHON, f"{CONFORMANCE}/blob_read_integrity.py", self.mnt], check=False)
-        self.assertRegex(p.stdout.splitlines()[-1], r"^\d+ passed, 0 failed$", p.stdout)
-        self.assertEqual(p.returncode, 0, p.stdout)
+        assert_reads_ok(self, self.mnt)
 
     def test_skopeo_copies(self):
         with tempfile.TemporaryDirectory() as out:
             run(["skopeo", "copy", f"oci:{self.mnt}:latest", f"dir:{out}/dir"])
             self.assertTrue(os.path.isfile(f"{out}/dir/manifest.json"))
             run(["skopeo", "copy", f"oci:{self.mnt}:0.1.0", f"oci:{out}/oci:copied"])
-            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", f"{out}/oci"], check=False)
-            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            assert_layout_ok(self, f"{out}/oci")
 
     def test_console_script_runs(self):
         out, cfg = runc_run(self.mnt, "latest")
@@ -187,8 +183,7 @@ class DigestCacheTest(unittest.TestCase):
             self.assertIn("entries: 2", entries)  # the dependencies and application layers
             with Mount(EXAMPLE, *args) as m:
                 warm = read_bytes(f"{m.path}/index.json")
-                p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-                self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+                assert_layout_ok(self, m.path)
             self.assertEqual(warm, cold)
             run([OCIFS, "build", EXAMPLE, "--output", f"{tmp}/nocache", "--base", "scratch", "--deps", DEPS,
                  "--no-cache"])
@@ -270,8 +265,7 @@ class LiveGenerationTest(unittest.TestCase):
             self.assertEqual(after["layers"][:-1], before["layers"][:-1], "base and dependencies layers")
             self.assertNotEqual(after["layers"][-1], before["layers"][-1], "application layer")
             for layout in (f"{tmp}/before", f"{tmp}/after"):
-                p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", layout], check=False)
-                self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+                assert_layout_ok(self, layout)
             out, _ = runc_run(f"{tmp}/after", "latest")
             self.assertTrue(out.startswith("Howdy, world! "), out)
 
@@ -554,8 +548,7 @@ class PluginSdkTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def check_layout(self, layout):
-        p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", layout], check=False)
-        self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+        assert_layout_ok(self, layout)
 
     def test_example_built_with_cmake_is_found_in_the_install_and_labels_the_image(self):
         src, build = f"{ROOT}/sdk/examples/label", f"{self.tmp}/example-cmake"
@@ -585,6 +578,41 @@ class PluginSdkTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("plugin `example-label` (init) failed: setting `label`: want KEY=VALUE, got `novalue`",
                       p.stderr)
+
+    def test_each_ocifs_finds_the_plugins_beside_it_and_says_when_there_are_none(self):
+        # The build tree's and the install's ocifs each list the in-tree plugins from their own
+        # plugin directory.
+        for ocifs, plugin_dir in ((OCIFS, f"{BUILD_DIR}/lib/ocifs/plugins"),
+                                  (self.installed_ocifs, f"{self.prefix}/lib/ocifs/plugins")):
+            listed = run([ocifs, "plugins"])
+            self.assertEqual(listed.stderr, "", ocifs)
+            self.assertIn(f"searched, in order:\n  {os.path.realpath(plugin_dir)}\n", listed.stdout)
+            for name in ("frameworks", "sbom"):
+                self.assertRegex(listed.stdout, rf"loaded   {name} .*\n.*\n +{re.escape(os.path.realpath(plugin_dir))}/{name}\.so\n")
+        # A copy of the binary alone: no plugin directory beside it. The mount still works, and
+        # says what is missing and where it looked.
+        lonely = f"{self.tmp}/lonely/bin/ocifs"
+        os.makedirs(os.path.dirname(lonely))
+        shutil.copy(OCIFS, lonely)
+        missing = f"{self.tmp}/lonely/lib/ocifs/plugins"
+        want = f"ocifs: warning: no plugin directory found (looked in `{missing}`): the image gets no SBOM"
+        listed = run([lonely, "plugins"])
+        self.assertIn(f"  {missing}  (no such directory)\nno plugins found\n", listed.stdout)
+        self.assertIn(want, listed.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            mnt = os.path.join(tmp, "mnt")
+            os.mkdir(mnt)
+            try:
+                p = run([lonely, "mount", EXAMPLE, mnt, *EXAMPLE_ARGS])
+                self.assertIn(want, p.stderr)
+                assert_layout_ok(self, mnt, tags=["latest"])  # and no SBOM
+            finally:
+                run([lonely, "umount", mnt], check=False)
+                wait_until(lambda: not is_mounted(mnt), 20, "the mount to go")
+        # OCIFS_PLUGIN_PATH naming a directory that exists, even an empty one, is the user's
+        # choice: no warning.
+        p = run([lonely, "plugins"], env={"OCIFS_PLUGIN_PATH": os.path.dirname(lonely)})
+        self.assertEqual(p.stderr, "")
 
     def test_example_built_with_pkg_config_loads_into_a_mount(self):
         env = dict(os.environ, PKG_CONFIG_PATH=f"{self.prefix}/lib/pkgconfig")

@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from itlib import (BASE, BASE_REF, CONFORMANCE, DEPS, EXAMPLE, OCIFS, PYTHON, Mount, Registry, read_bytes,
+from itlib import (BASE, BASE_REF, DEPS, EXAMPLE, OCIFS, Mount, Registry, assert_layout_ok, read_bytes,
                    read_json, run, runc_run)
 from netlib import Fault, FaultProxy, TokenServer
 
@@ -92,8 +92,7 @@ class RegistryBaseTest(WithRegistryBase, unittest.TestCase):
                                  [l["digest"] for l in manifest_of(local.path)["layers"]])
                 self.assertEqual(annotations["org.opencontainers.image.base.digest"],
                                  manifest_of(local.path)["annotations"]["org.opencontainers.image.base.digest"])
-            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            assert_layout_ok(self, m.path)
             # The checker read every blob: the base layer was fetched once, and is in the cache.
             fetched = [r for r in self.reg.requests()[before:] if r == f"GET /v2/library/python/blobs/{base_layer['digest']}"]
             self.assertEqual(len(fetched), 1, fetched)
@@ -109,8 +108,7 @@ class RegistryBaseTest(WithRegistryBase, unittest.TestCase):
         before = len(self.reg.requests())
         with Mount(EXAMPLE, *self.args("--offline")) as m:
             self.assertEqual(read_json(f"{m.path}/index.json"), online)
-            p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-            self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+            assert_layout_ok(self, m.path)
         self.assertEqual(self.reg.requests()[before:], [], "--offline used the network")
         # With an empty cache, --offline is a clear error, and nothing is asked of the registry.
         p = run([OCIFS, "build", EXAMPLE, "--output", f"{self.tmp}/out", "--base", self.base, "--deps", DEPS,
@@ -275,8 +273,7 @@ class RegistryFaultTest(WithRegistryBase, unittest.TestCase):
                 manifest = manifest_of(m.path)
                 self.assertEqual(manifest["layers"][0]["digest"], layer["digest"])
                 # Every blob read through the mount is checked: the base layer arrives whole.
-                p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-                self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+                assert_layout_ok(self, m.path)
                 out, _ = runc_run(m.path, "latest")
                 self.assertTrue(out.startswith("Hello, world! "), out)
             for f in faults:
@@ -399,8 +396,7 @@ class MirrorAndMultiPlatformTest(unittest.TestCase):
                 manifests = [read_json(f"{m.path}/blobs/sha256/{d['digest'][7:]}") for d in index["manifests"]]
                 self.assertEqual(manifests[0]["layers"][-1], manifests[1]["layers"][-1], "one application layer")
                 self.assertNotEqual(manifests[0]["layers"][0], manifests[1]["layers"][0])
-                p = run([PYTHON, f"{CONFORMANCE}/oci_layout_check.py", m.path], check=False)
-                self.assertIn("0 failed", p.stdout.splitlines()[-1], p.stdout)
+                assert_layout_ok(self, m.path)
                 # skopeo copies the index whole, and the registry lists both platforms.
                 run(["skopeo", "copy", "--all", "--dest-tls-verify=false", f"oci:{m.path}:latest",
                      f"docker://{self.reg.host}/app:multi"])
