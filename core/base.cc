@@ -221,8 +221,11 @@ class OciLayoutSource : public BaseSource {
     if (lj.is_discarded() || !lj.is_object() || !lj.contains("imageLayoutVersion")) {
       return Corrupt(fmt::format("base `{}`: `{}/oci-layout` is not valid", reference_, path_));
     }
-    OCIFS_ASSIGN_OR_RETURN(std::string index_text, ReadSmallFile(*tree_, "index.json"));
-    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(Where(), index_text, "index.json"));
+    auto index_text = ReadSmallFile(*tree_, "index.json");
+    if (!index_text.ok()) {
+      return index_text.status().WithContext(fmt::format("{} (layout `{}`)", Where(), path_));
+    }
+    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(Where(), *index_text, "index.json"));
     OCIFS_ASSIGN_OR_RETURN(Descriptor top, PickByTag(index));
     ManifestReader reader;
     reader.where = Where();

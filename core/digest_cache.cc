@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "core/atomic_file.h"
+#include "core/private_dir.h"
 
 namespace ocifs {
 namespace {
@@ -65,12 +67,13 @@ std::string DigestCache::DefaultDir() {
 }
 
 Result<std::unique_ptr<DigestCache>> DigestCache::Open(const std::string& dir, uint64_t max_bytes) {
+  // Everything under the cache (entries, registry blobs, plugins' caches) is trusted and written
+  // by path, so the cache itself must be the user's alone.
+  auto root = OpenPrivateDir(dir, LooseMode::kTighten, /*make_parents=*/true);
+  if (!root.ok()) return root.status();
   std::error_code ec;
   fs::create_directories(fs::path(dir) / "digests", ec);
   if (ec) return Status(Code::kIo, fmt::format("cache directory `{}`: {}", dir, ec.message()));
-  if (!fs::is_directory(dir, ec))
-    return InvalidArgument(fmt::format("cache directory `{}` is not a directory", dir));
-  ::chmod(dir.c_str(), 0700);
   return std::unique_ptr<DigestCache>(new DigestCache(dir, max_bytes));
 }
 
@@ -110,18 +113,7 @@ Status DigestCache::Store(const Digest& key, const Entry& entry) {
                                          fs::path(path).parent_path().string(), ec.message()));
   std::string body = Body(key, entry);
   std::string text = body + "check " + Digest::Of(body).hex() + "\n";
-  std::string tmp = fmt::format("{}.tmp.{}.{:x}", path, ::getpid(), std::random_device{}());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, fmt::format("cache entry `{}`", tmp), "create");
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, fmt::format("cache entry `{}`", path), "write");
-  }
+  OCIFS_RETURN_IF_ERROR(WriteFileAtomically(path, text, 0600));
   // Keep within the bound; an error here does not undo the store.
   auto left = Prune(max_bytes_);
   (void)left;

@@ -422,6 +422,15 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   json history = config.value("history", json::array());
   if (!history.is_array()) history = json::array();
+  // One non-empty history entry per layer: a base that recorded fewer for its layers (history is
+  // optional) gets entries for the rest, so that tools pairing history with layers agree.
+  const size_t base_entries =
+      static_cast<size_t>(std::count_if(history.begin(), history.end(), [](const json& h) {
+        return !(h.is_object() && h.contains("empty_layer") && h["empty_layer"] == true);
+      }));
+  for (size_t i = base_entries; i < plan.base.layers.size(); ++i) {
+    history.push_back({{"created_by", "a layer of the base image (it recorded no history)"}});
+  }
   for (const auto& l : plan.layers)
     history.push_back({{"created", created}, {"created_by", l.created_by}});
   config["history"] = history;
@@ -661,17 +670,9 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   for (const auto& tag : p.tags) {
     for (size_t k = 0; k < plans.size(); ++k) {
       for (const auto& [a, desc] : images[k].artifacts) {
+        // Unique: CheckRefNames when the plan was made.
         const std::string ref =
-            plans.size() == 1
-                ? fmt::format("{}.{}", tag, a->ref_suffix)
-                : fmt::format("{}.{}.{}", tag, PlatformSlug(plans[k]->project->platform),
-                              a->ref_suffix);
-        if (std::find(p.tags.begin(), p.tags.end(), ref) != p.tags.end()) {
-          return InvalidArgument(fmt::format(
-              "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the "
-              "tag",
-              ref, a->plugin, tag));
-        }
+            ArtifactRefName(tag, plans.size() > 1, plans[k]->project->platform, a->ref_suffix);
         json d = desc.ToJson();
         d["artifactType"] = a->artifact_type;
         d["annotations"] = {{"org.opencontainers.image.ref.name", ref}};
@@ -780,7 +781,35 @@ Result<ImagePlan> PlanPlatforms(
   }
   ImagePlan first = std::move(plans.front());
   for (size_t i = 1; i < plans.size(); ++i) first.other_platforms.push_back(std::move(plans[i]));
+  OCIFS_RETURN_IF_ERROR(CheckRefNames(first));
   return first;
+}
+
+std::string ArtifactRefName(std::string_view tag, bool several_platforms, const Platform& platform,
+                            std::string_view suffix) {
+  return several_platforms ? fmt::format("{}.{}.{}", tag, PlatformSlug(platform), suffix)
+                           : fmt::format("{}.{}", tag, suffix);
+}
+
+Status CheckRefNames(const ImagePlan& plan) {
+  const std::vector<std::string>& tags = plan.project->tags;
+  std::vector<const ImagePlan*> plans = {&plan};
+  for (const ImagePlan& other : plan.other_platforms) plans.push_back(&other);
+  for (const auto& tag : tags) {
+    for (const ImagePlan* one : plans) {
+      for (const PlannedArtifact& a : one->artifacts) {
+        const std::string ref =
+            ArtifactRefName(tag, plans.size() > 1, one->project->platform, a.ref_suffix);
+        if (std::find(tags.begin(), tags.end(), ref) != tags.end()) {
+          return InvalidArgument(fmt::format(
+              "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the "
+              "tag",
+              ref, a.plugin, tag));
+        }
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {

@@ -79,6 +79,15 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
                             const PlannedLayer* reuse_dependencies = nullptr,
                             const PlanDirectoryHook& on_directory = {});
 
+// The ref name (index.json's org.opencontainers.image.ref.name) of the artifact with `suffix`
+// attached to the image of `tag`: "TAG.SUFFIX", or "TAG.PLATFORM.SUFFIX"
+// ("latest.linux-arm64.sbom.spdx") in an image of several platforms.
+std::string ArtifactRefName(std::string_view tag, bool several_platforms, const Platform& platform,
+                            std::string_view suffix);
+// Every ref name index.json will list is unique: no tag is also an artifact's ref name. Checked
+// at the end of planning (PlanPlatforms), so that a mount finds it before it returns.
+Status CheckRefNames(const ImagePlan& plan);
+
 // The generated console scripts of the dependencies layer: one per `[console_scripts]` entry of
 // every `*.dist-info/entry_points.txt` (or `*.egg-info/entry_points.txt`) in the dependencies
 // tree, in name order; the first distribution to name a script wins. Exposed for tests.

@@ -239,6 +239,8 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       OCIFS_ASSIGN_OR_RETURN(o.workdir, AsString(file, n, key));
     } else if (key == "user") {
       OCIFS_ASSIGN_OR_RETURN(o.user, AsString(file, n, key));
+      OCIFS_RETURN_IF_ERROR(ValidateUser(*o.user).WithContext(
+          fmt::format("{}: [tool.ocifs] `user`", Where(file, n))));
     } else if (key == "env") {
       OCIFS_ASSIGN_OR_RETURN(o.env, AsKeyValues(file, n, key));
     } else if (key == "label") {
@@ -390,6 +392,50 @@ Result<std::string> NormalizePort(std::string_view text) {
   return fmt::format("{}/{}", port, proto);
 }
 
+Status ValidateUser(std::string_view user) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument(
+        fmt::format("`{}`: {} (want NAME, UID, NAME:GROUP or UID:GID, e.g. `65532:65532` or `app`)",
+                    user, why));
+  };
+  if (user.empty()) return bad("empty");
+  const size_t colon = user.find(':');
+  std::vector<std::string_view> parts = {user.substr(0, colon)};
+  if (colon != std::string_view::npos) parts.push_back(user.substr(colon + 1));
+  for (std::string_view part : parts) {
+    if (part.empty()) return bad("a user or group is missing around `:`");
+    if (std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      if (part.size() > 10 || std::stoull(std::string(part)) > 0xfffffffeULL)
+        return bad(fmt::format("`{}` is larger than the largest id, 4294967294", part));
+      continue;
+    }
+    // A name as useradd allows it (and what runc looks up in the image's /etc/passwd).
+    for (size_t i = 0; i < part.size(); ++i) {
+      const char c = part[i];
+      const bool ok =
+          IsAlnum(c) || c == '_' || c == '.' || c == '-' || (c == '$' && i + 1 == part.size());
+      if (!ok || (i == 0 && c == '-')) {
+        return bad(fmt::format("`{}` cannot be in a user or group name", Utf8CharAt(part, i)));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::string_view Utf8CharAt(std::string_view text, size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  size_t n = lead < 0x80           ? 1
+             : (lead >> 5) == 0x6  ? 2
+             : (lead >> 4) == 0xe  ? 3
+             : (lead >> 3) == 0x1e ? 4
+                                   : 1;
+  n = std::min(n, text.size() - i);
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return text.substr(i, 1);
+  }
+  return text.substr(i, n);
+}
+
 Status ValidateTag(std::string_view tag) {
   // Distribution spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}. Image-spec ref.name: alphanumeric
   // components joined by one of - . _ : @ + or "--". A tag must satisfy both.
@@ -401,9 +447,10 @@ Status ValidateTag(std::string_view tag) {
   };
   if (tag.empty()) return bad("empty");
   if (tag.size() > 128) return bad("longer than 128 characters");
-  for (char c : tag) {
+  for (size_t i = 0; i < tag.size(); ++i) {
+    const char c = tag[i];
     if (!IsAlnum(c) && c != '.' && c != '_' && c != '-')
-      return bad(fmt::format("`{}` is not allowed", c));
+      return bad(fmt::format("`{}` is not allowed", Utf8CharAt(tag, i)));
   }
   if (!IsAlnum(tag.front()) || !IsAlnum(tag.back()))
     return bad("must start and end with a letter or digit");

@@ -74,6 +74,14 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);
 // Unknown keys are errors (a typo must not be silently ignored).
 Result<ImageOptions> OptionsFromToml(const toml::table& tool_ocifs, std::string_view file);
 
+// A user as the config's User takes it: NAME, UID, NAME:GROUP or UID:GID (ids at most
+// 4294967294, names of letters, digits, `_`, `.`, `-`); an error quotes it and says why.
+Status ValidateUser(std::string_view user);
+
+// The whole UTF-8 character that starts at byte `i` of `text` (one byte when it is not a valid
+// sequence's start), so that a message quotes `ä`, not half of it. REQUIRES: i < text.size().
+std::string_view Utf8CharAt(std::string_view text, size_t i);
+
 // Helpers shared by the flag parser and the TOML reader.
 Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
                                                           std::string_view what);

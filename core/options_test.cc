@@ -55,6 +55,7 @@ TEST(OptionsTest, ValidateTag) {
   struct Case {
     std::string tag;
     bool ok;
+    std::string says = "";  // in the message, beside the tag itself
   };
   const Case cases[] = {
       {"latest", true},
@@ -69,10 +70,14 @@ TEST(OptionsTest, ValidateTag) {
       {"a-", false},
       {".a", false},
       {"a..b", false},
-      {"a b", false},
+      {"a b", false, "` ` is not allowed"},
       {"a:b", false},
       {"a/b", false},
-      {"Ünïcode", false},
+      {"Ünïcode", false, "`Ü` is not allowed"},
+      {"tägé", false, "`ä` is not allowed"},  // the whole character, not its first byte
+      {"a\xe4"
+       "b",
+       false, "`\xe4` is not allowed"},  // not UTF-8: the byte alone
       {"_a", false},
   };
   for (const auto& c : cases) {
@@ -80,6 +85,7 @@ TEST(OptionsTest, ValidateTag) {
     EXPECT_EQ(s.ok(), c.ok) << c.tag;
     if (!s.ok()) {
       EXPECT_NE(s.message().find(c.tag), std::string::npos) << s.message();
+      EXPECT_NE(s.message().find(c.says), std::string::npos) << s.message();
     }
   }
 }

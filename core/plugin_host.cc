@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "core/layer.h"
+#include "core/private_dir.h"
 #include "ocifs/plugin.h"
 
 namespace ocifs {
@@ -963,16 +964,20 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
     static const std::string kVersion = OCIFS_VERSION_STRING;
     std::string cache;
     if (!cache_dir_.empty()) {
-      // Made here, 0700 like the digest cache; a plugin without one runs uncached.
+      // Made here, inside the cache, which must be the user's alone (core/private_dir.h); a
+      // plugin without one runs uncached.
       const std::string dir = PluginCacheRoot(cache_dir_) + "/" + p->name();
+      auto root = OpenPrivateDir(cache_dir_, LooseMode::kTighten, /*make_parents=*/true);
       std::error_code ec;
-      std::filesystem::create_directories(dir, ec);
-      if (!ec) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-      if (ec && warnings) {
-        warnings->push_back(
-            fmt::format("plugin `{}` runs without a cache: {}: {}", p->name(), dir, ec.message()));
+      if (root.ok()) std::filesystem::create_directories(dir, ec);
+      if (root.ok() && !ec)
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+      if ((!root.ok() || ec) && warnings) {
+        warnings->push_back(fmt::format(
+            "plugin `{}` runs without a cache: {}", p->name(),
+            root.ok() ? fmt::format("{}: {}", dir, ec.message()) : root.status().message()));
       }
-      if (!ec) cache = dir;
+      if (root.ok() && !ec) cache = dir;
     }
     static const std::string kExecutable = [] {
       std::error_code ec;

@@ -277,16 +277,24 @@ TEST(PluginHostTest, ArtifactsAreAttachedToTheImageManifestOncePerTag) {
   EXPECT_EQ(manifest["layers"][0]["mediaType"], "application/json");
   EXPECT_EQ(blob_json(manifest["layers"][0]["digest"])["name"], "probe-app");  // the facts
 
-  // A tag that is also an artifact's ref name would make index.json ambiguous.
+  // A tag that is also an artifact's ref name would make index.json ambiguous: refused by the
+  // plan, so that a mount refuses it before it returns (not first when index.json is built).
   ImageOptions clash = flags;
   clash.tags = {"latest", "latest.c-probe"};
   auto clashing = PlanWith(d.path(), {Fixture("c_probe")}, clash);
-  ASSERT_TRUE(clashing.plan.ok()) << clashing.plan.status().message();
-  auto cg = BuildGeneration(*clashing.plan, 1);
-  ASSERT_FALSE(cg.ok());
-  EXPECT_EQ(cg.status().message(),
+  ASSERT_FALSE(clashing.plan.ok());
+  EXPECT_EQ(clashing.plan.status().message(),
             "tag `latest.c-probe` is also the ref name of plugin `c-probe`'s artifact for tag "
             "`latest`; rename the tag");
+  // A tag given twice is listed once, with a warning.
+  ImageOptions twice = flags;
+  twice.tags = {"latest", "v1", "latest"};
+  auto planned_twice = PlanWith(d.path(), {Fixture("c_probe")}, twice);
+  ASSERT_TRUE(planned_twice.plan.ok()) << planned_twice.plan.status().message();
+  EXPECT_EQ(planned_twice.plan->project->tags, (std::vector<std::string>{"latest", "v1"}));
+  EXPECT_NE(std::find(planned_twice.plan->warnings.begin(), planned_twice.plan->warnings.end(),
+                      "tag `latest` is given twice; index.json lists it once"),
+            planned_twice.plan->warnings.end());
 
   // Refused attachments name the plugin and the reason.
   struct Case {

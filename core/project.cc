@@ -31,6 +31,71 @@ Result<std::string> StringAt(const toml::table& t, std::string_view key, std::st
   return *n->value<std::string>();
 }
 
+bool IsStringArray(const toml::node& n) {
+  const toml::array* a = n.as_array();
+  return a != nullptr &&
+         std::all_of(a->begin(), a->end(), [](const auto& i) { return i.is_string(); });
+}
+
+bool IsStringTable(const toml::node& n) {
+  const toml::table* t = n.as_table();
+  return t != nullptr &&
+         std::all_of(t->begin(), t->end(), [](const auto& kv) { return kv.second.is_string(); });
+}
+
+// The types PEP 621 (and PEP 639) give the [project] fields that ocifs or its plugins read or
+// that a build backend would refuse: a wrong one is an error naming file:line:col, not a value
+// silently dropped.
+Status CheckProjectTypes(const toml::table& project, std::string_view file) {
+  auto fail = [&](const toml::node& n, std::string_view key, std::string_view want) {
+    return InvalidArgument(fmt::format("{}: [project] `{}`: want {}", Where(file, n), key, want));
+  };
+  for (const auto& [k, v] : project) {
+    const std::string_view key = k.str();
+    if (key == "license") {
+      if (v.is_string()) continue;
+      const toml::table* t = v.as_table();
+      const bool one_of = t != nullptr && t->size() == 1 &&
+                          ((t->get("text") && t->get("text")->is_string()) ||
+                           (t->get("file") && t->get("file")->is_string()));
+      if (!one_of) {
+        return fail(v, key,
+                    "an SPDX expression string such as \"MIT\", or a table with one string, "
+                    "`text` or `file`");
+      }
+    } else if (key == "readme") {
+      if (!v.is_string() && !v.is_table()) return fail(v, key, "a file name or a table");
+    } else if (key == "urls" || key == "gui-scripts") {  // scripts: read below
+      if (!IsStringTable(v)) return fail(v, key, "a table of strings");
+    } else if (key == "entry-points") {
+      const toml::table* t = v.as_table();
+      for (const auto& [group, entries] : t ? *t : toml::table{}) {
+        if (!IsStringTable(entries))
+          return fail(entries, fmt::format("entry-points.{}", group.str()), "a table of strings");
+      }
+      if (t == nullptr) return fail(v, key, "a table of tables of strings");
+    } else if (key == "dependencies" || key == "keywords" || key == "classifiers" ||
+               key == "dynamic" || key == "license-files") {
+      if (!IsStringArray(v)) return fail(v, key, "an array of strings");
+    } else if (key == "optional-dependencies") {
+      const toml::table* t = v.as_table();
+      if (t == nullptr) return fail(v, key, "a table of arrays of strings");
+      for (const auto& [extra, deps] : *t) {
+        if (!IsStringArray(deps))
+          return fail(deps, fmt::format("optional-dependencies.{}", extra.str()),
+                      "an array of strings");
+      }
+    } else if (key == "authors" || key == "maintainers") {
+      const toml::array* a = v.as_array();
+      const bool ok = a != nullptr && std::all_of(a->begin(), a->end(), [](const auto& p) {
+                        return p.is_table() && IsStringTable(p);
+                      });
+      if (!ok) return fail(v, key, "an array of tables with `name` and `email` strings");
+    }
+  }
+  return Status::Ok();
+}
+
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -276,6 +341,7 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
     const toml::table* project = pn->as_table();
     if (project == nullptr)
       return InvalidArgument(fmt::format("{}: [project] must be a table", Where(file, *pn)));
+    OCIFS_RETURN_IF_ERROR(CheckProjectTypes(*project, file));
     OCIFS_ASSIGN_OR_RETURN(py.name, StringAt(*project, "name", file, "project"));
     OCIFS_ASSIGN_OR_RETURN(py.version, StringAt(*project, "version", file, "project"));
     OCIFS_ASSIGN_OR_RETURN(py.requires_python,
@@ -352,6 +418,79 @@ ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform) 
   return view;
 }
 
+namespace {
+
+// `rel` as an ignore pattern that matches just that path: glob characters escaped.
+std::string LiteralPattern(std::string_view rel) {
+  std::string out = "/";
+  for (char c : rel) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// `inner` relative to `outer` when it is `outer` or below it (both canonical); nullopt otherwise.
+std::optional<std::filesystem::path> Below(const std::filesystem::path& inner,
+                                           const std::filesystem::path& outer) {
+  auto rel = inner.lexically_relative(outer);
+  if (rel.empty() || *rel.begin() == "..") return std::nullopt;
+  return rel == "." ? std::filesystem::path() : rel;
+}
+
+// The mountpoint and the project's trees must not contain each other, except that the
+// mountpoint may sit inside the project, which then leaves it out (ResolveInputs::mountpoint).
+Status KeepMountsOut(const ResolveInputs& in, ResolvedProject& r) {
+  std::error_code ec;
+  const auto project = std::filesystem::weakly_canonical(r.dir, ec);
+  auto leave_out = [&](const std::string& mount, std::string_view why) -> Result<bool> {
+    auto rel = Below(mount, project);
+    if (!rel) return false;
+    if (rel->empty()) return false;  // the project itself: refused by the caller
+    OCIFS_RETURN_IF_ERROR(r.ignore.Add(LiteralPattern(rel->string()), why));
+    return true;
+  };
+  if (!in.mountpoint.empty()) {
+    if (auto rel = Below(project, in.mountpoint)) {
+      return InvalidArgument(fmt::format(
+          "project `{}` is {}the mountpoint `{}`: mount on an empty directory outside the "
+          "project",
+          r.dir, rel->empty() ? "" : "inside ", in.mountpoint));
+    }
+    std::vector<std::pair<std::string, const DepsSource*>> deps;
+    if (r.deps) deps.emplace_back("dependencies", &*r.deps);
+    for (const auto& [platform, d] : r.platform_deps) {
+      deps.emplace_back(fmt::format("{} dependencies", platform), &d);
+    }
+    for (const auto& [what, d] : deps) {
+      for (const std::string& dir : {d->host_path, d->venv_path}) {
+        if (dir.empty()) continue;
+        const auto real = std::filesystem::weakly_canonical(dir, ec);
+        if (Below(real, in.mountpoint) || Below(in.mountpoint, real)) {
+          return InvalidArgument(fmt::format(
+              "the {} directory `{}` and the mountpoint `{}` overlap: mount on an empty "
+              "directory outside the dependencies",
+              what, dir, in.mountpoint));
+        }
+      }
+    }
+    OCIFS_ASSIGN_OR_RETURN(bool inside, leave_out(in.mountpoint, "the mountpoint"));
+    (void)inside;
+  }
+  for (const auto& mount : in.other_mounts) {
+    if (mount == in.mountpoint) continue;
+    OCIFS_ASSIGN_OR_RETURN(bool inside, leave_out(mount, "a mount point"));
+    if (inside) {
+      r.warnings.push_back(
+          fmt::format("left out `{}`: another file system is mounted there",
+                      std::filesystem::path(mount).lexically_relative(project).string()));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   ResolvedProject r;
   std::error_code ec;
@@ -384,9 +523,15 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   }
 
   // Tags, platform, workdir
-  r.tags = o.tags.value_or(std::vector<std::string>{"latest"});
+  for (const auto& tag : o.tags.value_or(std::vector<std::string>{"latest"})) {
+    OCIFS_RETURN_IF_ERROR(ValidateTag(tag));
+    if (std::find(r.tags.begin(), r.tags.end(), tag) != r.tags.end()) {
+      r.warnings.push_back(fmt::format("tag `{}` is given twice; index.json lists it once", tag));
+      continue;
+    }
+    r.tags.push_back(tag);
+  }
   if (r.tags.empty()) return InvalidArgument("at least one tag is needed");
-  for (const auto& tag : r.tags) OCIFS_RETURN_IF_ERROR(ValidateTag(tag));
   if (o.platform) {
     OCIFS_ASSIGN_OR_RETURN(r.platforms, ParsePlatforms(*o.platform));
   } else {
@@ -515,6 +660,7 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     OCIFS_RETURN_IF_ERROR(r.ignore.Add("/" + deps.excluded_from_app,
                                        fmt::format("the {} dependencies directory", platform)));
   }
+  OCIFS_RETURN_IF_ERROR(KeepMountsOut(in, r));
 
   // Entrypoint
   std::vector<std::string> pythonpath;

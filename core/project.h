@@ -116,6 +116,14 @@ struct ResolveInputs {
   std::shared_ptr<PluginHost> plugins;
   // How registry bases are pulled (registry_source.h); null: a registry base is an error.
   std::shared_ptr<RegistryContext> registry;
+  // A mount's mountpoint (absolute, canonical), else empty. The project and the dependencies may
+  // not be at or below it, nor may it be inside the dependencies; inside the project it is left
+  // out of the application layer (and so of the watch), whatever the ignore rules say.
+  std::string mountpoint;
+  // Other mount points (absolute, canonical) to leave out of the application layer when they
+  // are inside the project, each with a warning: another file system's files are not the
+  // project's.
+  std::vector<std::string> other_mounts;
 };
 
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in);

@@ -51,6 +51,21 @@ TEST(ProjectTest, PyprojectErrorsNameFileLineColumn) {
       {"[project]\nscripts = \"x\"\n", "[project.scripts] must be a table"},
       {"[tool]\nocifs = 1\n", "[tool.ocifs] must be a table"},
       {"[tool.ocifs]\nbase = [1]\n", "pyproject.toml:2:8: [tool.ocifs] `base`: want a string"},
+      {"[project]\nname = \"x\"\nlicense = 5\n",
+       "pyproject.toml:3:11: [project] `license`: want an SPDX expression string"},
+      {"[project]\nlicense = {text = \"MIT\", file = \"LICENSE\"}\n",
+       "pyproject.toml:2:11: [project] `license`: want"},
+      {"[project]\nurls = 1\n", "pyproject.toml:2:8: [project] `urls`: want a table of strings"},
+      {"[project.urls]\nHomepage = 1\n", "[project] `urls`: want a table of strings"},
+      {"[project]\ndependencies = \"flask\"\n",
+       "[project] `dependencies`: want an array of strings"},
+      {"[project.optional-dependencies]\ndev = [1]\n",
+       "pyproject.toml:2:7: [project] `optional-dependencies.dev`: want an array of strings"},
+      {"[project]\nauthors = [\"me\"]\n", "[project] `authors`: want an array of tables"},
+      {"[tool.ocifs]\nuser = \":\"\n",
+       "pyproject.toml:2:8: [tool.ocifs] `user`: `:`: a user or group is missing around `:`"},
+      {"[tool.ocifs]\nuser = \"app user\"\n", "` ` cannot be in a user or group name"},
+      {"[tool.ocifs]\nuser = \"1000:99999999999\"\n", "is larger than the largest id"},
   };
   for (const auto& c : cases) {
     Project p(c.toml);

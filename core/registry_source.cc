@@ -1,6 +1,7 @@
 #include "core/registry_source.h"
 
 #include "core/atomic_file.h"
+#include "core/private_dir.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -165,6 +166,10 @@ Status RegistryContext::EnsureDirectories() {
       return ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
     dir_ = pattern;
     private_dir_ = true;
+  } else {
+    // The cache: the user's alone, or refused (core/private_dir.h).
+    auto root = OpenPrivateDir(dir_, LooseMode::kTighten, /*make_parents=*/true);
+    if (!root.ok()) return root.status();
   }
   std::error_code ec;
   fs::create_directories(dir_ + "/blobs/sha256", ec);

@@ -65,6 +65,7 @@ inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; 
 inline Status Corrupt(std::string m) { return {Code::kCorrupt, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
 
 // Maps an errno value to a Status naming `what` ("file `a/b`") and the failed operation.
 Status ErrnoStatus(int err, std::string_view what, std::string_view operation);

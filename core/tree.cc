@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "core/unique_fd.h"
+
 namespace ocifs {
 namespace {
 
@@ -46,26 +48,7 @@ FileInfo InfoOf(const struct stat& st) {
   return i;
 }
 
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 constexpr size_t kDentsBuffer = 64 * 1024;
 

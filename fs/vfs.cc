@@ -455,9 +455,43 @@ int ErrnoFor(const Status& status) {
   return EIO;
 }
 
+namespace {
+
+// Why fuse_session_mount may have failed, beyond what libfuse printed above.
+std::string MountFailureHint(const MountOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists("/dev/fuse", ec)) {
+    return "/dev/fuse is missing: load the fuse module, or give a container --device /dev/fuse";
+  }
+  if (options.allow_other && ::geteuid() != 0) {
+    std::ifstream conf("/etc/fuse.conf");
+    std::string line;
+    bool allowed = false;
+    while (std::getline(conf, line)) {
+      const size_t start = line.find_first_not_of(" \t");
+      if (start != std::string::npos && line.compare(start, 16, "user_allow_other") == 0)
+        allowed = true;
+    }
+    if (!allowed) return "--allow-other needs `user_allow_other` in /etc/fuse.conf";
+  }
+  return "see fusermount3's message above";
+}
+
+}  // namespace
+
 Status CheckMountpoint(const std::string& mountpoint) {
   std::error_code ec;
-  if (!std::filesystem::exists(mountpoint, ec)) {
+  // A FUSE mount whose daemon died answers some calls from the kernel's cache and others with
+  // ENOTCONN ("Transport endpoint is not connected"): any of the checks below may meet it.
+  auto dead = [&] {
+    return Status(Code::kFailedPrecondition,
+                  fmt::format("mountpoint `{}`: {}: the daemon of a mount there is gone; run "
+                              "`ocifs umount {}` first",
+                              mountpoint, ec.message(), mountpoint));
+  };
+  const bool exists = std::filesystem::exists(mountpoint, ec);
+  if (ec.value() == ENOTCONN) return dead();
+  if (!exists) {
     return NotFound(
         fmt::format("mountpoint `{}` does not exist (create it with mkdir)", mountpoint));
   }
@@ -465,6 +499,7 @@ Status CheckMountpoint(const std::string& mountpoint) {
     return InvalidArgument(fmt::format("mountpoint `{}` is not a directory", mountpoint));
   }
   if (!std::filesystem::is_empty(mountpoint, ec)) {
+    if (ec.value() == ENOTCONN) return dead();
     if (ec) return Status(Code::kIo, fmt::format("mountpoint `{}`: {}", mountpoint, ec.message()));
     return InvalidArgument(fmt::format("mountpoint `{}` is not empty", mountpoint));
   }
@@ -518,10 +553,8 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
     return Status(Code::kIo, "could not install signal handlers");
   guard.handlers = true;
   if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
-    return Status(
-        Code::kIo,
-        fmt::format("could not mount on `{}` (is /dev/fuse available and fuse3 installed?)",
-                    options.mountpoint));
+    return Status(Code::kIo, fmt::format("could not mount on `{}` ({})", options.mountpoint,
+                                         MountFailureHint(options)));
   }
   guard.mounted = true;
   // The parent exits here once the child is ready; threads start only after the fork.

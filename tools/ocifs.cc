@@ -4,14 +4,19 @@
 // Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
 // project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
 // Exit codes: 0 success, 1 an error (printed as "ocifs: error: ..."), 2 bad usage.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,6 +30,7 @@
 #include "core/live.h"
 #include "core/mount_status.h"
 #include "core/plugin_host.h"
+#include "core/private_dir.h"
 #include "core/push.h"
 #include "core/registry_source.h"
 #include "fs/vfs.h"
@@ -38,6 +44,12 @@ using ocifs::Status;
 int Fail(const Status& s) {
   std::fprintf(stderr, "ocifs: error: %s\n", s.message().c_str());
   return 1;
+}
+
+// The one rule for every path a command keeps: absolute and normal, from the directory it started
+// in (a mount's daemon works from `/`).
+std::string Absolute(const std::string& path) {
+  return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 // The daemon's log: syslog and stderr always, a file when given.
@@ -73,7 +85,7 @@ struct CacheFlags {
   // Absolute: a mount's daemon works from `/`, so a relative --cache-dir must be resolved here.
   std::string Dir() const {
     if (dir.empty()) return ocifs::DigestCache::DefaultDir();
-    return std::filesystem::absolute(dir).lexically_normal().string();
+    return Absolute(dir);
   }
 
   // Null when the cache is disabled.
@@ -111,7 +123,7 @@ struct PluginFlags {
   // the build tree, which mirrors it) finds its own plugins.
   ocifs::PluginSearch Search(std::vector<std::string> forbidden) const {
     ocifs::PluginSearch search;
-    for (const auto& f : files) search.files.push_back(std::filesystem::absolute(f).string());
+    for (const auto& f : files) search.files.push_back(Absolute(f));
     const std::string exe_dir = ExecutableDir();
     search.dirs = ocifs::PluginDirs(
         std::getenv("OCIFS_PLUGIN_PATH"),
@@ -182,9 +194,6 @@ struct ImageFlags {
   Result<ImageOptions> ToOptions(const CLI::App& app) const {
     ImageOptions o;
     auto given = [&](const char* name) { return app.count(name) > 0; };
-    auto absolute = [](const std::string& p) {
-      return std::filesystem::absolute(p).lexically_normal().string();
-    };
     if (given("--tag")) {
       for (const auto& t : tags) OCIFS_RETURN_IF_ERROR(ocifs::ValidateTag(t).WithContext("--tag"));
       o.tags = tags;
@@ -195,8 +204,8 @@ struct ImageFlags {
     for (const auto& d : deps) {
       OCIFS_RETURN_IF_ERROR(ocifs::AddDepsOption(o, d, "--deps"));
     }
-    if (o.deps) o.deps = absolute(*o.deps);
-    for (auto& [platform_name, dir] : o.platform_deps) dir = absolute(dir);
+    if (o.deps) o.deps = Absolute(*o.deps);
+    for (auto& [platform_name, dir] : o.platform_deps) dir = Absolute(dir);
     for (const auto& m : registry_mirrors) {
       OCIFS_RETURN_IF_ERROR(
           ocifs::ParseRegistryMirror(m).status().WithContext("--registry-mirror"));
@@ -205,7 +214,10 @@ struct ImageFlags {
     if (given("--python")) o.python = python;
     if (given("--platform")) o.platform = platform;
     if (given("--workdir")) o.workdir = workdir;
-    if (given("--user")) o.user = user;
+    if (given("--user")) {
+      OCIFS_RETURN_IF_ERROR(ocifs::ValidateUser(user).WithContext("--user"));
+      o.user = user;
+    }
     if (given("--strict")) o.strict = strict;
     for (const auto& kv : env) {
       OCIFS_ASSIGN_OR_RETURN(auto p, ocifs::ParseKeyValue(kv, "--env"));
@@ -240,12 +252,88 @@ void PrintWarnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
 }
 
+// A mount of this process's mount namespace, as /proc/self/mountinfo lists it.
+struct MountEntry {
+  std::string point;   // absolute
+  std::string fstype;  // "fuse.ocifs" for an ocifs mount
+};
+
+std::vector<MountEntry> Mounts() {
+  std::vector<MountEntry> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, word, fstype;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    while (fields >> word && word != "-") {
+    }
+    fields >> fstype;
+    std::string unescaped;  // the kernel writes ' ', '\t', '\n' and '\\' as \ooo
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += point[i];
+      }
+    }
+    out.push_back({std::move(unescaped), std::move(fstype)});
+  }
+  return out;
+}
+
+std::vector<std::string> MountPoints() {
+  std::vector<std::string> out;
+  for (auto& m : Mounts()) out.push_back(std::move(m.point));
+  return out;
+}
+
+const MountEntry* FindMount(const std::vector<MountEntry>& mounts, const std::string& point) {
+  // The last entry for a path is the one on top.
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) {
+    if (it->point == point) return &*it;
+  }
+  return nullptr;
+}
+
+// The canonical path of a mountpoint, or (a dead FUSE mount cannot be stat'ed) its absolute one.
+std::string MountpointPath(const std::string& mountpoint) {
+  std::error_code ec;
+  std::string real = std::filesystem::canonical(mountpoint, ec).string();
+  return ec ? Absolute(mountpoint) : real;
+}
+
+// Whether the daemon `pid` of the ocifs mount at `real` still serves it: the process is there and
+// is not a zombie, and an ocifs file system is mounted at `real`.
+bool DaemonServes(int pid, const std::string& real) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  if (paren != std::string::npos && paren + 2 < text.size()) {
+    const char state = text[paren + 2];
+    if (state == 'Z' || state == 'X') return false;
+  }
+  const MountEntry* m = FindMount(Mounts(), real);
+  return m != nullptr && m->fstype == "fuse.ocifs";
+}
+
 // `mountpoint` (for mount) is one of the places no plugin is loaded from, with the project.
+// Paths are made absolute here, from the working directory the command started in: a mount's
+// daemon works from `/`, and every later generation reads the project again.
 Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags& flags,
                                     const CLI::App& app, const std::string& mountpoint = "") {
   OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
   ocifs::ResolveInputs in;
-  in.project_dir = project;
+  in.project_dir = Absolute(project);
+  if (!mountpoint.empty()) {
+    std::error_code ec;
+    in.mountpoint = std::filesystem::canonical(mountpoint, ec).string();
+    if (ec)
+      return ocifs::ErrnoStatus(ec.value(), fmt::format("mountpoint `{}`", mountpoint), "resolve");
+    in.other_mounts = MountPoints();
+  }
   in.flags = std::move(options);
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) in.source_date_epoch = sde;
   std::vector<std::string> forbidden = {project};
@@ -316,19 +404,22 @@ auto WithProgressLine(const ocifs::HashProgress& progress, F work) {
 
 int ShowStatus(const std::string& mountpoint, bool as_json) {
   std::error_code ec;
-  std::string real = std::filesystem::canonical(mountpoint, ec).string();
-  if (ec)
-    return Fail(ocifs::NotFound(fmt::format("mountpoint `{}`: {}", mountpoint, ec.message())));
+  if (!std::filesystem::exists(Absolute(mountpoint), ec) && ec.value() != ENOTCONN) {
+    return Fail(ocifs::NotFound(fmt::format("mountpoint `{}` does not exist", mountpoint)));
+  }
+  const std::string real = MountpointPath(mountpoint);
   auto status = ocifs::ReadStatusFile(ocifs::StatusFilePath(real));
   if (!status.ok()) {
+    if (status.status().code() != ocifs::Code::kNotFound) return Fail(status.status());
     return Fail(ocifs::NotFound(
         fmt::format("`{}` is not an ocifs mount of this user (no status file)", mountpoint)));
   }
-  const nlohmann::json& j = *status;
+  const nlohmann::json& j = *status;  // its fields have their types (CheckStatusJson)
   const int pid = j.value("pid", 0);
-  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) {
-    return Fail(
-        ocifs::NotFound(fmt::format("the ocifs daemon of `{}` (pid {}) is gone", mountpoint, pid)));
+  if (!DaemonServes(pid, real)) {
+    return Fail(ocifs::NotFound(
+        fmt::format("the ocifs daemon of `{}` (pid {}) is gone; `ocifs umount {}` cleans up",
+                    mountpoint, pid, mountpoint)));
   }
   if (as_json) {
     std::cout << j.dump(2) << "\n";
@@ -512,6 +603,39 @@ int Build(const std::string& project, const std::string& output, const ImageFlag
   return 0;
 }
 
+// With --allow-other every local user can read the blobs, so files that only their owner may read
+// on the host would be readable by all: named in a warning (an error with --strict).
+Status CheckAllowOther(const ocifs::ImagePlan& plan) {
+  std::vector<std::string> private_files;
+  std::vector<const ocifs::ImagePlan*> plans = {&plan};
+  for (const auto& other : plan.other_platforms) plans.push_back(&other);
+  for (const auto* one : plans) {
+    for (const auto& layer : one->layers) {
+      for (const auto& e : layer.tar->entries()) {
+        if (e.tree == nullptr || e.type != ocifs::TarEntry::Type::kFile) continue;
+        if ((e.source_info.mode & S_IROTH) != 0) continue;
+        std::string path = e.tree->root_name() + "/" + e.source_path;
+        if (std::find(private_files.begin(), private_files.end(), path) == private_files.end())
+          private_files.push_back(std::move(path));
+      }
+    }
+  }
+  if (private_files.empty()) return Status::Ok();
+  const size_t shown = std::min<size_t>(private_files.size(), 10);
+  std::string message = fmt::format(
+      "--allow-other lets every local user read the image, and with it {} file(s) that only "
+      "their owner may read here: {}{}; exclude them, or drop --allow-other",
+      private_files.size(),
+      fmt::format("`{}`", fmt::join(private_files.begin(), private_files.begin() + shown, "`, `")),
+      shown < private_files.size() ? fmt::format(" and {} more", private_files.size() - shown)
+                                   : "");
+  if (plan.project->strict) {
+    return ocifs::InvalidArgument(message + " (an error with --strict)");
+  }
+  std::fprintf(stderr, "ocifs: warning: %s\n", message.c_str());
+  return Status::Ok();
+}
+
 int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool watch,
           const LogFlags& log, const ImageFlags& flags, const CLI::App& app) {
   // Everything that can be wrong with the input is found here, before mounting.
@@ -519,14 +643,17 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   if (!mp.ok()) return Fail(mp);
   auto level = log.Level();
   if (!level.ok()) return Fail(level.status());
-  ocifs::vfs::ConfigureLog(log.file.empty() ? "" : std::filesystem::absolute(log.file).string(),
-                           *level);
+  ocifs::vfs::ConfigureLog(log.file.empty() ? "" : Absolute(log.file), *level);
   auto in = Inputs(project, flags, app, mo.mountpoint);
   if (!in.ok()) return Fail(in.status());
   in->plugins->set_log(ocifs::vfs::Log);
   auto planned = ocifs::PlanAndWatch(*in, watch);
   if (!planned.ok()) return Fail(planned.status());
   PrintWarnings(planned->plan.warnings);
+  if (mo.allow_other) {
+    Status exposed = CheckAllowOther(planned->plan);
+    if (!exposed.ok()) return Fail(exposed);
+  }
   auto cache = flags.cache.Open();
   if (!cache.ok()) return Fail(cache.status());
   ocifs::LiveOptions live;
@@ -534,9 +661,13 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   live.watch = watch;
   live.cache = std::move(cache).value();
   live.log = ocifs::vfs::Log;
-  std::error_code ec;
-  live.mountpoint = std::filesystem::canonical(mo.mountpoint, ec).string();
+  live.mountpoint = in->mountpoint;
   live.status_file = ocifs::StatusFilePath(live.mountpoint);
+  // The daemon writes its status there: a directory someone else made is refused now, not
+  // logged later.
+  if (auto dir = ocifs::OpenPrivateDir(ocifs::RuntimeDir()); !dir.ok()) {
+    return Fail(dir.status().WithContext("the status directory"));
+  }
   if (mo.foreground && ::isatty(STDERR_FILENO)) {
     live.on_progress = [](const ocifs::HashProgress& p) {
       std::fprintf(stderr, "\r\033[Kocifs: %s", ProgressLine(p).c_str());
@@ -742,17 +873,69 @@ int ListPlugins(const PluginFlags& flags, bool as_json) {
   return 0;
 }
 
-int Umount(const std::string& mountpoint) {
+// Runs fusermount3 -u MOUNTPOINT; its stderr comes back in `err`.
+Result<bool> RunFusermountUnmount(const std::string& mountpoint, std::string& err) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ocifs::ErrnoStatus(errno, "a pipe", "create");
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::dup2(pipe_fds[1], STDERR_FILENO);
     ::execlp("fusermount3", "fusermount3", "-u", mountpoint.c_str(), static_cast<char*>(nullptr));
-    std::perror("ocifs: error: could not run fusermount3");
+    std::perror("could not run fusermount3 (is fuse3 installed?)");
     ::_exit(127);
   }
+  ::close(pipe_fds[1]);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    err.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipe_fds[0]);
   int status = 0;
   if (pid < 0 || ::waitpid(pid, &status, 0) < 0)
-    return Fail(Status(ocifs::Code::kIo, "could not run fusermount3"));
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    return Status(ocifs::Code::kIo, "could not run fusermount3");
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Unmounts an ocifs mount, a dead one too, and removes the status file a dead daemon left.
+int Umount(const std::string& mountpoint) {
+  const std::string real = MountpointPath(mountpoint);
+  const std::string status_file = ocifs::StatusFilePath(real);
+  auto forget_dead_daemon = [&] {
+    auto status = ocifs::ReadStatusFile(status_file);
+    if (status.ok() && !DaemonServes(status->value("pid", 0), real)) {
+      (void)ocifs::RemoveStatusFile(status_file);
+    }
+  };
+  const auto mounts = Mounts();
+  const MountEntry* m = FindMount(mounts, real);
+  if (m == nullptr) {
+    forget_dead_daemon();
+    return Fail(ocifs::InvalidArgument(fmt::format("`{}` is not mounted", mountpoint)));
+  }
+  if (m->fstype != "fuse.ocifs") {
+    return Fail(ocifs::InvalidArgument(fmt::format(
+        "`{}` is a {} mount, not an ocifs one; unmount it with umount", mountpoint, m->fstype)));
+  }
+  std::string err;
+  auto done = RunFusermountUnmount(real, err);
+  if (!done.ok()) return Fail(done.status());
+  if (!*done) {
+    if (err.find("busy") != std::string::npos) {
+      return Fail(Status(
+          ocifs::Code::kFailedPrecondition,
+          fmt::format("`{}` is busy: a process has a file, or its working directory, in it "
+                      "(`fuser -vm {}` lists them); end them and retry, or detach it now with "
+                      "`fusermount3 -uz {}`",
+                      mountpoint, real, real)));
+    }
+    return Fail(Status(ocifs::Code::kIo, fmt::format("could not unmount `{}`: {}", mountpoint,
+                                                     err.empty() ? "fusermount3 failed" : err)));
+  }
+  forget_dead_daemon();
+  return 0;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ unmounted again, also when a test fails.
 """
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -13,11 +14,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import tarfile
 import tempfile
 import time
 import unittest
 
-from itlib import (BASE, BUILD_DIR, DEPS, EXAMPLE, EXAMPLE_ARGS, OCIFS, ROOT, Mount,
+from itlib import (BASE, BASE_REF, BUILD_DIR, DEPS, EXAMPLE, EXAMPLE_ARGS, OCIFS, ROOT, Mount,
                    assert_layout_ok, assert_reads_ok, assert_trees_identical, image_config, is_mounted, read_bytes, read_json,
                    run, runc_run, sha256_of, wait_until, write_text)
 
@@ -302,6 +304,165 @@ class LiveGenerationTest(unittest.TestCase):
                 write_text(f"{project}/added.py", "x = 1\n")
                 time.sleep(1.0)
                 self.assertEqual(read_bytes(f"{m.path}/index.json"), first)
+
+
+def app_layer_of(layout, tag="latest"):
+    """The application layer (the last one) of the image tagged `tag`: its bytes, read whole."""
+    index = read_json(f"{layout}/index.json")
+    desc = next(m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+    manifest = read_json(f"{layout}/blobs/sha256/{desc['digest'][7:]}")
+    layer = manifest["layers"][-1]
+    data = read_bytes(f"{layout}/blobs/sha256/{layer['digest'][7:]}")
+    return layer, data
+
+
+def status_file_of(mountpoint):
+    """Where `ocifs status` looks for a mount's status file (root, no XDG_RUNTIME_DIR)."""
+    real = os.path.realpath(mountpoint)
+    return f"/run/ocifs/{hashlib.sha256(real.encode()).hexdigest()[:24]}.json"
+
+
+class ProbingTest(unittest.TestCase):
+    """What probing as a demanding user found: each case failed before its fix."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ocifs-it-probe-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+
+    def mount(self, project, mnt, *args, cwd=None, check=True, env=None):
+        p = run([OCIFS, "mount", project, mnt, *args], cwd=cwd, check=check, env=env)
+        if p.returncode == 0:
+            real = os.path.join(cwd or "", mnt)
+            self.addCleanup(lambda: is_mounted(real) and run([OCIFS, "umount", real], check=False))
+        return p
+
+    def test_the_readme_form_with_a_relative_project_follows_edits(self):
+        shutil.copytree(EXAMPLE, f"{self.tmp}/project")
+        os.mkdir(f"{self.tmp}/mnt")
+        # `ocifs mount ./project /mnt/image`, from the directory that holds the project.
+        self.mount("./project", "mnt", *EXAMPLE_ARGS, cwd=self.tmp)
+        mnt = f"{self.tmp}/mnt"
+        old = read_bytes(f"{mnt}/index.json")
+        cli = f"{self.tmp}/project/src/hello/cli.py"
+        write_text(cli, read_bytes(cli).decode().replace("Hello,", "Howdy,"))
+        wait_until(lambda: read_bytes(f"{mnt}/index.json") != old, 10, "a new generation after the edit")
+        layer, data = app_layer_of(mnt)  # readable: no EIO
+        self.assertEqual("sha256:" + hashlib.sha256(data).hexdigest(), layer["digest"])
+        self.assertIn(b"Howdy,", data)
+        wait_until(lambda: json.loads(run([OCIFS, "status", mnt, "--json"]).stdout)["generation"] == 2, 10,
+                   "the status file to show the second generation")
+        status = json.loads(run([OCIFS, "status", mnt, "--json"]).stdout)
+        self.assertEqual(status["last_error"], "")
+        self.assertEqual(status["project"], f"{self.tmp}/project")
+
+    def test_a_mountpoint_inside_the_project_stays_out_and_overlaps_are_refused(self):
+        project = shutil.copytree(EXAMPLE, f"{self.tmp}/project")
+        os.mkdir(f"{project}/mnt")
+        self.mount(".", "mnt", *EXAMPLE_ARGS, cwd=project)
+        mnt = f"{project}/mnt"
+        write_text(f"{project}/src/hello/extra.py", "x = 1\n")
+        wait_until(lambda: json.loads(run([OCIFS, "status", mnt, "--json"]).stdout)["generation"] == 2, 10,
+                   "the second generation")
+        layer, data = app_layer_of(mnt)
+        names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+        self.assertIn("app/src/hello/extra.py", names)
+        self.assertFalse([n for n in names if n.startswith("app/mnt")], names)
+        self.assertLess(layer["size"], 100_000)
+        run([OCIFS, "umount", mnt])
+        # The dependencies at the mountpoint, or a project inside it: refused, nothing mounted.
+        for args, want in ((["--base", BASE_REF, "--deps", "mnt"], "overlap: mount on an empty directory"),):
+            p = self.mount(".", "mnt", *args, cwd=project, check=False)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(want, p.stderr)
+            self.assertFalse(is_mounted(mnt))
+
+    def test_tags_are_checked_before_the_mount_returns(self):
+        os.mkdir(f"{self.tmp}/mnt")
+        mnt = f"{self.tmp}/mnt"
+        p = self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, "--tag", "latest", "--tag", "latest.sbom.spdx", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("tag `latest.sbom.spdx` is also the ref name of plugin `sbom`'s artifact", p.stderr)
+        self.assertFalse(is_mounted(mnt))
+        p = self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, "--tag", "tägé", check=False)
+        self.assertIn("`ä` is not allowed", p.stderr)
+        p = self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, "--tag", "latest", "--tag", "v1", "--tag", "latest")
+        self.assertIn("tag `latest` is given twice", p.stderr)
+        assert_layout_ok(self, mnt, tags=["latest", "v1", "latest.sbom.spdx", "latest.sbom.cyclonedx",
+                                          "v1.sbom.spdx", "v1.sbom.cyclonedx"])
+
+    def test_status_reads_a_status_file_of_the_wrong_shape_without_aborting(self):
+        mnt = f"{self.tmp}/mnt"
+        os.mkdir(mnt)
+        os.makedirs("/run/ocifs", mode=0o700, exist_ok=True)
+        path = status_file_of(mnt)
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        for body, want in (('{"pid": "12"}', "`pid` is string, not an integer"),
+                           ('{"pid": 1, "layers": [{"done": -1}]}', "`layers[0].done` is number, not a non-negative"),
+                           ('[1]', "is not a JSON object")):
+            with self.subTest(body):
+                write_text(path, body)
+                os.chmod(path, 0o600)
+                p = run([OCIFS, "status", mnt], check=False, env=self.env)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(path, p.stderr)
+                self.assertIn(want, p.stderr)
+
+    def test_a_squatted_status_directory_is_refused(self):
+        run_dir = f"{self.tmp}/run"
+        os.makedirs(f"{run_dir}/ocifs", mode=0o700)
+        os.chown(f"{run_dir}/ocifs", 65534, 65534)  # someone else made it first
+        mnt = f"{self.tmp}/mnt"
+        os.mkdir(mnt)
+        env = dict(self.env, XDG_RUNTIME_DIR=run_dir)
+        p = self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, check=False, env=env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"`{run_dir}/ocifs` belongs to uid 65534, not to uid 0", p.stderr)
+        self.assertFalse(is_mounted(mnt))
+        p = run([OCIFS, "status", mnt], check=False, env=env)
+        self.assertIn("belongs to uid 65534", p.stderr)
+        os.chown(f"{run_dir}/ocifs", 0, 0)
+        os.chmod(f"{run_dir}/ocifs", 0o777)  # made by us, but writable by all
+        p = self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, check=False, env=env)
+        self.assertIn("has mode 0777, not 0700", p.stderr)
+
+    def test_allow_other_names_the_private_files_it_would_expose(self):
+        project = shutil.copytree(EXAMPLE, f"{self.tmp}/project")
+        write_text(f"{project}/src/hello/settings_local.py", "TOKEN = 's3cr3t'\n")
+        os.chmod(f"{project}/src/hello/settings_local.py", 0o600)
+        mnt = f"{self.tmp}/mnt"
+        os.mkdir(mnt)
+        # The image runs as root here, so the file is readable inside it: only --allow-other exposes
+        # it, to the host's other users.
+        p = self.mount(project, mnt, *EXAMPLE_ARGS, "--user", "0", "--allow-other", "--strict", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"`{project}/src/hello/settings_local.py`", p.stderr)
+        self.assertIn("an error with --strict", p.stderr)
+        self.assertFalse(is_mounted(mnt))
+        p = self.mount(project, mnt, *EXAMPLE_ARGS, "--user", "0", "--allow-other")
+        self.assertIn(f"`{project}/src/hello/settings_local.py`", p.stderr)
+        self.assertIn("--allow-other lets every local user read the image, and with it 1 file(s)", p.stderr)
+
+    def test_dead_mounts_and_umount_say_what_to_do(self):
+        mnt = f"{self.tmp}/mnt"
+        os.mkdir(mnt)
+        p = run([OCIFS, "umount", mnt], check=False)
+        self.assertEqual((p.returncode, p.stderr.strip()), (1, f"ocifs: error: `{mnt}` is not mounted"))
+        self.mount(EXAMPLE, mnt, *EXAMPLE_ARGS, env=self.env)
+        read_bytes(f"{mnt}/index.json")
+        pid = json.loads(run([OCIFS, "status", mnt, "--json"], env=self.env).stdout)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the daemon to die")
+        p = run([OCIFS, "status", mnt], check=False, env=self.env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"is gone; `ocifs umount {mnt}` cleans up", p.stderr)
+        p = run([OCIFS, "mount", EXAMPLE, mnt, *EXAMPLE_ARGS], check=False, env=self.env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"run `ocifs umount {mnt}` first", p.stderr)
+        self.assertTrue(os.path.exists(status_file_of(mnt)))
+        run([OCIFS, "umount", mnt], env=self.env)
+        self.assertFalse(is_mounted(mnt))
+        self.assertFalse(os.path.exists(status_file_of(mnt)), "the dead daemon's status file is removed")
 
 
 class TortureTest(unittest.TestCase):
