@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -79,6 +80,14 @@ struct Handle {
 // index.json (skopeo in the middle of a copy) can still open its manifest, config and layers.
 constexpr size_t kKeepPrevious = 4;
 
+// A process that opened index.json is pinned to that generation: its listings of blobs/sha256
+// are that generation's blobs, and its lookups reach them, until it opens index.json again or
+// has been idle this long, however many generations came since. So `cp -r` (which reads
+// index.json before blobs/) copies exactly the blobs of the index.json it copied, or fails where
+// one cannot be served (EIO: a source file changed since); it never exits 0 without them.
+constexpr auto kPinIdle = std::chrono::minutes(10);
+constexpr size_t kMaxPins = 1024;
+
 // A blob and the generation it belongs to.
 struct Found {
   std::shared_ptr<const Generation> generation;
@@ -129,19 +138,56 @@ class ImageFs {
     return current_;
   }
 
-  // The blob named `hex` in the current generation, else in a kept previous one. REQUIRES: the
-  // first generation is ready (Wait returned one).
-  Found FindBlob(const std::string& hex) {
+  // Pins `reader` (a process that opened index.json) to `gen` (see kPinIdle).
+  void Pin(pid_t reader, std::shared_ptr<const Generation> gen) {
     std::lock_guard lock(mu_);
-    if (current_) {
-      if (auto it = current_->blobs().find(hex); it != current_->blobs().end()) {
-        return {current_, it->second};
-      }
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(pins_, [&](const auto& p) { return now - p.second.used > kPinIdle; });
+    if (pins_.size() >= kMaxPins && !pins_.contains(reader)) {
+      auto oldest = std::min_element(pins_.begin(), pins_.end(), [](const auto& a, const auto& b) {
+        return a.second.used < b.second.used;
+      });
+      pins_.erase(oldest);
     }
-    for (const auto& g : previous_) {
+    pins_[reader] = {std::move(gen), now};
+  }
+
+  // The blob named `hex` in the current generation, else in the generation `reader` is pinned
+  // to, else in a kept previous one. REQUIRES: the first generation is ready (Wait returned one).
+  Found FindBlob(const std::string& hex, pid_t reader) {
+    std::lock_guard lock(mu_);
+    for (const auto& g : GenerationsLocked(reader)) {
       if (auto it = g->blobs().find(hex); it != g->blobs().end()) return {g, it->second};
     }
     return {};
+  }
+
+  // The names blobs/sha256 lists for `reader`: the blobs of the generation whose index.json it
+  // last opened (while pinned), else the current one's; sorted. REQUIRES: the first generation is
+  // ready.
+  std::vector<std::string> Listing(pid_t reader) {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<const Generation> g = current_;
+    if (auto it = pins_.find(reader); it != pins_.end()) {
+      it->second.used = std::chrono::steady_clock::now();
+      g = it->second.gen;
+    }
+    std::vector<std::string> out;
+    for (const auto& [hex, blob] : g->blobs()) out.push_back(hex);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // The generations whose blobs `reader` may reach, in the order they are searched.
+  std::vector<std::shared_ptr<const Generation>> GenerationsLocked(pid_t reader) {
+    std::vector<std::shared_ptr<const Generation>> out;
+    if (current_) out.push_back(current_);
+    if (auto it = pins_.find(reader); it != pins_.end()) {
+      it->second.used = std::chrono::steady_clock::now();
+      out.push_back(it->second.gen);
+    }
+    out.insert(out.end(), previous_.begin(), previous_.end());
+    return out;
   }
 
   // Returns the blob inode's hex name, or "" for an unknown inode.
@@ -173,7 +219,14 @@ class ImageFs {
   Status error_;
   std::unordered_map<std::string, fuse_ino_t> ino_of_;
   std::vector<std::string> hex_of_;
+  struct PinnedGeneration {
+    std::shared_ptr<const Generation> gen;
+    std::chrono::steady_clock::time_point used;  // the last open, lookup or listing it served
+  };
+  std::unordered_map<pid_t, PinnedGeneration> pins_;  // by the reader's pid
 };
+
+pid_t Reader(fuse_req_t req) { return fuse_req_ctx(req)->pid; }
 
 ImageFs& Fs(fuse_req_t req) { return *static_cast<ImageFs*>(fuse_req_userdata(req)); }
 
@@ -202,7 +255,7 @@ struct stat FileAttr(fuse_ino_t ino, uint64_t size) {
 }
 
 // Fills `st` for `ino`. Returns 0 or an errno. May wait for the first generation.
-int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
+int AttrOf(ImageFs& fs, fuse_ino_t ino, pid_t reader, struct stat& st, double& timeout) {
   timeout = kForever;
   switch (ino) {
     case kRootIno:
@@ -228,7 +281,7 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
   if (hex.empty()) return ENOENT;
   int err = 0;
   if (!fs.Wait(err)) return err;
-  Found found = fs.FindBlob(hex);
+  Found found = fs.FindBlob(hex, reader);
   if (!found.blob) return ENOENT;  // a blob of a generation no longer kept
   st = FileAttr(ino, found.blob->size());
   return 0;
@@ -237,7 +290,7 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, struct stat& st, double& timeout) {
 void ReplyEntry(fuse_req_t req, ImageFs& fs, fuse_ino_t ino) {
   struct fuse_entry_param e = {};
   double timeout = 0;
-  int err = AttrOf(fs, ino, e.attr, timeout);
+  int err = AttrOf(fs, ino, Reader(req), e.attr, timeout);
   if (err != 0) {
     fuse_reply_err(req, err);
     return;
@@ -264,7 +317,9 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       fuse_reply_err(req, err);
       return;
     }
-    if (fs.FindBlob(std::string(n)).blob) return ReplyEntry(req, fs, fs.InoOf(std::string(n)));
+    if (fs.FindBlob(std::string(n), Reader(req)).blob) {
+      return ReplyEntry(req, fs, fs.InoOf(std::string(n)));
+    }
   }
   fuse_reply_err(req, ENOENT);  // negative entries are not cached (entry_timeout 0)
 }
@@ -272,7 +327,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
   struct stat st;
   double timeout = 0;
-  int err = AttrOf(Fs(req), ino, st, timeout);
+  int err = AttrOf(Fs(req), ino, Reader(req), st, timeout);
   if (err != 0) {
     fuse_reply_err(req, err);
   } else {
@@ -280,34 +335,53 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
   }
 }
 
-void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
+// One open directory: its entries, taken whole when it was opened, so that a generation that
+// arrives between two readdir calls cannot shift them (and make a reader skip one).
+struct DirHandle {
+  std::vector<std::pair<std::string, struct stat>> entries;
+};
+
+// The root lists oci-layout and index.json before blobs/ (and gives them lower inode numbers,
+// the order `cp -r` copies in): a copier reads index.json before it lists blobs/sha256, whose
+// listing then includes that index.json's blobs (ImageFs::Pin).
+void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   ImageFs& fs = Fs(req);
-  std::vector<std::pair<std::string, struct stat>> entries = {{".", DirAttr(ino)},
-                                                              {"..", DirAttr(kRootIno)}};
+  auto d = std::make_unique<DirHandle>();
+  d->entries = {{".", DirAttr(ino)}, {"..", DirAttr(kRootIno)}};
   switch (ino) {
     case kRootIno:
-      entries.emplace_back("blobs", DirAttr(kBlobsIno));
-      entries.emplace_back("index.json", FileAttr(kIndexIno, 0));
-      entries.emplace_back("oci-layout", FileAttr(kLayoutIno, 0));
+      d->entries.emplace_back("oci-layout", FileAttr(kLayoutIno, 0));
+      d->entries.emplace_back("index.json", FileAttr(kIndexIno, 0));
+      d->entries.emplace_back("blobs", DirAttr(kBlobsIno));
       break;
     case kBlobsIno:
-      entries.emplace_back("sha256", DirAttr(kSha256Ino));
+      d->entries.emplace_back("sha256", DirAttr(kSha256Ino));
       break;
     case kSha256Ino: {
       int err = 0;
-      auto gen = fs.Wait(err);
-      if (!gen) {
+      if (!fs.Wait(err)) {
         fuse_reply_err(req, err);
         return;
       }
-      for (const auto& [hex, blob] : gen->blobs())
-        entries.emplace_back(hex, FileAttr(fs.InoOf(hex), 0));
+      for (const auto& hex : fs.Listing(Reader(req)))
+        d->entries.emplace_back(hex, FileAttr(fs.InoOf(hex), 0));
       break;
     }
     default:
       fuse_reply_err(req, ENOTDIR);
       return;
   }
+  fi->fh = reinterpret_cast<uint64_t>(d.get());
+  if (fuse_reply_open(req, fi) == 0) d.release();  // released in OnReleasedir
+}
+
+void OnReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  delete reinterpret_cast<DirHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OnReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  const auto& entries = reinterpret_cast<const DirHandle*>(fi->fh)->entries;
   std::vector<char> buf(size);
   size_t used = 0;
   for (size_t i = static_cast<size_t>(off); i < entries.size(); ++i) {
@@ -339,9 +413,10 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     if (ino == kIndexIno) {
       h->blob = std::make_shared<MemoryBlob>(h->generation->index_json());
       fi->keep_cache = 0;
+      fs.Pin(Reader(req), h->generation);
     } else {
       std::string hex = fs.HexOf(ino);
-      Found found = hex.empty() ? Found{} : fs.FindBlob(hex);
+      Found found = hex.empty() ? Found{} : fs.FindBlob(hex, Reader(req));
       if (!found.blob) {
         fuse_reply_err(req, ino < kFirstBlobIno ? EISDIR : ENOENT);
         return;
@@ -525,7 +600,9 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
     ops.init = OnInit;
     ops.lookup = OnLookup;
     ops.getattr = OnGetattr;
+    ops.opendir = OnOpendir;
     ops.readdir = OnReaddir;
+    ops.releasedir = OnReleasedir;
     ops.open = OnOpen;
     ops.read = OnRead;
     ops.release = OnRelease;

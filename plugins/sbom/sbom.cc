@@ -18,6 +18,7 @@
 //   in-image               true | false (default false): also put the documents in the image
 //   include-base-packages  true | false (default true): list the base image's OS packages
 //   cyclonedx-version      "1.5" (default) | "1.6"
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -573,11 +574,22 @@ class SbomPlugin {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir_ + "/layers", ec);
     const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << EncodeLayerFiles(files);
-      out.close();
-      if (!out) ec = std::make_error_code(std::errc::io_error);
+    // O_EXCL|O_NOFOLLOW: a name that exists (a planted link too) is never written through.
+    if (!ec) {
+      const int fd =
+          ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        ec = std::error_code(errno, std::generic_category());
+      } else {
+        const std::string bytes = EncodeLayerFiles(files);
+        for (size_t done = 0; done < bytes.size() && !ec;) {
+          const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) ec = std::error_code(errno, std::generic_category());
+          if (n > 0) done += static_cast<size_t>(n);
+        }
+        if (::close(fd) != 0 && !ec) ec = std::error_code(errno, std::generic_category());
+      }
     }
     if (!ec) std::filesystem::rename(tmp, path, ec);
     if (ec) {
