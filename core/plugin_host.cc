@@ -822,7 +822,7 @@ void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& con
                         KeyValues& into, std::map<std::string, std::string>& owners,
                         std::string_view what) {
     for (const auto& [k, v] : from) {
-      auto is_k = [&](const auto& e) { return e.first == k; };
+      auto is_k = [&k = k](const auto& e) { return e.first == k; };  // clang 14: no binding capture
       if (std::any_of(user.begin(), user.end(), is_k)) continue;
       if (auto [it, fresh] = owners.emplace(k, plugin); !fresh) {
         conflict(it->second, plugin, fmt::format("{} {}", what, k));
@@ -939,7 +939,7 @@ bool PluginHost::detects() const {
 Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::string>* warnings) {
   for (const auto& [name, kv] : settings) {
     bool loaded = std::any_of(plugins_.begin(), plugins_.end(),
-                              [&](const auto& p) { return p->name() == name; });
+                              [&name = name](const auto& p) { return p->name() == name; });
     if (!loaded && warnings) {
       warnings->push_back(
           fmt::format("settings for plugin `{}`, which is not loaded, are ignored", name));

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev
   # pushes compress layers (gzip, zstd); the sbom plugin reads gzip and zstd base layers
   zlib1g-dev libzstd-dev
+  # the fuzzers (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtime
+  clang libclang-rt-14-dev
   # runtime
   fuse3
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers

@@ -20,6 +20,9 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 cmake -S . -B build -DOCIFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
+# The pyproject and ignore-rule readers under libFuzzer, 60 s each (clang, from install-deps.sh).
+bash scripts/fuzz.sh "${OCIFS_FUZZ_SECONDS:-60}"
+
 # Layouts are checked by the tests' own checks, and by ../shared/conformance when it is beside
 # the checkout; say which before the tests run (ctest shows a test's output only when it fails).
 source tests/integration/conformance.sh
