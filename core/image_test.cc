@@ -139,6 +139,7 @@ struct BaseLayout {
   TempDir dir;
   Digest layer;
   Digest manifest_amd64;
+  json history;
 
   std::string Put(const std::string& content) {
     Digest d = Digest::Of(content);
@@ -157,7 +158,7 @@ struct BaseLayout {
           {"User", ""},
           {"Labels", {{"base", "yes"}}}}},
         {"rootfs", {{"type", "layers"}, {"diff_ids", {Digest::Of(layer_content).str()}}}},
-        {"history", {{{"created_by", "base"}}}}};
+        {"history", history}};
     std::string config_text = config.dump();
     std::string config_digest = Put(config_text);
     return {{"schemaVersion", 2},
@@ -172,7 +173,9 @@ struct BaseLayout {
                {"size", layer_content.size()}}}}};
   }
 
-  explicit BaseLayout(bool multi_platform) {
+  // `base_history`: the history of the base's config (one entry for its one layer by default).
+  explicit BaseLayout(bool multi_platform, json base_history = {{{"created_by", "base"}}})
+      : history(std::move(base_history)) {
     dir.Write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     std::string layer_content(2048, 'L');
     layer = Digest::Of(layer_content);
@@ -199,6 +202,46 @@ struct BaseLayout {
     dir.Write("index.json", json({{"schemaVersion", 2}, {"manifests", {top}}}).dump());
   }
 };
+
+TEST(ImageTest, HistoryHasOneEntryPerLayerWhateverTheBaseRecorded) {
+  struct Case {
+    std::string name;
+    json base_history;
+    std::vector<std::string> created_by;  // the image's non-empty entries, in order
+  };
+  const std::string ours = "a layer of the base image (it recorded no history)";
+  const std::vector<Case> cases = {
+      {"one entry for its layer", {{{"created_by", "base"}}}, {"base", "app"}},
+      {"none (history is optional)", json::array(), {ours, "app"}},
+      {"only an empty-layer entry",
+       {{{"created_by", "ENV A=1"}, {"empty_layer", true}}},
+       {ours, "app"}},
+      {"empty-layer entries around its layer",
+       {{{"created_by", "ENV A=1"}, {"empty_layer", true}}, {{"created_by", "base"}}},
+       {"base", "app"}},
+  };
+  for (const auto& c : cases) {
+    BaseLayout base(false, c.base_history);
+    TempDir d;
+    WriteFixture(d);
+    ImageOptions flags;
+    flags.base = "oci:" + base.dir.path() + ":3.11-slim";
+    auto g = Build(d.path(), flags);
+    ASSERT_TRUE(g.ok()) << c.name << ": " << g.status().message();
+    json config = BlobJson(**g, (*g)->config_digest());
+    std::vector<std::string> got;
+    for (const auto& h : config["history"]) {
+      if (h.value("empty_layer", false)) continue;
+      const std::string by = h.value("created_by", "");
+      got.push_back(by.find("application") != std::string::npos ||
+                            by.find("/app") != std::string::npos
+                        ? "app"
+                        : by);
+    }
+    EXPECT_EQ(got.size(), config["rootfs"]["diff_ids"].size()) << c.name;
+    EXPECT_EQ(got, c.created_by) << c.name << ": " << config["history"].dump();
+  }
+}
 
 TEST(ImageTest, BaseFromOciLayoutIsMerged) {
   for (bool multi : {false, true}) {
