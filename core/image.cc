@@ -208,6 +208,7 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   o.gid = p.file_gid;
   o.strict = p.strict;
   o.ignore = &p.ignore;
+  o.secrets = &SecretRules();
   o.on_directory = hook(PlanRoot::kProject);
   auto packed = PackTree(p.tree, o);
   if (!packed.ok()) return packed.status().WithContext("application layer");
@@ -215,6 +216,15 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   WarnUnreadable(packed->entries, EffectiveUser(p, base.config), plan.warnings);
   if (p.strict && plan.warnings.size() > p.warnings.size()) {
     return InvalidArgument(plan.warnings.back() + " (an error with --strict)");
+  }
+  if (const auto& secrets = packed->left_out_secrets; !secrets.empty()) {
+    // Said, and no error under --strict: leaving them out is the safe default.
+    const size_t shown = std::min<size_t>(secrets.size(), 8);
+    plan.warnings.push_back(fmt::format(
+        "left out {} secret-like file(s): `{}`{}; to ship one on purpose, name it in `include` "
+        "(--include or [tool.ocifs] include)",
+        secrets.size(), fmt::join(secrets.begin(), secrets.begin() + shown, "`, `"),
+        shown < secrets.size() ? fmt::format(" and {} more", secrets.size() - shown) : ""));
   }
   plan.layers.push_back({"application", fmt::format("ocifs: application files in {}", p.workdir),
                          VirtualTar::Build(std::move(packed->entries), p.epoch)});

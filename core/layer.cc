@@ -149,7 +149,11 @@ class Packer {
         }
         continue;
       }
-      if (excluded) continue;
+      if (excluded) {
+        if (o_.secrets != nullptr && o_.secrets->Excluded(rel))
+          out_.left_out_secrets.push_back(rel);
+        continue;
+      }
       OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
       switch (info.type) {
         case FileType::kRegular: {

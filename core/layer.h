@@ -36,6 +36,9 @@ struct PackOptions {
   uint32_t gid = 0;
   bool strict = false;
   const IgnoreRules* ignore = nullptr;  // may be null: nothing ignored
+  // Files that match these and are left out by `ignore` are listed in PackResult::left_out_secrets
+  // (may be null).
+  const IgnoreRules* secrets = nullptr;
   // Called with each directory the walk reads (relative to the tree's root, "" for the root),
   // just before reading it; may be empty. A file watcher uses it to watch exactly what is packed
   // without a walk of its own.
@@ -43,8 +46,9 @@ struct PackOptions {
 };
 
 struct PackResult {
-  std::vector<TarEntry> entries;      // sorted, ready for VirtualTar::Build
-  std::vector<std::string> warnings;  // what was left out and why, one line each
+  std::vector<TarEntry> entries;              // sorted, ready for VirtualTar::Build
+  std::vector<std::string> warnings;          // what was left out and why, one line each
+  std::vector<std::string> left_out_secrets;  // relative paths, in walk order (see secrets)
 };
 
 Result<PackResult> PackTree(std::shared_ptr<const Tree> tree, const PackOptions& options);

@@ -259,5 +259,25 @@ TEST(LayerTest, Utf8Validation) {
   for (const auto& c : cases) EXPECT_EQ(IsValidUtf8(c.s), c.ok) << c.s;
 }
 
+TEST(LayerTest, LeftOutSecretsAreListed) {
+  auto t = std::make_shared<MemTree>();
+  t->AddFile(".env", "K=V")
+      .AddFile("app.py", "x")
+      .AddDir("deploy")
+      .AddFile("deploy/id_rsa", "key")
+      .AddFile("notes.md", "n");
+  IgnoreRules ignore, secrets;
+  ASSERT_TRUE(ignore.AddFile(".env\n**/id_rsa*\n*.md\n", "`test`").ok());
+  ASSERT_TRUE(secrets.AddFile("**/.env\n**/id_rsa*\n", "`secrets`").ok());
+  PackOptions o;
+  o.dest = "app";
+  o.ignore = &ignore;
+  o.secrets = &secrets;
+  auto r = PackTree(t, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->left_out_secrets, (std::vector<std::string>{".env", "deploy/id_rsa"}));
+  EXPECT_EQ(Names(*r), (std::vector<std::string>{"app/", "app/app.py", "app/deploy/"}));
+}
+
 }  // namespace
 }  // namespace ocifs

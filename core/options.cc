@@ -173,6 +173,7 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
       out.expose.push_back(p);
   }
   for (const auto& p : high.exclude) out.exclude.push_back(p);
+  for (const auto& p : high.include) out.include.push_back(p);
   for (const auto& [k, v] : high.platform_deps) SetKeyValue(out.platform_deps, k, v);
   out.registry_mirrors = high.registry_mirrors;
   for (const auto& m : low.registry_mirrors) {
@@ -271,6 +272,8 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       OCIFS_ASSIGN_OR_RETURN(o.cmd, AsCommand(file, n, key));
     } else if (key == "exclude") {
       OCIFS_ASSIGN_OR_RETURN(o.exclude, AsStringList(file, n, key, true));
+    } else if (key == "include") {
+      OCIFS_ASSIGN_OR_RETURN(o.include, AsStringList(file, n, key, true));
     } else if (key == "healthcheck") {
       if (n.is_string()) {
         OCIFS_ASSIGN_OR_RETURN(
@@ -291,7 +294,7 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       return InvalidArgument(
           fmt::format("{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
                       "registry-mirror, workdir, env, label, expose, "
-                      "user, entrypoint, cmd, exclude, healthcheck, strict, plugins)",
+                      "user, entrypoint, cmd, exclude, include, healthcheck, strict, plugins)",
                       Where(file, n), key));
     }
   }

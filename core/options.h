@@ -63,6 +63,9 @@ struct ImageOptions {
   std::optional<std::vector<std::string>> entrypoint;
   std::optional<std::vector<std::string>> cmd;
   std::vector<std::string> exclude;
+  // Patterns re-included after every exclusion (the defaults that keep secrets out among them):
+  // a file shipped on purpose, e.g. ".env.production".
+  std::vector<std::string> include;
   std::optional<bool> strict;
   std::optional<Healthcheck> healthcheck;
   PluginSettings plugins;

@@ -257,19 +257,73 @@ std::string NormalizeName(std::string_view name) {
   return out;
 }
 
-const std::vector<std::string>& DefaultIgnorePatterns() {
-  static const std::vector<std::string> kDefaults = {
-      ".git",           ".hg",
-      ".svn",           ".venv",
-      "**/__pycache__", "**/*.pyc",
-      "**/*.pyo",       "**/.pytest_cache",
-      "**/.mypy_cache", "**/.ruff_cache",
-      ".tox",           ".nox",
-      "dist",           "build",
-      "**/*.egg-info",  "**/node_modules",
-      "**/.DS_Store",
+const std::vector<std::string>& SecretPatterns() {
+  static const std::vector<std::string> kSecrets = {
+      "**/.env",    "**/.env.*",  "**/*.pem",     "**/*.key",       "**/*.p12",  "**/*.pfx",
+      "**/id_rsa*", "**/id_dsa*", "**/id_ecdsa*", "**/id_ed25519*", "**/.netrc", "**/.pypirc",
   };
+  return kSecrets;
+}
+
+const IgnoreRules& SecretRules() {
+  static const IgnoreRules kRules = [] {
+    IgnoreRules r;
+    for (const auto& p : SecretPatterns()) {
+      if (!r.Add(p, "the secret patterns").ok()) std::abort();  // constant patterns
+    }
+    return r;
+  }();
+  return kRules;
+}
+
+const std::vector<std::string>& DefaultIgnorePatterns() {
+  static const std::vector<std::string> kDefaults = [] {
+    std::vector<std::string> d = {
+        // version control, virtualenvs, build output, caches
+        ".git", "**/.git*", ".hg", ".svn", ".venv", "**/__pycache__", "**/*.pyc", "**/*.pyo",
+        "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", ".tox", ".nox", "dist", "build",
+        "**/*.egg-info", "**/node_modules", "**/.DS_Store",
+        // editors, coverage output
+        "**/.idea", "**/.vscode", "**/*.swp", "htmlcov", "**/.coverage", "**/.coverage.*",
+        "coverage.xml"};
+    for (const auto& p : SecretPatterns()) d.push_back(p);  // secrets, last
+    return d;
+  }();
   return kDefaults;
+}
+
+std::vector<std::string> GitignorePatterns(std::string_view text, std::string_view dir) {
+  std::vector<std::string> out;
+  const std::string prefix = dir.empty() ? std::string() : std::string(dir) + "/";
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    // Trailing spaces go unless escaped; a leading '#' is a comment, "\#" a name.
+    while (!line.empty() && line.back() == ' ' &&
+           !(line.size() > 1 && line[line.size() - 2] == '\\'))
+      line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::string negate;
+    if (line[0] == '!') {
+      negate = "!";
+      line.erase(0, 1);
+    } else if (line.size() > 1 && line[0] == '\\' && (line[1] == '#' || line[1] == '!')) {
+      line.erase(0, 1);
+    }
+    while (line.size() > 1 && line.back() == '/')
+      line.pop_back();  // a directory: matched as a name
+    if (line.empty() || line == "/") continue;
+    // A slash at the start or in the middle anchors the pattern to the .gitignore's directory;
+    // without one it matches at any depth below it.
+    const bool anchored = line.find('/') != std::string::npos;
+    if (line[0] == '/') line.erase(0, 1);
+    out.push_back(negate + prefix + (anchored || line.starts_with("**/") ? line : "**/" + line));
+  }
+  return out;
 }
 
 std::string Platform::str() const {
@@ -419,6 +473,31 @@ ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform) 
 }
 
 namespace {
+
+// Adds the rules of `dir`/.gitignore, then of the .gitignore files below it, in a walk that skips
+// what the rules so far exclude.
+Status AddGitignores(const Tree& t, const std::string& root, const std::string& dir,
+                     IgnoreRules& rules) {
+  const std::string file = dir.empty() ? ".gitignore" : dir + "/.gitignore";
+  if (auto st = t.Lstat(file); st.ok() && st->type == FileType::kRegular) {
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, file));
+    for (const auto& p : GitignorePatterns(text, dir)) {
+      Status s = rules.Add(p, fmt::format("`{}/{}`", root, file));
+      if (!s.ok()) return s;
+    }
+  }
+  auto children = t.ReadDir(dir);
+  if (!children.ok()) return Status::Ok();  // the walk that packs says why
+  std::sort(children->begin(), children->end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  for (const DirEntry& child : *children) {
+    if (child.info.type != FileType::kDirectory) continue;
+    const std::string rel = dir.empty() ? child.name : dir + "/" + child.name;
+    if (rules.Excluded(rel) && rules.CanSkipDirectory(rel)) continue;
+    OCIFS_RETURN_IF_ERROR(AddGitignores(t, root, rel, rules));
+  }
+  return Status::Ok();
+}
 
 // `rel` as an ignore pattern that matches just that path: glob characters escaped.
 std::string LiteralPattern(std::string_view rel) {
@@ -645,12 +724,23 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       std::filesystem::exists(dir / "venv" / "pyvenv.cfg", ec)) {
     OCIFS_RETURN_IF_ERROR(r.ignore.Add("venv", "the default ignore list"));
   }
+  bool own_ignore_file = false;
   for (const char* name : {".dockerignore", ".ocifsignore"}) {
     if (!t.Lstat(name).ok()) continue;
+    own_ignore_file = true;
     OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, name));
     OCIFS_RETURN_IF_ERROR(r.ignore.AddFile(text, fmt::format("`{}/{}`", r.dir, name)));
   }
+  // Without an ignore file of its own, a project is packed as git sees it: every .gitignore,
+  // nested ones too, read in the directories the walk would pack.
+  if (!own_ignore_file) OCIFS_RETURN_IF_ERROR(AddGitignores(t, r.dir, "", r.ignore));
   for (const auto& p : o.exclude) OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, "exclude"));
+  for (const auto& p : o.include) {
+    if (p.empty() || p[0] == '!') {
+      return InvalidArgument(fmt::format("include `{}`: want a pattern of what to ship", p));
+    }
+    OCIFS_RETURN_IF_ERROR(r.ignore.Add("!" + p, "include"));
+  }
   if (r.deps && !r.deps->excluded_from_app.empty()) {
     OCIFS_RETURN_IF_ERROR(
         r.ignore.Add("/" + r.deps->excluded_from_app, "the dependencies directory"));

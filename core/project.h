@@ -135,8 +135,16 @@ ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform);
 // Exposed for tests: the command that runs a `[project.scripts]` target.
 Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,
                                                std::string_view target);
-// The default ignore patterns, in order.
+// The default ignore patterns, in order: version control, virtualenvs, caches, editors, coverage
+// output, and the secret patterns.
 const std::vector<std::string>& DefaultIgnorePatterns();
+// What looks like a secret (`.env*`, private keys, `.netrc`, ...): left out by default, and
+// named in a warning when left out (`include` ships one on purpose).
+const std::vector<std::string>& SecretPatterns();
+const IgnoreRules& SecretRules();
+// A .gitignore of the directory `dir` (relative to the project, "" for its root) as .dockerignore
+// patterns: unanchored names match at any depth below `dir`, anchored ones from `dir`.
+std::vector<std::string> GitignorePatterns(std::string_view text, std::string_view dir);
 // PEP 503 name normalization: lower case, runs of -_. become one '-'.
 std::string NormalizeName(std::string_view name);
 

@@ -386,5 +386,81 @@ TEST(ProjectTest, IgnoreFilesAndDefaults) {
   }
 }
 
+TEST(ProjectTest, GitignoreBecomesDockerignorePatterns) {
+  struct Case {
+    std::string text, dir;
+    std::vector<std::string> patterns;
+  };
+  const std::vector<Case> cases = {
+      {"*.db\n", "", {"**/*.db"}},
+      {"instance/\n/local.cfg\ndocs/*.md\n", "", {"**/instance", "local.cfg", "docs/*.md"}},
+      {"# comment\n\n  \n!keep.db\n\\#notes\n", "", {"!**/keep.db", "**/#notes"}},
+      {"*.sqlite3\n/cache\n**/tmp\n", "web", {"web/**/*.sqlite3", "web/cache", "web/**/tmp"}},
+      {"trailing.txt   \r\n", "", {"**/trailing.txt"}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(GitignorePatterns(c.text, c.dir), c.patterns) << c.text;
+  }
+}
+
+// A developer's working copy: secrets, editor and coverage clutter, and a local database that
+// only .gitignore names. Each path, and whether the image gets it.
+TEST(ProjectTest, SecretsAndClutterStayOutOfADeveloperCheckout) {
+  Project p(
+      "[project]\nname = \"shop\"\nversion = \"1\"\n[project.scripts]\nshop = \"pkg.cli:main\"\n");
+  const std::vector<std::pair<std::string, bool>> files = {
+      {".env", false},
+      {".env.production", false},
+      {"id_rsa", false},
+      {"id_ed25519.pub", false},
+      {"deploy/server.pem", false},
+      {"certs/tls.key", false},
+      {"src/pkg/.env.local", false},
+      {".netrc", false},
+      {".idea/workspace.xml", false},
+      {".vscode/settings.json", false},
+      {"htmlcov/index.html", false},
+      {".coverage", false},
+      {".tox/py311/log", false},
+      {".gitignore", false},
+      {".github/workflows/ci.yml", false},
+      {"instance/shop.db", false},      // .gitignore: instance/
+      {"src/pkg/data.sqlite3", false},  // src/.gitignore: *.sqlite3
+      {"src/pkg/views.py", true},
+      {"src/pkg/templates/index.html", true},
+      {"README.md", true},
+  };
+  for (const auto& [path, shipped] : files) p.dir.Write(path, "x\n");
+  p.dir.Write(".gitignore", "instance/\n*.pyc\n");
+  p.dir.Write("src/.gitignore", "*.sqlite3\n");
+  auto r = p.Resolve();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const auto& [path, shipped] : files) {
+    EXPECT_EQ(r->ignore.Excluded(path), !shipped) << path;
+  }
+  for (const auto& [path, shipped] : files) {
+    if (!shipped) continue;
+    EXPECT_FALSE(SecretRules().Excluded(path)) << path;
+  }
+  EXPECT_TRUE(SecretRules().Excluded("deploy/server.pem"));
+  EXPECT_FALSE(SecretRules().Excluded("htmlcov/index.html"));  // clutter, not a secret
+
+  // `include` ships one on purpose; an ignore file of the project's own replaces .gitignore.
+  ImageOptions flags;
+  flags.include = {".env.production"};
+  auto with = p.Resolve(flags);
+  ASSERT_TRUE(with.ok()) << with.status().message();
+  EXPECT_FALSE(with->ignore.Excluded(".env.production"));
+  EXPECT_TRUE(with->ignore.Excluded(".env"));
+  p.dir.Write(".dockerignore", "*.md\n");
+  auto own = p.Resolve();
+  ASSERT_TRUE(own.ok()) << own.status().message();
+  EXPECT_FALSE(own->ignore.Excluded("instance/shop.db"));
+  EXPECT_TRUE(own->ignore.Excluded("README.md"));
+  EXPECT_TRUE(own->ignore.Excluded("deploy/server.pem"));  // the defaults still hold
+  flags.include = {"!x"};
+  EXPECT_FALSE(p.Resolve(flags).ok());
+}
+
 }  // namespace
 }  // namespace ocifs

@@ -140,7 +140,7 @@ struct PluginFlags {
 
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
-  std::vector<std::string> tags, env, labels, expose, exclude;
+  std::vector<std::string> tags, env, labels, expose, exclude, include;
   std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
   std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
   bool strict = false, offline = false;
@@ -179,6 +179,8 @@ struct ImageFlags {
     app.add_option("--entrypoint", entrypoint, "Entrypoint: a command line or a JSON array");
     app.add_option("--cmd", cmd, "Cmd: a command line or a JSON array");
     app.add_option("--exclude", exclude, "Ignore pattern, .dockerignore syntax (repeatable)");
+    app.add_option("--include", include,
+                   "Pattern to ship although ignored, e.g. a secret on purpose (repeatable)");
     app.add_option("--healthcheck", healthcheck,
                    "Health check command (a command line or a JSON array), or NONE");
     app.add_flag("--strict", strict, "Make every warning an error");
@@ -244,6 +246,7 @@ struct ImageFlags {
     for (const auto& opt : plugin_opts)
       OCIFS_RETURN_IF_ERROR(ocifs::AddPluginOption(o.plugins, opt));
     o.exclude = exclude;
+    o.include = include;
     return o;
   }
 };

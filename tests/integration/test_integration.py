@@ -492,6 +492,44 @@ except OSError as e:
 """
 
 
+class DeveloperCheckoutTest(unittest.TestCase):
+    """A working copy as developers have them: secrets, editor and coverage clutter, a local
+    database named only in .gitignore. None of it reaches the image unless asked for."""
+
+    LEFT_OUT = [".env", ".env.production", "id_rsa", "deploy/server.pem", "certs/tls.key", ".netrc",
+                ".idea/workspace.xml", ".vscode/settings.json", "htmlcov/index.html", ".coverage",
+                ".gitignore", "instance/hello.db", "src/hello/cache.sqlite3"]
+    SECRETS = [".env", ".env.production", ".netrc", "certs/tls.key", "deploy/server.pem", "id_rsa"]
+
+    def test_a_checkout_full_of_secrets_ships_none_of_them(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
+            os.unlink(f"{project}/.dockerignore")  # a project as git sees it
+            for path in self.LEFT_OUT:
+                os.makedirs(os.path.dirname(f"{project}/{path}"), exist_ok=True)
+                write_text(f"{project}/{path}", "SECRET_TOKEN=do-not-ship\n")
+            write_text(f"{project}/.gitignore", "instance/\n*.sqlite3\n")
+            mnt = f"{tmp}/mnt"
+            os.mkdir(mnt)
+            try:
+                p = run([OCIFS, "mount", project, mnt, *EXAMPLE_ARGS])
+                self.assertIn(f"left out {len(self.SECRETS)} secret-like file(s): `"
+                              + "`, `".join(self.SECRETS) + "`", p.stderr)
+                layer, data = app_layer_of(mnt)
+                names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+                self.assertIn("app/src/hello/cli.py", names)
+                for path in self.LEFT_OUT:
+                    self.assertNotIn(f"app/{path}", names)
+                self.assertNotIn(b"SECRET_TOKEN", data)
+                assert_layout_ok(self, mnt)
+            finally:
+                run([OCIFS, "umount", mnt], check=False)
+            # Shipped on purpose: named in `include`.
+            out = run([OCIFS, "inspect", project, *EXAMPLE_ARGS, "--include", ".env.production"]).stdout
+            self.assertIn("app/.env.production", out)
+            self.assertNotIn('"app/.env"', out)
+
+
 class ConsistentCopyTest(unittest.TestCase):
     """A copy that succeeds is one generation's image, whatever edits land while it runs."""
 
