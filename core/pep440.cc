@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/python_versions.h"
+
 namespace ocifs {
 namespace {
 
@@ -315,13 +317,15 @@ bool SpecifierSet::Contains(const Version& v) const {
 }
 
 Result<std::string> NewestPythonMinor(const SpecifierSet& spec) {
-  for (int minor = 13; minor >= 9; --minor) {
+  const auto known = KnownPythons();
+  for (auto it = known.rbegin(); it != known.rend(); ++it) {
     for (int patch = 0; patch < 100; ++patch) {
-      auto v = Version::Parse(fmt::format("3.{}.{}", minor, patch));
-      if (v.ok() && spec.Contains(*v)) return fmt::format("3.{}", minor);
+      auto v = Version::Parse(fmt::format("{}.{}", it->minor, patch));
+      if (v.ok() && spec.Contains(*v)) return std::string(it->minor);
     }
   }
-  return NotFound(fmt::format("no CPython from 3.9 to 3.13 satisfies `{}`", spec.text()));
+  return NotFound(fmt::format("no CPython from {} to {} satisfies `{}`", known.front().minor,
+                              known.back().minor, spec.text()));
 }
 
 }  // namespace ocifs

@@ -63,8 +63,8 @@ class SpecifierSet {
   std::string text_;
 };
 
-// The newest CPython minor "3.Y" (9 <= Y <= 13) that `spec` admits: a minor is admitted when any
-// of its releases 3.Y.0 ... 3.Y.99 is. NotFound when none is.
+// The newest CPython minor "3.Y" of KnownPythons() (python_versions.h) that `spec` admits: a minor
+// is admitted when any of its releases 3.Y.0 ... 3.Y.99 is. NotFound when none is.
 Result<std::string> NewestPythonMinor(const SpecifierSet& spec);
 
 }  // namespace ocifs

@@ -13,6 +13,8 @@
 #include <toml++/toml.h>
 
 #include "core/pep440.h"
+#include "core/python_versions.h"
+#include "core/text.h"
 
 namespace ocifs {
 namespace {
@@ -295,13 +297,8 @@ const std::vector<std::string>& DefaultIgnorePatterns() {
 std::vector<std::string> GitignorePatterns(std::string_view text, std::string_view dir) {
   std::vector<std::string> out;
   const std::string prefix = dir.empty() ? std::string() : std::string(dir) + "/";
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(start, end - start));
-    start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (std::string_view raw : SplitLines(text)) {
+    std::string line(raw);
     // Trailing spaces go unless escaped; a leading '#' is a comment, "\#" a name.
     while (!line.empty() && line.back() == ' ' &&
            !(line.size() > 1 && line[line.size() - 2] == '\\'))
@@ -430,6 +427,19 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
       for (auto& [line, col, name, target] : ordered) py.scripts.emplace_back(name, target);
     }
   }
+  // Poetry projects (before Poetry 2 read [project]) keep their metadata in [tool.poetry].
+  if (const toml::table* poetry = root.at_path("tool.poetry").as_table()) {
+    if (py.name.empty()) {
+      OCIFS_ASSIGN_OR_RETURN(py.name, StringAt(*poetry, "name", file, "tool.poetry"));
+    }
+    if (py.version.empty()) {
+      OCIFS_ASSIGN_OR_RETURN(py.version, StringAt(*poetry, "version", file, "tool.poetry"));
+    }
+    if (const toml::table* deps = root.at_path("tool.poetry.dependencies").as_table()) {
+      OCIFS_ASSIGN_OR_RETURN(py.poetry_python,
+                             StringAt(*deps, "python", file, "tool.poetry.dependencies"));
+    }
+  }
   if (const toml::node* tn = root.at_path("tool.ocifs").node()) {
     const toml::table* tool = tn->as_table();
     if (tool == nullptr)
@@ -473,6 +483,41 @@ ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform) 
 }
 
 namespace {
+
+// The value of `key` in `[section]` of an INI file (setup.cfg), "" when absent. Continuation
+// lines (indented) are joined with spaces; `;`/`#` lines are comments.
+std::string IniValue(std::string_view text, std::string_view section, std::string_view key) {
+  std::string current, value;
+  bool in_value = false;
+  for (std::string_view line : SplitLines(text)) {
+    const bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;
+    std::string_view body = line.substr(first);
+    if (body[0] == '#' || body[0] == ';') continue;
+    if (in_value && indented) {
+      value += " ";
+      value += body;
+      continue;
+    }
+    if (in_value) break;
+    if (body[0] == '[') {
+      current = std::string(body.substr(1, body.find(']') - 1));
+      continue;
+    }
+    const size_t eq = body.find_first_of("=:");
+    if (current != section || eq == std::string_view::npos) continue;
+    std::string_view k = body.substr(0, eq);
+    while (!k.empty() && (k.back() == ' ' || k.back() == '\t')) k.remove_suffix(1);
+    if (k != key) continue;
+    std::string_view v = body.substr(eq + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    value = std::string(v);
+    in_value = true;
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+  return value;
+}
 
 // Adds the rules of `dir`/.gitignore, then of the .gitignore files below it, in a walk that skips
 // what the rules so far exclude.
@@ -665,18 +710,49 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     r.python_reason =
         fmt::format("the dependencies in `{}`",
                     r.deps->venv_path.empty() ? r.deps->host_path : r.deps->venv_path);
-  } else if (!r.pyproject.requires_python.empty()) {
-    auto spec = SpecifierSet::Parse(r.pyproject.requires_python);
-    if (!spec.ok())
-      return spec.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
-    auto minor = NewestPythonMinor(*spec);
-    if (!minor.ok())
-      return minor.status().WithContext(fmt::format("{}: requires-python", pyproject_name));
-    r.python = *minor;
-    r.python_reason = fmt::format("requires-python `{}`", r.pyproject.requires_python);
+  } else if (t.Lstat(".python-version").ok()) {
+    // The interpreter the developers run (pyenv, uv): a choice within requires-python, which
+    // is checked below.
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, ".python-version", 1 << 16));
+    OCIFS_ASSIGN_OR_RETURN(r.python, PythonMinorFromPin(text, r.dir + "/.python-version"));
+    r.python_reason = "`.python-version`";
   } else {
-    r.python = "3.13";
-    r.python_reason = "the newest supported CPython (no requires-python)";
+    // A range, from the first place the project declares one; the newest known minor in it.
+    std::string spec_text, from;
+    if (!r.pyproject.requires_python.empty()) {
+      spec_text = r.pyproject.requires_python;
+      from = fmt::format("{}: requires-python", pyproject_name);
+    } else if (!r.pyproject.poetry_python.empty()) {
+      auto converted = PoetryPythonSpecifier(r.pyproject.poetry_python);
+      if (!converted.ok()) return converted.status().WithContext(pyproject_name);
+      spec_text = *converted;
+      from = fmt::format("{}: [tool.poetry.dependencies] python `{}`", pyproject_name,
+                         r.pyproject.poetry_python);
+    } else if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) {
+      spec_text = IniValue(*cfg, "options", "python_requires");
+      from = fmt::format("{}/setup.cfg: [options] python_requires", r.dir);
+    }
+    if (!spec_text.empty()) {
+      auto spec = SpecifierSet::Parse(spec_text);
+      if (!spec.ok()) return spec.status().WithContext(from);
+      auto minor = NewestPythonMinor(*spec);
+      if (!minor.ok()) return minor.status().WithContext(from);
+      r.python = *minor;
+      r.python_reason = fmt::format("`{}` in {}", spec_text, from);
+    } else if (t.Lstat("runtime.txt").ok()) {
+      OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, "runtime.txt", 1 << 16));
+      OCIFS_ASSIGN_OR_RETURN(r.python, PythonMinorFromPin(text, r.dir + "/runtime.txt"));
+      r.python_reason = "`runtime.txt`";
+    } else {
+      r.python = std::string(NewestPython().minor);
+      r.python_reason = "the newest CPython ocifs knows (no requires-python)";
+    }
+  }
+  if (FindPython(r.python) == nullptr) {
+    r.warnings.push_back(fmt::format(
+        "Python {} ({}) is not one ocifs knows ({} to {}): its default base `python:{}-slim` may "
+        "not exist; name a base with --base",
+        r.python, r.python_reason, KnownPythons().front().minor, NewestPython().minor, r.python));
   }
   if (r.deps && !r.deps->python.empty() && r.deps->python != r.python) {
     return InvalidArgument(

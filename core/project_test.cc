@@ -130,13 +130,14 @@ TEST(ProjectTest, PythonVersion) {
   };
   const Case cases[] = {
       {">=3.9,<3.12", "", "", "3.11"},
-      {"~=3.10", "", "", "3.13"},
-      {"!=3.13.*,>=3.10", "", "", "3.12"},
-      {"", "", "", "3.13"},
+      {"~=3.10", "", "", "3.15"},
+      {"!=3.15.*,>=3.10", "", "", "3.14"},
+      {">=3.14", "", "", "3.15"},
+      {"", "", "", "3.15"},
       {">=3.9,<3.12", "3.10", "", "3.10"},  // --python wins over requires-python
       {">=3.9", "", "3.10", "3.10"},        // a virtualenv's Python wins over requires-python
       {">=3.9", "3.12", "3.10", ""},        // a virtualenv that differs from --python is an error
-      {">=3.14", "", "", ""},               // nothing satisfies
+      {">=3.16", "", "", ""},               // nothing satisfies
       {">=three", "", "", ""},
   };
   for (const auto& c : cases) {
@@ -460,6 +461,79 @@ TEST(ProjectTest, SecretsAndClutterStayOutOfADeveloperCheckout) {
   EXPECT_TRUE(own->ignore.Excluded("deploy/server.pem"));  // the defaults still hold
   flags.include = {"!x"};
   EXPECT_FALSE(p.Resolve(flags).ok());
+}
+
+// Where real projects say which Python they run, and which source wins. Each case: the files,
+// the Python chosen and the source `python_reason` names.
+TEST(ProjectTest, PythonVersionFromWhereProjectsDeclareIt) {
+  struct Case {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> files;
+    std::string want, reason;  // want "" = error (reason: in the message)
+  };
+  const std::string scripts = "[project.scripts]\npkg = \"pkg.cli:main\"\n";
+  const std::vector<Case> cases = {
+      {".python-version", {{".python-version", "3.12.4\n"}}, "3.12", "`.python-version`"},
+      {".python-version within requires-python",
+       {{"pyproject.toml", "[project]\nname = \"pkg\"\nrequires-python = \">=3.10\"\n" + scripts},
+        {".python-version", "3.11\n"}},
+       "3.11",
+       "`.python-version`"},
+      {"Poetry",
+       {{"pyproject.toml",
+         "[tool.poetry]\nname = \"pkg\"\nversion = \"0.1.0\"\n"
+         "[tool.poetry.dependencies]\npython = \"^3.10\"\n" +
+             scripts}},
+       "3.15",
+       "`>=3.10,<4.0` in"},
+      {"Poetry tilde",
+       {{"pyproject.toml", "[tool.poetry.dependencies]\npython = \"~3.11\"\n" + scripts}},
+       "3.11",
+       "[tool.poetry.dependencies] python `~3.11`"},
+      {"Poetry alternatives",
+       {{"pyproject.toml", "[tool.poetry.dependencies]\npython = \"^2.7 || ^3.8\"\n"}},
+       "",
+       "no PEP 440 equivalent"},
+      {"setup.cfg",
+       {{"setup.cfg",
+         "[metadata]\nname = pkg\n\n[options]\npackages = find:\n"
+         "python_requires = >=3.9, <3.13\n"}},
+       "3.12",
+       "setup.cfg: [options] python_requires"},
+      {"runtime.txt", {{"runtime.txt", "python-3.11.9\n"}}, "3.11", "`runtime.txt`"},
+      {"requires-python wins over runtime.txt",
+       {{"pyproject.toml", "[project]\nname = \"pkg\"\nrequires-python = \"~=3.13.0\"\n" + scripts},
+        {"runtime.txt", "python-3.11.9\n"}},
+       "3.13",
+       "requires-python"},
+      {"nothing", {}, "3.15", "the newest CPython ocifs knows"},
+      {"a .python-version that names no CPython",
+       {{".python-version", "pypy3.10\n"}},
+       "",
+       "names no CPython version"},
+  };
+  for (const auto& c : cases) {
+    Project p("");
+    p.dir.Write("app.py", "print('hi')\n");  // an entrypoint for the projects without scripts
+    for (const auto& [path, text] : c.files) p.dir.Write(path, text);
+    auto r = p.Resolve();
+    if (c.want.empty()) {
+      ASSERT_FALSE(r.ok()) << c.name;
+      EXPECT_NE(r.status().message().find(c.reason), std::string::npos)
+          << c.name << ": " << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    EXPECT_EQ(r->python, c.want) << c.name;
+    EXPECT_NE(r->python_reason.find(c.reason), std::string::npos)
+        << c.name << ": " << r->python_reason;
+  }
+  // A Poetry project's name and version come from [tool.poetry].
+  Project poetry("[tool.poetry]\nname = \"shop\"\nversion = \"2.1.0\"\n" + scripts);
+  auto r = poetry.Resolve();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->pyproject.name, "shop");
+  EXPECT_EQ(r->pyproject.version, "2.1.0");
 }
 
 }  // namespace
