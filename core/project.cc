@@ -33,6 +33,35 @@ Result<std::string> StringAt(const toml::table& t, std::string_view key, std::st
   return *n->value<std::string>();
 }
 
+// A table of console scripts ([project.scripts], [tool.poetry.scripts]) in file order: each
+// "module:function", or, for Poetry 1.x (`poetry`), a table whose `callable` or `reference` is.
+Result<std::vector<std::pair<std::string, std::string>>> ScriptsTable(const toml::node& n,
+                                                                      std::string_view table,
+                                                                      std::string_view file,
+                                                                      bool poetry) {
+  const toml::table* scripts = n.as_table();
+  if (scripts == nullptr) {
+    return InvalidArgument(fmt::format("{}: [{}] must be a table", Where(file, n), table));
+  }
+  std::vector<std::tuple<toml::source_index, toml::source_index, std::string, std::string>> ordered;
+  for (const auto& [k, v] : *scripts) {
+    const toml::node* target = &v;
+    if (const toml::table* t = v.as_table(); t != nullptr && poetry) {
+      target = t->get("callable") ? t->get("callable") : t->get("reference");
+    }
+    if (target == nullptr || !target->is_string()) {
+      return InvalidArgument(fmt::format("{}: [{}] `{}`: want a string \"module:function\"",
+                                         Where(file, v), table, k.str()));
+    }
+    ordered.emplace_back(v.source().begin.line, v.source().begin.column, std::string(k.str()),
+                         *target->value<std::string>());
+  }
+  std::sort(ordered.begin(), ordered.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [line, col, name, target] : ordered) out.emplace_back(name, target);
+  return out;
+}
+
 bool IsStringArray(const toml::node& n) {
   const toml::array* a = n.as_array();
   return a != nullptr &&
@@ -407,24 +436,7 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
       }
     }
     if (const toml::node* sn = project->get("scripts")) {
-      const toml::table* scripts = sn->as_table();
-      if (scripts == nullptr) {
-        return InvalidArgument(
-            fmt::format("{}: [project.scripts] must be a table", Where(file, *sn)));
-      }
-      std::vector<std::tuple<toml::source_index, toml::source_index, std::string, std::string>>
-          ordered;
-      for (const auto& [k, v] : *scripts) {
-        if (!v.is_string()) {
-          return InvalidArgument(
-              fmt::format("{}: [project.scripts] `{}`: want a string \"module:function\"",
-                          Where(file, v), k.str()));
-        }
-        ordered.emplace_back(v.source().begin.line, v.source().begin.column, std::string(k.str()),
-                             *v.value<std::string>());
-      }
-      std::sort(ordered.begin(), ordered.end());
-      for (auto& [line, col, name, target] : ordered) py.scripts.emplace_back(name, target);
+      OCIFS_ASSIGN_OR_RETURN(py.scripts, ScriptsTable(*sn, "project.scripts", file, false));
     }
   }
   // Poetry projects (before Poetry 2 read [project]) keep their metadata in [tool.poetry].
@@ -434,6 +446,10 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
     }
     if (py.version.empty()) {
       OCIFS_ASSIGN_OR_RETURN(py.version, StringAt(*poetry, "version", file, "tool.poetry"));
+    }
+    if (const toml::node* sn = root.at_path("tool.poetry.scripts").node()) {
+      OCIFS_ASSIGN_OR_RETURN(py.poetry_scripts,
+                             ScriptsTable(*sn, "tool.poetry.scripts", file, true));
     }
     if (const toml::table* deps = root.at_path("tool.poetry.dependencies").as_table()) {
       OCIFS_ASSIGN_OR_RETURN(py.poetry_python,
@@ -484,20 +500,22 @@ ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform) 
 
 namespace {
 
-// The value of `key` in `[section]` of an INI file (setup.cfg), "" when absent. Continuation
-// lines (indented) are joined with spaces; `;`/`#` lines are comments.
-std::string IniValue(std::string_view text, std::string_view section, std::string_view key) {
-  std::string current, value;
+// The value of `key` in `[section]` of an INI file (setup.cfg) as its lines: the text after `=`
+// (when not empty) and each indented continuation line, trimmed; empty when absent. `;`/`#` lines
+// are comments.
+std::vector<std::string> IniLines(std::string_view text, std::string_view section,
+                                  std::string_view key) {
+  std::string current;
+  std::vector<std::string> value;
   bool in_value = false;
   for (std::string_view line : SplitLines(text)) {
     const bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
     const size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos) continue;
-    std::string_view body = line.substr(first);
+    std::string_view body = TrimSpace(line.substr(first));
     if (body[0] == '#' || body[0] == ';') continue;
     if (in_value && indented) {
-      value += " ";
-      value += body;
+      value.emplace_back(body);
       continue;
     }
     if (in_value) break;
@@ -510,13 +528,59 @@ std::string IniValue(std::string_view text, std::string_view section, std::strin
     std::string_view k = body.substr(0, eq);
     while (!k.empty() && (k.back() == ' ' || k.back() == '\t')) k.remove_suffix(1);
     if (k != key) continue;
-    std::string_view v = body.substr(eq + 1);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    value = std::string(v);
+    std::string_view v = TrimSpace(body.substr(eq + 1));
+    if (!v.empty()) value.emplace_back(v);
     in_value = true;
   }
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
   return value;
+}
+
+// The console scripts a project declares, from the first of: [project.scripts], Poetry's
+// [tool.poetry.scripts], setup.cfg's [options.entry_points] console_scripts.
+struct DeclaredScripts {
+  std::vector<std::pair<std::string, std::string>> scripts;
+  std::string table;              // "[project.scripts]"
+  std::string file;               // the file that declares them (for messages)
+  std::string name_hint;          // setup.cfg's [metadata] name, for a project without [project]
+  std::vector<std::string> also;  // the other places that declare scripts too
+};
+
+std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_view text);
+
+DeclaredScripts FindDeclaredScripts(const Tree& t, const std::string& dir, const PyProject& py) {
+  std::vector<DeclaredScripts> found;
+  const std::string pyproject = dir + "/pyproject.toml";
+  if (!py.scripts.empty()) found.push_back({py.scripts, "[project.scripts]", pyproject, "", {}});
+  if (!py.poetry_scripts.empty()) {
+    found.push_back({py.poetry_scripts, "[tool.poetry.scripts]", pyproject, "", {}});
+  }
+  if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) {
+    auto scripts = SetupCfgScripts(*cfg);
+    if (!scripts.empty()) {
+      const auto name = IniLines(*cfg, "metadata", "name");
+      found.push_back({std::move(scripts),
+                       "setup.cfg [options.entry_points] console_scripts",
+                       dir + "/setup.cfg",
+                       name.empty() ? "" : name.front(),
+                       {}});
+    }
+  }
+  if (found.empty()) return {};
+  DeclaredScripts first = std::move(found.front());
+  for (size_t i = 1; i < found.size(); ++i) first.also.push_back(found[i].table);
+  return first;
+}
+
+// setup.cfg's `[options.entry_points] console_scripts` as (name, target) pairs, in file order.
+std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& line : IniLines(text, "options.entry_points", "console_scripts")) {
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out.emplace_back(std::string(TrimSpace(std::string_view(line).substr(0, eq))),
+                     std::string(TrimSpace(std::string_view(line).substr(eq + 1))));
+  }
+  return out;
 }
 
 // Adds the rules of `dir`/.gitignore, then of the .gitignore files below it, in a walk that skips
@@ -729,7 +793,7 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       from = fmt::format("{}: [tool.poetry.dependencies] python `{}`", pyproject_name,
                          r.pyproject.poetry_python);
     } else if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) {
-      spec_text = IniValue(*cfg, "options", "python_requires");
+      spec_text = fmt::format("{}", fmt::join(IniLines(*cfg, "options", "python_requires"), " "));
       from = fmt::format("{}/setup.cfg: [options] python_requires", r.dir);
     }
     if (!spec_text.empty()) {
@@ -834,27 +898,35 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     r.entrypoint = o.entrypoint;
     r.cmd = o.cmd;
     r.entrypoint_reason = "the entrypoint/cmd settings";
-  } else if (!r.pyproject.scripts.empty()) {
-    const auto& scripts = r.pyproject.scripts;
+  } else if (const DeclaredScripts declared = FindDeclaredScripts(t, r.dir, r.pyproject);
+             !declared.scripts.empty()) {
+    // Console scripts where projects declare them: the first place that has some wins.
+    const auto& scripts = declared.scripts;
+    const std::string project_name =
+        !r.pyproject.name.empty() ? r.pyproject.name : declared.name_hint;
     auto chosen = std::find_if(scripts.begin(), scripts.end(), [&](const auto& s) {
-      return NormalizeName(s.first) == NormalizeName(r.pyproject.name);
+      return NormalizeName(s.first) == NormalizeName(project_name);
     });
     if (chosen == scripts.end()) {
       chosen = scripts.begin();
       if (scripts.size() > 1) {
         std::string msg = fmt::format(
-            "{} has {} [project.scripts] and none is named like the project; using the "
-            "first, `{}` (set entrypoint to choose)",
-            pyproject_name, scripts.size(), chosen->first);
+            "{} has {} {} and none is named like the project; using the first, `{}` (set "
+            "entrypoint to choose)",
+            declared.file, scripts.size(), declared.table, chosen->first);
         if (r.strict) return InvalidArgument(msg + " (an error with --strict)");
         r.warnings.push_back(msg);
       }
     }
     auto cmd = ScriptCommand(chosen->first, chosen->second);
-    if (!cmd.ok()) return cmd.status().WithContext(pyproject_name);
+    if (!cmd.ok()) return cmd.status().WithContext(declared.file);
     r.entrypoint = std::move(cmd).value();
     r.entrypoint_reason =
-        fmt::format("[project.scripts] `{}` = `{}`", chosen->first, chosen->second);
+        fmt::format("{} `{}` = `{}`", declared.table, chosen->first, chosen->second);
+    if (!declared.also.empty()) {
+      r.entrypoint_reason += fmt::format(" ({} also declares scripts; the first place wins)",
+                                         fmt::join(declared.also, " and "));
+    }
     // A src layout: the script's top-level package lives under src/.
     std::string module = chosen->second.substr(0, chosen->second.find(':'));
     std::string top = module.substr(0, module.find('.'));

@@ -42,6 +42,7 @@ struct PyProject {
   bool present = false;  // pyproject.toml exists
   std::string name, version, requires_python, description, license;
   std::string poetry_python;  // [tool.poetry.dependencies] python, Poetry's syntax ("^3.10")
+  std::vector<std::pair<std::string, std::string>> poetry_scripts;  // [tool.poetry.scripts]
   std::vector<std::pair<std::string, std::string>> scripts;  // [project.scripts] in file order
   ImageOptions tool;                                         // [tool.ocifs]
 };

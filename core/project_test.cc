@@ -536,5 +536,60 @@ TEST(ProjectTest, PythonVersionFromWhereProjectsDeclareIt) {
   EXPECT_EQ(r->pyproject.version, "2.1.0");
 }
 
+// Console scripts where real projects declare them, and which place wins.
+TEST(ProjectTest, EntrypointsWhereProjectsDeclareThem) {
+  struct Case {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> files;
+    std::string script, target;  // the one chosen
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"[project.scripts]",
+       {{"pyproject.toml",
+         "[project]\nname = \"shop\"\n[project.scripts]\nshop = \"pkg.cli:main\"\n"}},
+       "shop",
+       "pkg.cli:main",
+       "[project.scripts] `shop` = `pkg.cli:main`"},
+      {"Poetry",
+       {{"pyproject.toml",
+         "[tool.poetry]\nname = \"shop\"\nversion = \"1.0\"\n"
+         "[tool.poetry.scripts]\nmigrate = \"pkg.db:migrate\"\nshop = \"pkg.cli:main\"\n"}},
+       "shop",
+       "pkg.cli:main",
+       "[tool.poetry.scripts] `shop` = `pkg.cli:main`"},
+      {"Poetry 1.x table",
+       {{"pyproject.toml",
+         "[tool.poetry.scripts]\nserve = { callable = \"pkg.cli:main\", extras = [\"web\"] }\n"}},
+       "serve",
+       "pkg.cli:main",
+       "[tool.poetry.scripts] `serve` = `pkg.cli:main`"},
+      {"setup.cfg",
+       {{"setup.cfg",
+         "[metadata]\nname = shop\n\n[options.entry_points]\nconsole_scripts =\n"
+         "    shop-admin = pkg.admin:run\n    shop = pkg.cli:main\ngui_scripts =\n    x = y:z\n"}},
+       "shop",
+       "pkg.cli:main",
+       "setup.cfg [options.entry_points] console_scripts `shop` = `pkg.cli:main`"},
+      {"[project.scripts] wins and says what else declared scripts",
+       {{"pyproject.toml",
+         "[project]\nname = \"shop\"\n[project.scripts]\nshop = \"pkg.cli:main\"\n"},
+        {"setup.cfg", "[options.entry_points]\nconsole_scripts =\n    old = pkg.old:main\n"}},
+       "shop",
+       "pkg.cli:main",
+       "(setup.cfg [options.entry_points] console_scripts also declares scripts"},
+  };
+  for (const auto& c : cases) {
+    Project p("");
+    for (const auto& [path, text] : c.files) p.dir.Write(path, text);
+    auto r = p.Resolve();
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    ASSERT_TRUE(r->entrypoint.has_value()) << c.name;
+    EXPECT_EQ(*r->entrypoint, *ScriptCommand(c.script, c.target)) << c.name;
+    EXPECT_NE(r->entrypoint_reason.find(c.reason), std::string::npos)
+        << c.name << ": " << r->entrypoint_reason;
+  }
+}
+
 }  // namespace
 }  // namespace ocifs
