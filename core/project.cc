@@ -571,6 +571,26 @@ DeclaredScripts FindDeclaredScripts(const Tree& t, const std::string& dir, const
   return first;
 }
 
+// The packages with a __main__.py at the top of the project or of its src/ (not ignored), as
+// "pkg" or "src/pkg", sorted.
+std::vector<std::string> RunnablePackages(const Tree& t, const IgnoreRules& ignore) {
+  std::vector<std::string> out;
+  for (const std::string base : {"", "src"}) {
+    auto children = t.ReadDir(base);
+    if (!children.ok()) continue;
+    for (const DirEntry& c : *children) {
+      if (c.info.type != FileType::kDirectory) continue;
+      const std::string dir = base.empty() ? c.name : base + "/" + c.name;
+      if (ignore.Excluded(dir) || !IsIdentifier(c.name)) continue;
+      auto init = t.Lstat(dir + "/__init__.py");
+      auto main = t.Lstat(dir + "/__main__.py");
+      if (init.ok() && main.ok() && main->type == FileType::kRegular) out.push_back(dir);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // setup.cfg's `[options.entry_points] console_scripts` as (name, target) pairs, in file order.
 std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -945,12 +965,32 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       r.entrypoint_reason = fmt::format("the top-level `{}`", main);
       break;
     }
+    // A package that runs as `python -m PKG` (its __main__.py), when it is the only one.
+    std::vector<std::string> runnable;  // "pkg" or "src/pkg"
+    if (!r.entrypoint) runnable = RunnablePackages(t, r.ignore);
+    if (runnable.size() == 1) {
+      const std::string& found = runnable.front();
+      const bool in_src = found.starts_with("src/");
+      const std::string package = in_src ? found.substr(4) : found;
+      r.entrypoint = std::vector<std::string>{"python3", "-m", package};
+      r.entrypoint_reason =
+          fmt::format("`{}/__main__.py`, the only package that runs with python -m", found);
+      if (in_src) pythonpath.push_back(r.workdir + "/src");
+    }
     if (!r.entrypoint) {
       r.missing_entrypoint = fmt::format(
-          "project `{}`: no entrypoint found: add [project.scripts] to pyproject.toml, "
-          "a top-level main.py, app.py or "
-          "__main__.py, or set entrypoint (--entrypoint or [tool.ocifs])",
-          r.dir);
+          "project `{}`: no entrypoint found (looked for [project.scripts], "
+          "[tool.poetry.scripts], setup.cfg console_scripts, a top-level main.py, app.py or "
+          "__main__.py, and a package with __main__.py{}): add [project.scripts] to "
+          "pyproject.toml, or set entrypoint (--entrypoint or [tool.ocifs])",
+          r.dir,
+          runnable.size() > 1
+              ? fmt::format("; several have one: `{}`, so name one with --entrypoint "
+                            "'python3 -m {}'",
+                            fmt::join(runnable, "`, `"),
+                            runnable.front().starts_with("src/") ? runnable.front().substr(4)
+                                                                 : runnable.front())
+              : "");
       // A detect plugin may still find the command (ApplyPlugins checks again after it).
       if (!in.plugins || !in.plugins->detects()) return InvalidArgument(r.missing_entrypoint);
     }

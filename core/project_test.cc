@@ -591,5 +591,54 @@ TEST(ProjectTest, EntrypointsWhereProjectsDeclareThem) {
   }
 }
 
+// A package that runs with `python -m PKG`, chosen when it is the only runnable one.
+TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
+  struct Case {
+    std::string name;
+    std::vector<std::string> files;
+    std::vector<std::string> entrypoint;  // empty: an error that names `says`
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"one package",
+       {"tool/__init__.py", "tool/__main__.py", "tool/core.py"},
+       {"python3", "-m", "tool"},
+       "`tool/__main__.py`"},
+      {"one package in src/",
+       {"src/tool/__init__.py", "src/tool/__main__.py"},
+       {"python3", "-m", "tool"},
+       "`src/tool/__main__.py`"},
+      {"tests are not the app",
+       {"tool/__init__.py", "tool/__main__.py", "build/x/__init__.py",
+        "build/x/__main__.py"},  // build/ is ignored by default
+       {"python3", "-m", "tool"},
+       "`tool/__main__.py`"},
+      {"two packages",
+       {"a/__init__.py", "a/__main__.py", "b/__init__.py", "b/__main__.py"},
+       {},
+       "several have one: `a`, `b`, so name one with --entrypoint 'python3 -m a'"},
+      {"no __init__.py: not a package", {"scripts/__main__.py"}, {}, "no entrypoint found"},
+  };
+  for (const auto& c : cases) {
+    TempDir d;
+    d.Write("pyproject.toml", "[project]\nname = \"x\"\n");
+    for (const auto& f : c.files) d.Write(f, "");
+    ResolveInputs in;
+    in.project_dir = d.path();
+    auto r = ResolveProject(in);
+    if (c.entrypoint.empty()) {
+      ASSERT_FALSE(r.ok()) << c.name;
+      EXPECT_NE(r.status().message().find(c.says), std::string::npos)
+          << c.name << ": " << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    EXPECT_EQ(*r->entrypoint, c.entrypoint) << c.name;
+    EXPECT_NE(r->entrypoint_reason.find(c.says), std::string::npos) << r->entrypoint_reason;
+    const bool src = c.files.front().starts_with("src/");
+    EXPECT_EQ(Env(*r, "PYTHONPATH").starts_with("/app/src"), src) << Env(*r, "PYTHONPATH");
+  }
+}
+
 }  // namespace
 }  // namespace ocifs
