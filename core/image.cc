@@ -191,7 +191,14 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
     o.on_directory = hook(PlanRoot::kDependencies);
     auto packed = PackTree(p.deps->tree, o);
     if (!packed.ok()) return packed.status().WithContext("dependencies layer");
-    for (auto& w : packed->warnings) plan.warnings.push_back("dependencies: " + w);
+    if (const auto& left = packed->warnings; !left.empty()) {
+      for (const auto& w : left) plan.left_out.push_back("dependencies: " + w);
+      plan.warnings.push_back(fmt::format(
+          "dependencies: left out {} entr{} (links that are absolute or leave the tree, special "
+          "files), the first: {}{}",
+          left.size(), left.size() == 1 ? "y" : "ies", left.front(),
+          left.size() > 1 ? "; `ocifs inspect` lists them all under left_out" : ""));
+    }
     OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*p.deps->tree));
     const size_t script_count = scripts.size();
     OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));

@@ -58,6 +58,10 @@ struct ImagePlan {
   std::vector<PlannedLayer> layers;
   std::vector<PlannedArtifact> artifacts;  // in plugin load order, then the order attached
   std::vector<std::string> warnings;       // the project's and the packer's
+  // Each entry of the dependencies tree the packer left out, with why (`ocifs inspect` lists
+  // them): a site-packages tree often holds many absolute links, so `warnings` has one line for
+  // them all.
+  std::vector<std::string> left_out;
   // A multi-platform image (`--platform a,b`): this plan is the first platform's, and these the
   // others', in order; each a whole plan (its project view, base, layers, artifacts) with no
   // other_platforms of its own. Layers with equal content are shared (BuildGeneration).

@@ -523,5 +523,38 @@ TEST(ImageTest, WriteLayoutRefusesANonEmptyDirectory) {
   }
 }
 
+TEST(ImageTest, LeftOutDependencyEntriesAreOneWarningAndListedWhole) {
+  TempDir d, deps;
+  WriteFixture(d);
+  deps.Write("pkg/__init__.py", "");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(::symlink("/usr/lib/libfoo.so",
+                        (deps.path() + "/pkg/lib" + std::to_string(i) + ".so").c_str()),
+              0);
+  }
+  ResolveInputs in;
+  in.project_dir = d.path();
+  in.flags.base = "scratch";
+  in.flags.platform = "linux/amd64";
+  in.flags.deps = deps.path();
+  in.flags.python = "3.12";
+  auto plan = PlanProject(in);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->left_out.size(), 5u);
+  EXPECT_EQ(plan->left_out.front(),
+            "dependencies: left out symlink `pkg/lib0.so` -> `/usr/lib/libfoo.so`: it is absolute");
+  const auto summary =
+      std::count_if(plan->warnings.begin(), plan->warnings.end(),
+                    [](const std::string& w) { return w.starts_with("dependencies:"); });
+  EXPECT_EQ(summary, 1);
+  EXPECT_NE(
+      std::find(plan->warnings.begin(), plan->warnings.end(),
+                "dependencies: left out 5 entries (links that are absolute or leave the tree, "
+                "special files), the first: left out symlink `pkg/lib0.so` -> "
+                "`/usr/lib/libfoo.so`: it is absolute; `ocifs inspect` lists them all under "
+                "left_out"),
+      plan->warnings.end());
+}
+
 }  // namespace
 }  // namespace ocifs

@@ -515,6 +515,7 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   out["tags"] = p.tags;
   out["platform"] = p.platform.str();
   out["warnings"] = plan->warnings;
+  out["left_out"] = plan->left_out;
   // `layers` and `artifacts` below are the first platform's; the others' bases here.
   for (const auto& other : plan->other_platforms) {
     nlohmann::json o = {{"platform", other.project->platform.str()},
