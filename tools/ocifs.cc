@@ -274,8 +274,11 @@ std::vector<MountEntry> Mounts() {
     fields >> fstype;
     std::string unescaped;  // the kernel writes ' ', '\t', '\n' and '\\' as \ooo
     for (size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+      auto octal = [&](size_t k) { return point[k] >= '0' && point[k] <= '7'; };
+      if (point[i] == '\\' && i + 3 < point.size() && octal(i + 1) && octal(i + 2) &&
+          octal(i + 3)) {
+        unescaped += static_cast<char>((point[i + 1] - '0') * 64 + (point[i + 2] - '0') * 8 +
+                                       (point[i + 3] - '0'));
         i += 3;
       } else {
         unescaped += point[i];

@@ -755,11 +755,11 @@ class BadInputTest(unittest.TestCase):
                 for n in files:
                     os.chmod(os.path.join(root, n), 0o644)
             os.chmod(d, 0o755)
-            write_text(f"{d}/secret.key", "k")
-            os.chmod(f"{d}/secret.key", 0o600)  # root's; the command runs as nobody
+            write_text(f"{d}/private.cfg", "k")
+            os.chmod(f"{d}/private.cfg", 0o600)  # root's; the command runs as nobody
             return d, []
 
-        case("unreadable file", unreadable, "`secret.key`: not readable: Permission denied", user="65534")
+        case("unreadable file", unreadable, "`private.cfg`: not readable: Permission denied", user="65534")
 
         def mountpoint_missing(t):
             return self.project(t), None
