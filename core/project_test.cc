@@ -640,5 +640,49 @@ TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
   }
 }
 
+// A mount's mountpoint and the project's trees: which overlaps are refused, which left out.
+TEST(ProjectTest, TheMountpointAndTheTreesMustNotContainEachOther) {
+  Project p("[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n");
+  MakeVenv(p.dir, ".venv", "3.12");
+  p.dir.Write("mnt/.keep", "");
+  std::filesystem::remove(p.dir.path() + "/mnt/.keep");
+  const std::string real = std::filesystem::canonical(p.dir.path()).string();
+  struct Case {
+    std::string name, mountpoint, error;  // error "": resolves, with the mountpoint left out
+  };
+  const std::vector<Case> cases = {
+      {"inside the project", real + "/mnt", ""},
+      {"the project itself", real, "is the mountpoint"},
+      {"above the project", std::filesystem::path(real).parent_path().string(),
+       "is inside the mountpoint"},
+      {"the virtualenv", real + "/.venv", "the dependencies directory"},
+      {"inside the virtualenv", real + "/.venv/lib", "overlap"},
+  };
+  for (const auto& c : cases) {
+    ResolveInputs in;
+    in.project_dir = p.dir.path();
+    in.mountpoint = c.mountpoint;
+    auto r = ResolveProject(in);
+    if (!c.error.empty()) {
+      ASSERT_FALSE(r.ok()) << c.name;
+      EXPECT_NE(r.status().message().find(c.error), std::string::npos)
+          << c.name << ": " << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    EXPECT_TRUE(r->ignore.Excluded("mnt")) << c.name;
+  }
+  // Another file system mounted inside the project: left out, with a warning.
+  ResolveInputs in;
+  in.project_dir = p.dir.path();
+  in.other_mounts = {real + "/mnt", "/proc"};
+  auto r = ResolveProject(in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->ignore.Excluded("mnt"));
+  EXPECT_NE(std::find(r->warnings.begin(), r->warnings.end(),
+                      "left out `mnt`: another file system is mounted there"),
+            r->warnings.end());
+}
+
 }  // namespace
 }  // namespace ocifs

@@ -700,7 +700,18 @@ class BadInputTest(unittest.TestCase):
             write_text(f"{base}/blobs/sha256/{digest}", data.replace('"layers"', '"layerz"'))
             return self.project(t), ["--base", f"oci:{base}:3.11-slim"]
 
-        case("corrupt base layout", corrupt_base, f"blob sha256:")
+        case("corrupt base layout", corrupt_base, "blob sha256:")
+
+        def unreadable_base_index(t):
+            base = f"{t}/base"
+            os.makedirs(base, mode=0o755)
+            write_text(f"{base}/oci-layout", '{"imageLayoutVersion": "1.0.0"}')
+            write_text(f"{base}/index.json", '{"schemaVersion": 2, "manifests": []}')
+            os.chmod(f"{base}/index.json", 0o600)  # root's; the command runs as nobody
+            return self.project(t), ["--base", f"oci:{base}"]
+
+        case("unreadable base index.json", unreadable_base_index,
+             "(layout `{t}/base`): `index.json`: open: Permission denied", user="65534")
 
         def with_special(kind):
             def setup(t):
@@ -771,6 +782,7 @@ class BadInputTest(unittest.TestCase):
             with self.subTest(name), tempfile.TemporaryDirectory() as tmp:
                 os.chmod(tmp, 0o755)
                 project, extra = setup(tmp)
+                want = want.replace("{t}", tmp)
                 if command == "mount-missing":
                     self.expect_error(["mount", project, f"{tmp}/no-such-dir", "--base", "scratch"], f"{tmp}/no-such-dir")
                     continue
