@@ -13,6 +13,7 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -169,6 +170,38 @@ const std::shared_ptr<const IgnoreRules>& DependencyIgnoreRules() {
   return kRules;
 }
 
+namespace {
+
+// Extension modules are built for one CPython (`mod.cpython-311-x86_64-linux-gnu.so`): ones built
+// for another than the image's will not import. One warning names the versions and an example.
+void WarnForeignExtensions(const std::vector<TarEntry>& entries, const ResolvedProject& p,
+                           std::vector<std::string>& warnings) {
+  const std::string want =
+      "cpython-" + std::string(p.python).erase(1, 1);  // "3.12" -> "cpython-312"
+  std::map<std::string, std::string> foreign;          // "cpython-311" -> the first such file
+  for (const TarEntry& e : entries) {
+    if (e.type != TarEntry::Type::kFile || !e.name.ends_with(".so")) continue;
+    const size_t at = e.name.rfind(".cpython-");
+    if (at == std::string::npos) continue;
+    const size_t end = e.name.find('-', at + 9);
+    if (end == std::string::npos) continue;
+    const std::string tag = e.name.substr(at + 1, end - at - 1);  // "cpython-311"
+    if (tag != want) foreign.emplace(tag, e.name.substr(e.name.rfind('/') + 1));
+  }
+  if (foreign.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& [tag, file] : foreign) {
+    names.push_back(
+        fmt::format("CPython {}.{} (e.g. `{}`)", tag.substr(8, 1), tag.substr(9), file));
+  }
+  warnings.push_back(fmt::format(
+      "dependencies: extension modules built for {} will not import in the image's Python {} "
+      "({}); install the dependencies with Python {}, or set --python",
+      fmt::join(names, ", "), p.python, p.python_reason, p.python));
+}
+
+}  // namespace
+
 Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
                             const PlannedLayer* reuse_dependencies,
                             const PlanDirectoryHook& on_directory) {
@@ -191,6 +224,7 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
     o.on_directory = hook(PlanRoot::kDependencies);
     auto packed = PackTree(p.deps->tree, o);
     if (!packed.ok()) return packed.status().WithContext("dependencies layer");
+    WarnForeignExtensions(packed->entries, p, plan.warnings);
     if (const auto& left = packed->warnings; !left.empty()) {
       for (const auto& w : left) plan.left_out.push_back("dependencies: " + w);
       plan.warnings.push_back(fmt::format(

@@ -556,5 +556,34 @@ TEST(ImageTest, LeftOutDependencyEntriesAreOneWarningAndListedWhole) {
       plan->warnings.end());
 }
 
+TEST(ImageTest, ExtensionModulesForAnotherPythonAreAWarning) {
+  struct Case {
+    std::string python;
+    bool warned;
+  };
+  for (const Case& c : {Case{"3.11", false}, Case{"3.12", true}}) {
+    TempDir d, deps;
+    WriteFixture(d);
+    deps.Write("fast/__init__.py", "");
+    deps.Write("fast/_speed.cpython-311-x86_64-linux-gnu.so", "ELF");
+    deps.Write("fast/_pure.abi3.so", "ELF");  // the stable ABI: any CPython 3
+    ResolveInputs in;
+    in.project_dir = d.path();
+    in.flags.base = "scratch";
+    in.flags.platform = "linux/amd64";
+    in.flags.deps = deps.path();
+    in.flags.python = c.python;
+    auto plan = PlanProject(in);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    const std::string want =
+        "dependencies: extension modules built for CPython 3.11 (e.g. "
+        "`_speed.cpython-311-x86_64-linux-gnu.so`) will not import in the image's Python 3.12 "
+        "(the python setting); install the dependencies with Python 3.12, or set --python";
+    EXPECT_EQ(std::find(plan->warnings.begin(), plan->warnings.end(), want) != plan->warnings.end(),
+              c.warned)
+        << c.python << ": " << (plan->warnings.empty() ? "" : plan->warnings.back());
+  }
+}
+
 }  // namespace
 }  // namespace ocifs
