@@ -57,49 +57,86 @@ std::pair<bool, bool> MatchClass(std::string_view pat, size_t& p, char c) {
   return {matched != negated, true};
 }
 
-bool GlobAt(std::string_view pat, size_t p, std::string_view name, size_t n) {
-  while (p < pat.size()) {
-    char c = pat[p];
-    if (c == '*') {
-      while (p < pat.size() && pat[p] == '*') ++p;
-      if (p == pat.size()) return true;
-      for (size_t k = n; k <= name.size(); ++k) {
-        if (GlobAt(pat, p, name, k)) return true;
-      }
+// Whether the one token of `pat` at `p` (`?`, a class, an escaped or plain character; not `*`)
+// matches `c`; `p` moves past it. `valid` is false for a malformed token.
+bool MatchToken(std::string_view pat, size_t& p, char c, bool& valid) {
+  char t = pat[p];
+  if (t == '?') {
+    ++p;
+    return true;
+  }
+  if (t == '[') {
+    ++p;
+    auto [m, ok] = MatchClass(pat, p, c);
+    valid = ok;
+    return ok && m;
+  }
+  if (t == '\\') {
+    if (++p >= pat.size()) {
+      valid = false;
       return false;
     }
-    if (n >= name.size()) return false;
-    if (c == '?') {
-      ++p;
-    } else if (c == '[') {
-      ++p;
-      auto [m, ok] = MatchClass(pat, p, name[n]);
-      if (!ok || !m) return false;
-    } else {
-      if (c == '\\') {
-        if (++p >= pat.size()) return false;
-        c = pat[p];
-      }
-      if (c != name[n]) return false;
-      ++p;
-    }
-    ++n;
+    t = pat[p];
   }
-  return n == name.size();
+  ++p;
+  return t == c;
 }
 
-// Matches pattern segments [pi..] against path segments [si..]; `**` spans zero or more.
-bool MatchSegments(const std::vector<std::string>& pat, size_t pi,
-                   const std::vector<std::string_view>& path, size_t si, bool prefix_ok) {
-  if (pi == pat.size()) return si == path.size() || prefix_ok;
-  if (pat[pi] == "**") {
-    for (size_t k = si; k <= path.size(); ++k) {
-      if (MatchSegments(pat, pi + 1, path, k, prefix_ok)) return true;
+// Glob matching of one segment in O(|pat| * |name|): on a mismatch, only the last `*` seen takes
+// one more character (a later star can absorb whatever an earlier one would have), so no input
+// makes it exponential (a fuzzer found `***d***`-like patterns that did).
+bool GlobAt(std::string_view pat, std::string_view name) {
+  constexpr size_t kNone = std::string_view::npos;
+  size_t p = 0, n = 0, star_p = kNone, star_n = 0;
+  while (n < name.size()) {
+    if (p < pat.size() && pat[p] == '*') {
+      while (p < pat.size() && pat[p] == '*') ++p;
+      star_p = p;
+      star_n = n;
+      continue;
     }
-    return false;
+    if (p < pat.size()) {
+      bool valid = true;
+      size_t next = p;
+      const bool hit = MatchToken(pat, next, name[n], valid);
+      if (!valid) return false;
+      if (hit) {
+        p = next;
+        ++n;
+        continue;
+      }
+    }
+    if (star_p == kNone) return false;
+    p = star_p;
+    n = ++star_n;
   }
-  if (si == path.size()) return false;
-  return GlobMatchSegment(pat[pi], path[si]) && MatchSegments(pat, pi + 1, path, si + 1, prefix_ok);
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+// Matches pattern segments against path segments; `**` spans zero or more. `prefix_ok`: the
+// pattern may match a leading part of the path. Linear backtracking, as GlobAt: on a mismatch only
+// the last `**` takes one more segment.
+bool MatchSegments(const std::vector<std::string>& pat, const std::vector<std::string_view>& path,
+                   bool prefix_ok) {
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t pi = 0, si = 0, star_pi = kNone, star_si = 0;
+  for (;;) {
+    if (pi == pat.size()) {
+      if (si == path.size() || prefix_ok) return true;
+    } else if (pat[pi] == "**") {
+      star_pi = ++pi;
+      star_si = si;
+      continue;
+    } else if (si < path.size() && GlobMatchSegment(pat[pi], path[si])) {
+      ++pi;
+      ++si;
+      continue;
+    }
+    if (star_pi == kNone || star_si >= path.size()) return false;
+    pi = star_pi;
+    si = ++star_si;
+  }
 }
 
 bool IsValidGlob(std::string_view seg) {
@@ -120,7 +157,7 @@ bool IsValidGlob(std::string_view seg) {
 }  // namespace
 
 bool GlobMatchSegment(std::string_view pattern, std::string_view name) {
-  return GlobAt(pattern, 0, name, 0);
+  return GlobAt(pattern, name);
 }
 
 Status IgnoreRules::AddFile(std::string_view content, std::string_view source) {
@@ -165,7 +202,7 @@ Status IgnoreRules::Add(std::string_view pattern, std::string_view source) {
 
 bool IgnoreRules::Matches(const Rule& rule, const std::vector<std::string_view>& path) {
   // prefix_ok: the pattern may match a parent directory of `path` (it then covers `path`).
-  return MatchSegments(rule.segments, 0, path, 0, /*prefix_ok=*/true);
+  return MatchSegments(rule.segments, path, /*prefix_ok=*/true);
 }
 
 bool IgnoreRules::Excluded(std::string_view path) const {

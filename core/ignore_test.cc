@@ -80,5 +80,34 @@ TEST(IgnoreTest, BadPatternNamesFileAndLine) {
   EXPECT_NE(s.message().find("[unclosed"), std::string::npos) << s.message();
 }
 
+// Many stars once made matching exponential (the ignore fuzzer's timeout, kept in
+// fuzz/regressions/ignore): each of these answers at once now, and correctly.
+TEST(IgnoreTest, ManyStarsMatchInPolynomialTime) {
+  std::string deep_pattern, deep_path;
+  for (int i = 0; i < 40; ++i) deep_pattern += "**/";
+  deep_pattern += "x";
+  for (int i = 0; i < 60; ++i) deep_path += "d/";
+  struct Case {
+    std::string rules, path;
+    bool excluded;
+  };
+  const std::vector<Case> cases = {
+      {deep_pattern, deep_path + "x", true},
+      {deep_pattern, deep_path + "y", false},
+      {std::string(30, '*') + "a" + std::string(30, '*') + "b", std::string(200, 'a'), false},
+      {"*a*a*a*a*a*a*a*a*a*a*b", std::string(100, 'a'), false},
+      {"*a*a*a*a*a*a*a*a*a*a*b", std::string(100, 'a') + "b", true},
+      {"a*b*c", "aXbYc", true},
+      {"a*b*c", "aXbYcZ", false},
+      {"**/a/**/b/**/c", "x/a/y/b/z/c", true},
+      {"**/a/**/b/**/c", "x/a/y/c/z/b", false},
+  };
+  for (const auto& c : cases) {
+    IgnoreRules rules;
+    ASSERT_TRUE(rules.AddFile(c.rules, "`test`").ok()) << c.rules;
+    EXPECT_EQ(rules.Excluded(c.path), c.excluded) << c.rules << " vs " << c.path.substr(0, 40);
+  }
+}
+
 }  // namespace
 }  // namespace ocifs
