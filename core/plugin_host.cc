@@ -19,6 +19,7 @@
 
 #include "core/layer.h"
 #include "core/private_dir.h"
+#include "core/text.h"
 #include "ocifs/plugin.h"
 
 namespace ocifs {
@@ -760,6 +761,17 @@ std::string FactsJson(const ProjectState& st) {
     }
   }
   facts["declared_dependencies"] = declared;
+  // What the project's dotenv files say of how it starts (never the rest of a .env, which holds
+  // secrets and stays out of the image): `.env` first, as Flask's load_dotenv reads them.
+  facts["dotenv"] = json::array();
+  for (const char* file : {".env", ".flaskenv"}) {
+    auto text = ReadSmallFile(*p.tree, file, 1 << 20);
+    if (!text.ok()) continue;
+    if (auto app = DotenvValue(*text, "FLASK_APP")) {
+      facts["dotenv"].push_back("FLASK_APP=" + *app);
+      break;
+    }
+  }
   const BaseImage& base = st.plan->base;
   json base_layers = json::array();
   for (const auto& l : base.layers) {

@@ -23,4 +23,24 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
+std::optional<std::string> DotenvValue(std::string_view text, std::string_view key) {
+  std::optional<std::string> value;
+  for (std::string_view line : SplitLines(text)) {
+    line = TrimSpace(line);
+    if (line.starts_with("export ")) line = TrimSpace(line.substr(7));
+    const size_t eq = line.find('=');
+    if (line.empty() || line[0] == '#' || eq == std::string_view::npos) continue;
+    if (TrimSpace(line.substr(0, eq)) != key) continue;
+    std::string_view v = TrimSpace(line.substr(eq + 1));
+    if (!v.empty() && (v[0] == '"' || v[0] == '\'')) {
+      const size_t close = v.find(v[0], 1);
+      v = close == std::string_view::npos ? v.substr(1) : v.substr(1, close - 1);
+    } else if (size_t hash = v.find(" #"); hash != std::string_view::npos) {
+      v = TrimSpace(v.substr(0, hash));
+    }
+    value = std::string(v);
+  }
+  return value;
+}
+
 }  // namespace ocifs

@@ -1,7 +1,9 @@
 // Small text helpers for the line-oriented files ocifs reads (.gitignore, setup.cfg,
-// .python-version, entry_points.txt).
+// .python-version, entry_points.txt, .env).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -13,5 +15,10 @@ std::vector<std::string_view> SplitLines(std::string_view text);
 
 // `s` without leading and trailing spaces, tabs, '\r' and '\n'.
 std::string_view TrimSpace(std::string_view s);
+
+// The value `key` has in a dotenv file (`.env`, `.flaskenv`: `[export ]KEY=VALUE` lines, the
+// value optionally quoted, `#` comments), as python-dotenv reads it; the last assignment wins.
+// Variable references (${X}) are left as written. nullopt when the file does not set it.
+std::optional<std::string> DotenvValue(std::string_view text, std::string_view key);
 
 }  // namespace ocifs

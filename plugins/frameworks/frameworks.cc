@@ -1,20 +1,33 @@
 // The python-frameworks plugin: makes FastAPI, Flask, Django and Streamlit projects run in the
 // image with the right command, port and health check, with no configuration.
 //
-// Detection looks at the project's own files (the application layer; never the virtualenv) and
-// at the distributions installed in the dependencies layer and declared in [project]:
-//   * FastAPI:   a module assigning `NAME = FastAPI(...)`;
-//   * Flask:     a module importing flask and assigning `NAME = Flask(...)`;
-//   * Django:    `manage.py` naming DJANGO_SETTINGS_MODULE, and the `wsgi.py` beside the settings;
+// Detection reads the project's own Python files (the application layer; never the virtualenv)
+// with a tokenizer (ocifs/python_source.hpp), so code inside functions, behind decorators and
+// across lines counts, and text in strings and comments does not:
+//   * FastAPI:   `NAME = FastAPI(...)` at module level (the app), or a function that builds one
+//                (an app factory: run with `uvicorn --factory`, or gunicorn's `'mod:f()'`);
+//   * Flask:     the same with `Flask(...)` in a module importing flask; a module-level
+//                `app = create_app()` calling a factory is the app; FLASK_APP in .env or
+//                .flaskenv (the facts' `dotenv`) names it outright;
+//   * Django:    manage.py (at the top or in a folder) and the DJANGO_SETTINGS_MODULE it, wsgi.py
+//                or asgi.py names; in a settings package, a `production`/`prod` module is
+//                preferred; the server runs settings' WSGI_APPLICATION, else the wsgi.py beside
+//                the settings;
 //   * Streamlit: a module importing streamlit.
+// Modules are named from their import root: the nearest folder above them that is not a package
+// and is `src` or holds a project (pyproject.toml, setup.py, setup.cfg, requirements.txt,
+// manage.py), else the top. A root other than the top becomes gunicorn's --chdir, uvicorn's
+// --app-dir, or the path given to `flask --app`.
 // The server follows the dependencies: FastAPI runs under gunicorn with uvicorn workers when both
 // are installed, else uvicorn; Flask and Django under gunicorn when it is installed, else their
 // own servers bound to 0.0.0.0. When two frameworks are found, the first in the order Django,
 // FastAPI, Flask, Streamlit is used and a warning names the others (setting `framework` decides).
+// What was chosen and why is logged (info) and kept in the label io.ocifs.framework.app.
 //
 // Settings ([tool.ocifs.plugins.frameworks], --plugin-opt frameworks.KEY=VALUE):
 //   framework    fastapi | flask | django | streamlit | none (skip detection)
-//   app          the application as MODULE:NAME (FastAPI, Flask) or FILE (Streamlit)
+//   app          the application as MODULE:NAME or MODULE:FACTORY() (FastAPI, Flask), or FILE
+//                (Streamlit)
 //   port         the port to listen on (default 8000; Streamlit 8501)
 //   health-path  the path the health check asks (default /; Streamlit /_stcore/health)
 // What the user sets in [tool.ocifs] or flags (cmd, entrypoint, expose, healthcheck) wins anyway.
@@ -27,25 +40,54 @@
 #include <vector>
 
 #include "ocifs/plugin.hpp"
+#include "ocifs/python_source.hpp"
 
 namespace {
+
+namespace py = ocifs::sdk::python;
 
 constexpr uint64_t kMaxSourceBytes = 1 << 20;
 constexpr size_t kMaxSourceFiles = 5000;
 
-// "app/main.py" -> "app.main"; "pkg/__init__.py" -> "pkg".
+std::string Dirname(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? "" : std::string(path.substr(0, slash));
+}
+
+std::string Join(std::string_view dir, std::string_view name) {
+  return dir.empty() ? std::string(name) : std::string(dir) + "/" + std::string(name);
+}
+
+// "app/main.py" -> "app.main"; "pkg/__init__.py" -> "pkg" (a path relative to its import root).
 std::string ModuleOf(std::string path) {
   path.resize(path.size() - 3);  // ".py"
-  if (path.ends_with("/__init__")) path.resize(path.size() - 9);
+  if (path.ends_with("/__init__") || path == "__init__") path.resize(path.size() - 8);
+  if (path.ends_with("/")) path.pop_back();
   std::replace(path.begin(), path.end(), '/', '.');
   return path;
 }
 
+// A dotted module name as the file that defines it under `root`, when the project has it.
+std::optional<std::string> FileOfModule(const std::set<std::string>& files, const std::string& root,
+                                        std::string module) {
+  std::replace(module.begin(), module.end(), '.', '/');
+  for (const std::string& f : {Join(root, module) + ".py", Join(root, module) + "/__init__.py"}) {
+    if (files.contains(f)) return f;
+  }
+  return std::nullopt;
+}
+
 struct Found {
-  std::string framework;  // "fastapi", ...
-  std::string file;       // relative to the workdir
-  std::string target;     // "app.main:app", "mysite.wsgi:application", "app.py"
-  std::string app_dir;    // where the module path starts ("" = the workdir; "src" for src layouts)
+  std::string framework = {};  // "fastapi", ...
+  std::string file = {};       // relative to the workdir
+  std::string target =
+      {};  // "app.main:app", "pkg:create_app()", "mysite.wsgi:application", "app.py"
+  std::string app_dir = {};          // the import root ("" = the workdir; "src"; "backend")
+  std::string factory = {};          // the factory's name when target calls one
+  std::string why = {};              // what was found, for the log and the label
+  std::string flask_app = {};        // FLASK_APP's value, given to `flask --app` as it is
+  std::string django_settings = {};  // the settings module the server runs with
+  std::string manage_py = {};        // Django's manage.py, relative to the workdir
 };
 
 const std::vector<std::string>& Order() {
@@ -53,10 +95,54 @@ const std::vector<std::string>& Order() {
   return kOrder;
 }
 
+// What the scan knows of the project's files: the Python sources, and every file (for
+// packages and project markers).
+class Sources {
+ public:
+  Sources(const ocifs::sdk::Project& project, std::set<std::string> sources,
+          std::set<std::string> all)
+      : project_(project), sources_(std::move(sources)), all_(std::move(all)) {}
+
+  const std::set<std::string>& sources() const { return sources_; }
+  bool Has(const std::string& file) const { return all_.contains(file); }
+  const py::Module* Read(const std::string& file) const {
+    auto it = modules_.find(file);
+    if (it != modules_.end()) return it->second.get();
+    std::unique_ptr<py::Module> m;
+    if (auto text = project_.ReadFile(file, OCIFS_LAYER_APPLICATION, kMaxSourceBytes))
+      m = std::make_unique<py::Module>(*text);
+    return modules_.emplace(file, std::move(m)).first->second.get();
+  }
+
+  // The folder a file's module path starts from: the nearest folder above it that is not a
+  // package and is `src` or holds a project of its own; "" (the workdir) when none is.
+  std::string ImportRoot(const std::string& file) const {
+    for (std::string dir = Dirname(file); !dir.empty(); dir = Dirname(dir)) {
+      if (Has(dir + "/__init__.py")) continue;
+      const bool src = dir == "src" || dir.ends_with("/src");
+      bool project = false;
+      for (const char* marker :
+           {"pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "manage.py"})
+        project = project || Has(dir + "/" + marker);
+      if (src || project) return dir;
+    }
+    return "";
+  }
+  std::string Module(const std::string& file) const {
+    const std::string root = ImportRoot(file);
+    return ModuleOf(root.empty() ? file : file.substr(root.size() + 1));
+  }
+
+ private:
+  const ocifs::sdk::Project& project_;
+  std::set<std::string> sources_, all_;
+  mutable std::map<std::string, std::unique_ptr<py::Module>> modules_;
+};
+
 class Frameworks {
  public:
   static constexpr const char* kName = "frameworks";
-  static constexpr const char* kVersion = "1.0.0";
+  static constexpr const char* kVersion = "1.1.0";
   static constexpr const char* kDescription =
       "FastAPI, Flask, Django and Streamlit: command, port, health check";
 
@@ -91,17 +177,18 @@ class Frameworks {
               ocifs::sdk::Config& config) {
     if (framework_ == "none") return;
     // Of the file lists only what detection reads is kept: the application's own Python sources
-    // (the first kMaxSourceFiles, tests left out) and how many files the dependencies layer has.
-    // The lists are walked in the raw text: parsed whole, those of a 100,000-file project would
-    // cost each plan tens of MB and most of its time.
+    // (the first kMaxSourceFiles, tests left out), the names of every file, and how many files
+    // the dependencies layer has. The lists are walked in the raw text: parsed whole, those of a
+    // 100,000-file project would cost each plan tens of MB and most of its time.
     const ocifs::sdk::FactsView facts(project.facts_json());
     size_t dependency_files = 0;
-    std::set<std::string> sources;
+    std::set<std::string> sources, all;
     if (auto files = facts.Get("dependency_files"))
       ocifs::sdk::FactsView::ForEachString(*files, [&](std::string_view) { ++dependency_files; });
     if (auto files = facts.Get("application_files")) {
       ocifs::sdk::FactsView::ForEachString(*files, [&](std::string_view f) {
         if (sources.size() < kMaxSourceFiles && IsSource(f)) sources.emplace(f);
+        if (all.size() < 20 * kMaxSourceFiles) all.emplace(f);
       });
     }
     auto names = [&](const char* key) {
@@ -115,8 +202,15 @@ class Frameworks {
     // in [project] (the image then needs a base that has them).
     std::set<std::string> deps = names("dependencies");
     if (dependency_files == 0) deps.merge(names("declared_dependencies"));
+    std::string flask_app;
+    if (auto dotenv = facts.Get("dotenv")) {  // ["FLASK_APP=app.py", ...]
+      ocifs::sdk::FactsView::ForEachString(*dotenv, [&](std::string_view kv) {
+        if (kv.starts_with("FLASK_APP=")) flask_app = std::string(kv.substr(10));
+      });
+    }
 
-    std::vector<Found> found = Scan(project, sources);
+    const Sources src(project, std::move(sources), std::move(all));
+    std::vector<Found> found = Scan(src, flask_app);
     if (!framework_.empty()) {
       std::erase_if(found, [&](const Found& f) { return f.framework != framework_; });
       if (found.empty() && app_.empty()) {
@@ -125,7 +219,7 @@ class Frameworks {
       }
     }
     if (found.empty() && !app_.empty() && !framework_.empty())
-      found.push_back({framework_, "", "", ""});
+      found.push_back({.framework = framework_, .why = "the app setting"});
     if (found.empty()) return;
     std::stable_sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
       auto rank = [](const Found& f) {
@@ -146,6 +240,7 @@ class Frameworks {
           chosen.framework +
           " (order: django, fastapi, flask, streamlit; set frameworks.framework to choose)");
     }
+    ctx.Info(chosen.framework + ": " + chosen.why);
     Apply(chosen, deps, config);
   }
 
@@ -156,56 +251,261 @@ class Frameworks {
            file.find("/tests/") == std::string::npos;
   }
 
-  // Every application the project's own Python files define, in file order.
-  std::vector<Found> Scan(const ocifs::sdk::Project& project,
-                          const std::set<std::string>& files) const {
-    static const std::regex kFastApiApp(
-        R"((^|\n)([A-Za-z_]\w*)\s*(:\s*[\w.\[\], ]+)?=\s*(fastapi\.)?FastAPI\s*\()");
-    static const std::regex kFlaskImport(R"((^|\n)\s*(from\s+flask\s+import|import\s+flask\b))");
-    static const std::regex kFlaskApp(R"((^|\n)([A-Za-z_]\w*)\s*=\s*(flask\.)?Flask\s*\()");
-    static const std::regex kStreamlit(R"((^|\n)\s*(import\s+streamlit\b|from\s+streamlit\b))");
-    static const std::regex kDjangoSettings(
-        R"(DJANGO_SETTINGS_MODULE["']\s*,\s*["']([A-Za-z_][\w.]*)["'])");
+  static std::string Where(const std::string& file, int line) {
+    return "`" + file + "` line " + std::to_string(line);
+  }
+
+  // Every application the project's own Python files define: at most one of each framework,
+  // the best of its kind.
+  std::vector<Found> Scan(const Sources& src, const std::string& flask_app) const {
     std::vector<Found> out;
-    for (const std::string& file : files) {
-      auto text = project.ReadFile(file, OCIFS_LAYER_APPLICATION, kMaxSourceBytes);
-      if (!text) continue;
-      const std::string app_dir = file.starts_with("src/") ? "src" : "";
-      const std::string module = ModuleOf(app_dir.empty() ? file : file.substr(4));
-      std::smatch m;
-      if (file == "manage.py" && std::regex_search(*text, m, kDjangoSettings)) {
-        // mysite.settings -> mysite/wsgi.py, the WSGI module beside the settings.
-        std::string settings = m[1].str();
-        std::string package = settings.substr(0, settings.rfind('.'));
-        std::string wsgi = package;
-        std::replace(wsgi.begin(), wsgi.end(), '.', '/');
-        wsgi += "/wsgi.py";
-        std::string target = files.contains(wsgi) ? package + ".wsgi:application" : "";
-        out.push_back({"django", file, target, ""});
+    if (auto django = ScanDjango(src)) out.push_back(*std::move(django));
+    for (const char* framework : {"fastapi", "flask"}) {
+      if (auto app = ScanApp(src, framework, framework == std::string("flask") ? flask_app : ""))
+        out.push_back(*std::move(app));
+    }
+    // Streamlit: a script importing streamlit; the conventional entry names first.
+    std::vector<std::string> scripts;
+    for (const std::string& file : src.sources()) {
+      const py::Module* m = src.Read(file);
+      if (m && m->Imports("streamlit")) scripts.push_back(file);
+    }
+    auto streamlit_rank = [](const std::string& f) {
+      for (const char* name : {"streamlit_app.py", "app.py", "main.py", "Home.py"}) {
+        if (f == name) return 0;
       }
-      if (std::regex_search(*text, m, kFastApiApp)) {
-        out.push_back({"fastapi", file, module + ":" + m[2].str(), app_dir});
+      return f.find('/') == std::string::npos ? 1 : 2;
+    };
+    std::stable_sort(scripts.begin(), scripts.end(), [&](const auto& a, const auto& b) {
+      return streamlit_rank(a) < streamlit_rank(b);
+    });
+    if (!scripts.empty()) {
+      out.push_back({.framework = "streamlit",
+                     .file = scripts.front(),
+                     .target = scripts.front(),
+                     .why = "`" + scripts.front() + "` imports streamlit"});
+    }
+    return out;
+  }
+
+  // A FastAPI or Flask application: FLASK_APP when the project names it; else a module-level
+  // app object; else an app factory.
+  static std::optional<Found> ScanApp(const Sources& src, const std::string& framework,
+                                      const std::string& flask_app) {
+    const bool flask = framework == "flask";
+    auto is_framework_call = [&](const py::Module& m, const std::string& callee) {
+      const std::string cls = flask ? "Flask" : "FastAPI";
+      if (callee == framework + "." + cls) return true;
+      return callee == cls && m.Imports(framework);
+    };
+    struct Candidate {
+      Found found;
+      int rank;         // lower is better
+      std::string via;  // for `app = f()`: f, which must turn out to be a factory
+    };
+    std::vector<Candidate> objects, factories;
+    std::set<std::string> factory_names;  // of every module: `app = create_app()` elsewhere
+    for (const std::string& file : src.sources()) {
+      const py::Module* m = src.Read(file);
+      if (m == nullptr) continue;
+      const std::string module = src.Module(file);
+      const std::string root = src.ImportRoot(file);
+      // How deep the module is and how conventional its names are rank the candidates.
+      const int depth = static_cast<int>(std::count(module.begin(), module.end(), '.'));
+      std::set<std::string> module_factories;
+      for (const auto& c : m->calls()) {
+        if (!is_framework_call(*m, c.callee) || c.module_level) continue;
+        const py::Module::Function* f = m->FindFunction(c.function);
+        if (f == nullptr || !module_factories.insert(f->name).second) continue;
+        factory_names.insert(f->name);
+        const bool conventional = f->name == "create_app" || f->name == "make_app";
+        Found found{.framework = framework,
+                    .file = file,
+                    .target = module + ":" + f->name + "()",
+                    .app_dir = root,
+                    .factory = f->name,
+                    .why = "app factory `" + f->name + "()` in " + Where(file, f->line)};
+        factories.push_back(
+            {found, depth * 4 + (conventional ? 0 : 1) + (f->required_params ? 100 : 0), ""});
       }
-      if (std::regex_search(*text, kFlaskImport) && std::regex_search(*text, m, kFlaskApp)) {
-        out.push_back({"flask", file, module + ":" + m[2].str(), app_dir});
-      }
-      if (std::regex_search(*text, kStreamlit)) {
-        out.push_back({"streamlit", file, file, ""});
+      for (const auto& a : m->assignments()) {
+        if (!a.module_level || a.callee.empty()) continue;
+        const bool direct = is_framework_call(*m, a.callee);
+        const std::string last = a.callee.substr(a.callee.rfind('.') + 1);
+        Found found{.framework = framework,
+                    .file = file,
+                    .target = module + ":" + a.target,
+                    .app_dir = root,
+                    .why = "`" + a.target + " = " + a.callee + "(...)` in " + Where(file, a.line)};
+        const bool usual = a.target == "app" || a.target == "application";
+        objects.push_back(
+            {found, depth * 4 + (usual ? 0 : 1) + (direct ? 0 : 2), direct ? "" : last});
       }
     }
-    // Several Streamlit scripts: prefer the conventional entry names.
-    auto streamlit_rank = [](const Found& f) {
-      for (const char* name : {"streamlit_app.py", "app.py", "main.py", "Home.py"}) {
-        if (f.file == name) return 0;
-      }
-      return f.file.find('/') == std::string::npos ? 1 : 2;
-    };
-    std::stable_sort(out.begin(), out.end(), [&](const Found& a, const Found& b) {
-      if (a.framework == "streamlit" && b.framework == "streamlit")
-        return streamlit_rank(a) < streamlit_rank(b);
-      return false;
+    // `x = f()` counts only when f is a factory of this framework (found in any module).
+    std::erase_if(objects, [&](const Candidate& c) {
+      return !c.via.empty() && !factory_names.contains(c.via);
     });
-    return out;
+    if (flask && !flask_app.empty()) {
+      Found found{.framework = framework,
+                  .why = "FLASK_APP=" + flask_app + " in the project's .env or .flaskenv",
+                  .flask_app = flask_app};
+      std::vector<Found> all;
+      for (const auto* v : {&objects, &factories}) {
+        for (const auto& c : *v) all.push_back(c.found);
+      }
+      found.target = GunicornTarget(src, flask_app, all);
+      return found;
+    }
+    auto best = [](const std::vector<Candidate>& v) {
+      return std::min_element(v.begin(), v.end(),
+                              [](const auto& a, const auto& b) { return a.rank < b.rank; });
+    };
+    if (!objects.empty()) return best(objects)->found;
+    if (!factories.empty()) {
+      const Candidate& c = *best(factories);
+      if (c.rank >= 100)
+        return std::nullopt;  // every factory needs arguments: nothing to call it with
+      return c.found;
+    }
+    return std::nullopt;
+  }
+
+  // FLASK_APP's value as gunicorn's MODULE:OBJECT (Flask's forms: "app.py", "pkg",
+  // "pkg.mod:app", "pkg:create_app('dev')"); "" when it cannot be told.
+  static std::string GunicornTarget(const Sources& src, std::string value,
+                                    const std::vector<Found>& found) {
+    std::string object;
+    if (size_t colon = value.find(':'); colon != std::string::npos) {
+      object = value.substr(colon + 1);
+      value.resize(colon);
+    }
+    std::string module = value;
+    if (module.ends_with(".py")) module = src.Module(module);
+    if (!object.empty()) return module + ":" + object;
+    for (const Found& f : found) {  // what the scan found in that module
+      if (f.target.starts_with(module + ":")) return f.target;
+    }
+    return module + ":app";
+  }
+
+  // A Django project: manage.py (the shallowest), its settings, the WSGI application.
+  static std::optional<Found> ScanDjango(const Sources& src) {
+    std::vector<std::string> manage;
+    for (const std::string& file : src.sources()) {
+      if (file == "manage.py" || file.ends_with("/manage.py")) manage.push_back(file);
+    }
+    std::stable_sort(manage.begin(), manage.end(), [](const auto& a, const auto& b) {
+      return std::count(a.begin(), a.end(), '/') < std::count(b.begin(), b.end(), '/');
+    });
+    if (manage.empty()) return std::nullopt;
+    const std::string manage_py = manage.front();
+    const std::string root = Dirname(manage_py);  // Django's import root: manage.py's folder
+    std::string settings, settings_from;
+    if (const py::Module* m = src.Read(manage_py)) {
+      settings = SettingsModule(*m);
+      settings_from = manage_py;
+    }
+    if (settings.empty()) {  // wsgi.py or asgi.py name it
+      for (const std::string& file : src.sources()) {
+        if (!file.starts_with(root.empty() ? "" : root + "/") ||
+            !(file.ends_with("wsgi.py") || file.ends_with("asgi.py")))
+          continue;
+        if (const py::Module* m = src.Read(file); m && !(settings = SettingsModule(*m)).empty()) {
+          settings_from = file;
+          break;
+        }
+      }
+    }
+    Found found{.framework = "django", .file = manage_py, .app_dir = root, .manage_py = manage_py};
+    if (settings.empty()) {
+      found.why = "`" + manage_py + "` (no DJANGO_SETTINGS_MODULE found)";
+      return found;
+    }
+    // A settings package with production settings: those. The package is the settings module
+    // itself, or the one it is in when that is named like settings (`config.settings.local`).
+    std::string chosen = settings, note;
+    std::vector<std::string> packages;
+    const std::string parent = settings.substr(0, settings.rfind('.'));
+    if (FileOfModule(src.sources(), root, settings + ".__init__")) {
+      packages.push_back(settings);
+    } else if (parent != settings && FileOfModule(src.sources(), root, parent + ".__init__") &&
+               (parent.ends_with("settings") || parent.ends_with("config"))) {
+      packages.push_back(parent);
+    }
+    for (const std::string& package : packages) {
+      for (const char* name : {"production", "prod"}) {
+        if (chosen == settings && FileOfModule(src.sources(), root, package + "." + name))
+          chosen = package + "." + name;
+      }
+    }
+    if (chosen != settings) {
+      note = "; production settings `" + chosen + "` preferred over `" + settings + "` from `" +
+             settings_from + "`";
+    }
+    found.django_settings = chosen;
+    // The WSGI application: WSGI_APPLICATION in the settings (or the package's other modules,
+    // which a `from .base import *` brings in), else the wsgi.py nearest the settings.
+    std::string wsgi;
+    std::vector<std::string> settings_files;
+    if (auto f = FileOfModule(src.sources(), root, chosen)) {
+      settings_files.push_back(*f);
+      const std::string dir = Dirname(*f);
+      if (!dir.empty() && src.Has(dir + "/__init__.py") && !f->ends_with("/__init__.py")) {
+        for (const std::string& file : src.sources()) {
+          if (Dirname(file) == dir && file != *f) settings_files.push_back(file);
+        }
+      }
+    }
+    for (const std::string& file : settings_files) {
+      const py::Module* m = src.Read(file);
+      if (m == nullptr) continue;
+      for (const auto& a : m->assignments()) {
+        if (a.target != "WSGI_APPLICATION" || !a.module_level) continue;
+        size_t i = a.value;
+        const py::Literal v = py::ParseLiteral(m->tokens(), i);
+        if (v.type != py::Literal::Type::kString) continue;
+        const size_t dot = v.text.rfind('.');
+        if (dot == std::string::npos) continue;
+        if (FileOfModule(src.sources(), root, v.text.substr(0, dot))) {
+          wsgi = v.text.substr(0, dot) + ":" + v.text.substr(dot + 1);
+          note += "; WSGI_APPLICATION from " + Where(file, a.line);
+        }
+        break;
+      }
+      if (!wsgi.empty()) break;
+    }
+    for (std::string package = chosen.substr(0, chosen.rfind('.'));
+         wsgi.empty() && !package.empty();) {
+      if (FileOfModule(src.sources(), root, package + ".wsgi")) {
+        wsgi = package + ".wsgi:application";
+        break;
+      }
+      const size_t dot = package.rfind('.');
+      package = dot == std::string::npos ? "" : package.substr(0, dot);
+    }
+    found.target = wsgi;
+    found.why = "`" + manage_py + "`, settings `" + chosen + "`" + note;
+    return found;
+  }
+
+  // The value a module gives DJANGO_SETTINGS_MODULE: os.environ.setdefault("...", "X") or
+  // os.environ["..."] = "X".
+  static std::string SettingsModule(const py::Module& m) {
+    const auto& t = m.tokens();
+    for (size_t i = 0; i + 2 < t.size(); ++i) {
+      if (t[i].kind != py::Kind::kString || py::StringValue(t[i]) != "DJANGO_SETTINGS_MODULE")
+        continue;
+      size_t v = i + 2;
+      if (t[i + 1].text == "]" && t[i + 2].text == "=")
+        v = i + 3;
+      else if (t[i + 1].text != ",")
+        continue;
+      if (v < t.size()) {
+        if (auto value = py::StringValue(t[v]); value && !value->empty()) return *value;
+      }
+    }
+    return "";
   }
 
   // The health check: an HTTP GET from inside the container, with the image's own Python (slim
@@ -229,52 +529,71 @@ class Frameworks {
     const int port = port_ ? port_ : (streamlit ? 8501 : 8000);
     const std::string ps = std::to_string(port);
     const std::string bind = "0.0.0.0:" + ps;
-    std::string target = app_.empty() ? f.target : app_;
-    if (target.empty()) {
-      throw ocifs::sdk::Error(f.framework + " project (" + f.file +
-                              "): no application object found; set frameworks.app");
+    // The app setting replaces what was found; `MODULE:f()` calls a factory.
+    const std::string target = app_.empty() ? f.target : app_;
+    std::string factory = app_.empty() ? f.factory : "";
+    if (!app_.empty() && app_.ends_with("()")) {
+      factory = app_.substr(app_.find(':') + 1);
+      factory.resize(factory.size() - 2);
+    }
+    if (target.empty() && !(f.framework == "flask" && !f.flask_app.empty())) {
+      if (f.framework != "django" || deps.contains("gunicorn")) {
+        throw ocifs::sdk::Error(f.framework + " project (" + f.why +
+                                "): no application object found; set frameworks.app");
+      }
     }
     const bool gunicorn = deps.contains("gunicorn");
+    const std::vector<std::string> chdir = f.app_dir.empty()
+                                               ? std::vector<std::string>{}
+                                               : std::vector<std::string>{"--chdir", f.app_dir};
     std::vector<std::string> cmd;
     std::string server;
+    auto gunicorn_cmd = [&](std::vector<std::string> extra) {
+      server = "gunicorn";
+      cmd = {"python3", "-m", "gunicorn", "--bind", bind};
+      cmd.insert(cmd.end(), extra.begin(), extra.end());
+      cmd.insert(cmd.end(), chdir.begin(), chdir.end());
+      cmd.push_back(target);
+    };
     if (f.framework == "fastapi") {
       if (gunicorn && deps.contains("uvicorn")) {
-        server = "gunicorn";
-        cmd = {"python3",
-               "-m",
-               "gunicorn",
-               "--bind",
-               bind,
-               "--worker-class",
-               "uvicorn.workers.UvicornWorker"};
-        if (!f.app_dir.empty()) cmd.insert(cmd.end(), {"--chdir", f.app_dir});
-        cmd.push_back(target);
+        gunicorn_cmd({"--worker-class", "uvicorn.workers.UvicornWorker"});
       } else {
         server = "uvicorn";
-        cmd = {"python3", "-m", "uvicorn", target, "--host", "0.0.0.0", "--port", ps};
+        // uvicorn calls a factory itself with --factory, given MODULE:NAME.
+        const std::string app =
+            factory.empty() ? target : target.substr(0, target.find(':') + 1) + factory;
+        cmd = {"python3", "-m", "uvicorn", app, "--host", "0.0.0.0", "--port", ps};
+        if (!factory.empty()) cmd.push_back("--factory");
         if (!f.app_dir.empty()) cmd.insert(cmd.end(), {"--app-dir", f.app_dir});
       }
     } else if (f.framework == "flask") {
-      if (gunicorn) {
-        server = "gunicorn";
-        cmd = {"python3", "-m", "gunicorn", "--bind", bind};
-        if (!f.app_dir.empty()) cmd.insert(cmd.end(), {"--chdir", f.app_dir});
-        cmd.push_back(target);
+      if (gunicorn && !target.empty()) {
+        gunicorn_cmd({});
       } else {
         server = "flask";
-        // Under src/, name the file: Flask puts the first directory above its packages on
-        // sys.path (the image's PYTHONPATH is ocifs's and stays as it is).
-        if (app_.empty() && !f.app_dir.empty()) target = f.file + target.substr(target.find(':'));
-        cmd = {"python3", "-m", "flask", "--app", target, "run", "--host", "0.0.0.0", "--port", ps};
+        // Flask's --app takes FLASK_APP's own forms. Under an import root other than the
+        // workdir, the path: Flask puts the folder above its packages on sys.path.
+        std::string app = !f.flask_app.empty() && app_.empty() ? f.flask_app : target;
+        if (app_.empty() && f.flask_app.empty() && !f.app_dir.empty()) {
+          std::string file = f.file;
+          if (file.ends_with("/__init__.py")) file.resize(file.size() - 12);
+          app = file + app.substr(app.find(':'));
+        }
+        // `--app pkg` finds create_app or make_app by itself.
+        if (app_.empty() && (factory == "create_app" || factory == "make_app")) {
+          app.resize(app.find(':'));
+        }
+        cmd = {"python3", "-m", "flask", "--app", app, "run", "--host", "0.0.0.0", "--port", ps};
       }
     } else if (f.framework == "django") {
       if (gunicorn) {
-        server = "gunicorn";
-        cmd = {"python3", "-m", "gunicorn", "--bind", bind, target};
+        gunicorn_cmd({});
       } else {
         server = "runserver";
-        cmd = {"python3", "manage.py", "runserver", bind};
+        cmd = {"python3", f.manage_py, "runserver", bind};
       }
+      if (!f.django_settings.empty()) config.SetEnv("DJANGO_SETTINGS_MODULE", f.django_settings);
     } else {
       server = "streamlit";
       cmd = {
@@ -294,6 +613,8 @@ class Frameworks {
     config.SetHealthcheck(check);
     config.SetLabel("io.ocifs.framework", f.framework);
     config.SetLabel("io.ocifs.framework.server", server);
+    config.SetLabel("io.ocifs.framework.app",
+                    app_.empty() ? f.why : "the app setting `" + app_ + "`");
   }
 
   std::string framework_, app_, health_path_;

@@ -16,7 +16,7 @@ struct Project {
 
 struct Outcome {
   Result<json> config = Internal("not planned");
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings, infos;
 };
 
 Outcome Detect(const Project& project, ImageOptions flags = {}) {
@@ -43,7 +43,9 @@ Outcome Detect(const Project& project, ImageOptions flags = {}) {
   in.flags = flags;
   in.plugins = std::move(host).value();
   std::vector<std::string> logged;
-  in.plugins->set_log([&](LogLevel, const std::string& m) { out.warnings.push_back(m); });
+  in.plugins->set_log([&](LogLevel level, const std::string& m) {
+    (level == LogLevel::kInfo ? out.infos : out.warnings).push_back(m);
+  });
   auto plan = PlanProject(in);
   if (!plan.ok()) {
     out.config = plan.status();
@@ -132,6 +134,181 @@ TEST(FrameworksTest, DetectsEachFrameworkAndItsServer) {
     EXPECT_EQ(cfg["Healthcheck"]["Interval"], 30000000000LL);
     EXPECT_EQ(cfg["Labels"]["io.ocifs.framework"], c.name.substr(0, c.name.find_first_of(" +")))
         << c.name;
+  }
+}
+
+// Shapes real projects have, each with the command it must get. The sources are written the way
+// such projects write them: factories with config arguments and blueprints, settings packages,
+// apps in a folder of a monorepo.
+TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
+  const std::string flaskr_init =
+      "import os\n\nfrom flask import Flask\n\n\n"
+      "def create_app(test_config=None):\n"
+      "    \"\"\"Create and configure an instance of the Flask application.\"\"\"\n"
+      "    app = Flask(__name__, instance_relative_config=True)\n"
+      "    app.config.from_mapping(\n        SECRET_KEY=\"dev\",\n    )\n"
+      "    from . import blog\n    app.register_blueprint(blog.bp)\n"
+      "    return app\n";
+  const std::string blog = "from flask import Blueprint\nbp = Blueprint('blog', __name__)\n";
+  const std::string fastapi_factory =
+      "from fastapi import FastAPI\n\nfrom app.api import router\n\n\n"
+      "def get_application() -> FastAPI:\n"
+      "    application = FastAPI(\n        title='shop',\n        debug=False,\n    )\n"
+      "    application.include_router(router)\n    return application\n";
+  const std::string manage =
+      "#!/usr/bin/env python\nimport os\nimport sys\n\n"
+      "if __name__ == \"__main__\":\n"
+      "    os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"config.settings.local\")\n"
+      "    from django.core.management import execute_from_command_line\n"
+      "    execute_from_command_line(sys.argv)\n";
+  struct Case {
+    std::string name;
+    Project project;
+    std::vector<std::string> entrypoint;
+    std::string settings;  // DJANGO_SETTINGS_MODULE in the image, "" for none
+    std::string why;       // in the io.ocifs.framework.app label
+  } cases[] = {
+      {"flask factory, gunicorn",
+       {{{"flaskr/__init__.py", flaskr_init}, {"flaskr/blog.py", blog}}, {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "flaskr:create_app()"},
+       "",
+       "app factory `create_app()` in `flaskr/__init__.py` line 6"},
+      {"flask factory, flask run",
+       {{{"flaskr/__init__.py", flaskr_init}, {"flaskr/blog.py", blog}}, {"flask"}},
+       {"python3", "-m", "flask", "--app", "flaskr", "run", "--host", "0.0.0.0", "--port", "8000"},
+       "",
+       "app factory"},
+      {"flask make_app in a src layout",
+       {{{"pyproject.toml", kPyproject},
+         {"src/shop/__init__.py",
+          "import flask\n\n@some_registry.register\ndef make_app():\n    return flask.Flask("
+          "\n        __name__)\n"}},
+        {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--chdir", "src", "shop:make_app()"},
+       "",
+       "app factory `make_app()` in `src/shop/__init__.py` line 4"},
+      {"flask app = create_app() in a top-level module",
+       {{{"app/__init__.py", flaskr_init},
+         {"microblog.py", "from app import create_app, db\n\napp = create_app()\n"}},
+        {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "microblog:app"},
+       "",
+       "`app = create_app(...)` in `microblog.py` line 3"},
+      {"FLASK_APP in .flaskenv",
+       {{{"app/__init__.py", flaskr_init},
+         {"wsgi.py", "from app import create_app\napplication = create_app()\n"},
+         {".flaskenv", "FLASK_APP=app:create_app()\nFLASK_DEBUG=0\n"}},
+        {"flask"}},
+       {"python3", "-m", "flask", "--app", "app:create_app()", "run", "--host", "0.0.0.0", "--port",
+        "8000"},
+       "",
+       "FLASK_APP=app:create_app()"},
+      {"FLASK_APP in .env (which stays out of the image)",
+       {{{"app/__init__.py", flaskr_init},
+         {"serve.py", "from app import create_app\nserver = create_app()\n"},
+         {".env", "SECRET_KEY=hunter2\nFLASK_APP=serve.py\n"}},
+        {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "serve:server"},
+       "",
+       "FLASK_APP=serve.py"},
+      {"a Flask( in a docstring and a comment is not an app",
+       {{{"pyproject.toml", kPyproject},
+         {"notes.py", "\"\"\"Use it as app = Flask(__name__).\"\"\"\n# app = Flask(x)\n"},
+         {"app/__init__.py", flaskr_init}},
+        {"flask", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "app:create_app()"},
+       "",
+       "app factory `create_app()` in `app/__init__.py`"},
+      {"fastapi factory, uvicorn",
+       {{{"app/__init__.py", ""}, {"app/api.py", ""}, {"app/main.py", fastapi_factory}},
+        {"fastapi", "uvicorn"}},
+       {"python3", "-m", "uvicorn", "app.main:get_application", "--host", "0.0.0.0", "--port",
+        "8000", "--factory"},
+       "",
+       "app factory `get_application()` in `app/main.py` line 6"},
+      {"fastapi factory, gunicorn",
+       {{{"app/__init__.py", ""}, {"app/api.py", ""}, {"app/main.py", fastapi_factory}},
+        {"fastapi", "uvicorn", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--worker-class",
+        "uvicorn.workers.UvicornWorker", "app.main:get_application()"},
+       "",
+       "app factory"},
+      {"fastapi app in backend/ of a monorepo",
+       {{{"backend/pyproject.toml", kPyproject},
+         {"backend/app/__init__.py", ""},
+         {"backend/app/main.py", "from fastapi import FastAPI\napp = FastAPI()\n"},
+         {"frontend/package.json", "{}"}},
+        {"fastapi", "uvicorn"}},
+       {"python3", "-m", "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000",
+        "--app-dir", "backend"},
+       "",
+       "`app = FastAPI(...)` in `backend/app/main.py` line 2"},
+      {"django settings package prefers production",
+       {{{"manage.py", manage},
+         {"config/__init__.py", ""},
+         {"config/settings/__init__.py", ""},
+         {"config/settings/base.py", "WSGI_APPLICATION = \"config.wsgi.application\"\n"},
+         {"config/settings/local.py", "from .base import *  # noqa\nDEBUG = True\n"},
+         {"config/settings/production.py", "from .base import *  # noqa\n"},
+         {"config/wsgi.py", "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "config.wsgi:application"},
+       "config.settings.production",
+       "production settings `config.settings.production` preferred over "
+       "`config.settings.local` from `manage.py`; WSGI_APPLICATION from "
+       "`config/settings/base.py` line 1"},
+      {"django wsgi.py beside the settings package",
+       {{{"manage.py",
+          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+          "'proj.settings.dev')\n"},
+         {"proj/__init__.py", ""},
+         {"proj/settings/__init__.py", ""},
+         {"proj/settings/base.py", "DEBUG = False\n"},
+         {"proj/settings/dev.py", "from .base import *\n"},
+         {"proj/wsgi.py", "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "proj.wsgi:application"},
+       "proj.settings.dev",
+       "settings `proj.settings.dev`"},
+      {"django in backend/, settings from wsgi.py",
+       {{{"backend/manage.py", "import sys\n"},
+         {"backend/requirements.txt", "django\n"},
+         {"backend/mysite/__init__.py", ""},
+         {"backend/mysite/settings.py", "WSGI_APPLICATION = 'mysite.wsgi.application'\n"},
+         {"backend/mysite/wsgi.py",
+          "import os\nos.environ[\"DJANGO_SETTINGS_MODULE\"] = \"mysite.settings\"\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--chdir", "backend",
+        "mysite.wsgi:application"},
+       "mysite.settings",
+       "`backend/manage.py`, settings `mysite.settings`"},
+      {"django in backend/, runserver",
+       {{{"backend/manage.py",
+          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"},
+         {"backend/mysite/__init__.py", ""},
+         {"backend/mysite/settings.py", ""},
+         {"backend/mysite/wsgi.py", ""}},
+        {"django"}},
+       {"python3", "backend/manage.py", "runserver", "0.0.0.0:8000"},
+       "mysite.settings",
+       "`backend/manage.py`"},
+  };
+  for (const auto& c : cases) {
+    auto out = Detect(c.project);
+    ASSERT_TRUE(out.config.ok()) << c.name << ": " << out.config.status().message();
+    const json& cfg = *out.config;
+    EXPECT_EQ(cfg["Entrypoint"], json(c.entrypoint)) << c.name;
+    EXPECT_TRUE(cfg["ExposedPorts"].contains("8000/tcp")) << c.name;
+    const std::string why = cfg["Labels"].value("io.ocifs.framework.app", "");
+    EXPECT_NE(why.find(c.why), std::string::npos) << c.name << ": " << why;
+    ASSERT_EQ(out.infos.size(), 1u) << c.name;
+    EXPECT_NE(out.infos[0].find(why), std::string::npos) << c.name << ": " << out.infos[0];
+    std::string settings;
+    for (const auto& e : cfg["Env"]) {
+      const std::string kv = e;
+      if (kv.starts_with("DJANGO_SETTINGS_MODULE=")) settings = kv.substr(23);
+    }
+    EXPECT_EQ(settings, c.settings) << c.name;
   }
 }
 
