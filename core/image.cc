@@ -863,6 +863,81 @@ Status CheckRefNames(const ImagePlan& plan) {
   return Status::Ok();
 }
 
+namespace {
+
+// The Python module a command's server or framework is, when it is one ocifs knows: the word
+// after `-m`, a console script's name, `manage.py` (Django), `exec X` in a `sh -c` script.
+std::vector<std::string> ServerModules(const std::vector<std::string>& argv) {
+  static const std::map<std::string, std::string, std::less<>> kKnown = {
+      {"gunicorn", "gunicorn"},
+      {"uvicorn", "uvicorn"},
+      {"streamlit", "streamlit"},
+      {"flask", "flask"},
+      {"hypercorn", "hypercorn"},
+      {"daphne", "daphne"},
+      {"waitress-serve", "waitress"},
+      {"waitress", "waitress"},
+      {"celery", "celery"}};
+  std::vector<std::string> words;
+  for (const std::string& arg : argv) {
+    for (size_t i = 0; i < arg.size();) {
+      const size_t end = std::min(arg.find_first_of(" \t\n", i), arg.size());
+      if (end > i) words.push_back(arg.substr(i, end - i));
+      i = end + 1;
+    }
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    const bool command = i == 0 || words[i - 1] == "-m" || words[i - 1] == "exec" ||
+                         words[i - 1] == "&&" || words[i - 1] == "-c";
+    const std::string name = w.substr(w.rfind('/') + 1);
+    if (command) {
+      if (auto it = kKnown.find(name); it != kKnown.end()) out.push_back(it->second);
+    }
+    if (name == "manage.py") out.push_back("django");
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// What the command needs that the image may not have, and where it would only listen on the
+// container's loopback: warnings, or errors under --strict for the missing pieces.
+Status CheckCommand(const ResolvedProject& p, std::vector<std::string>& warnings) {
+  std::vector<std::string> argv = p.entrypoint.value_or(std::vector<std::string>{});
+  if (p.cmd) argv.insert(argv.end(), p.cmd->begin(), p.cmd->end());
+  if (argv.empty()) return Status::Ok();
+  if (auto why = LoopbackOnly(argv, p.env)) warnings.push_back("the command: " + *why);
+  std::vector<std::string> needed = ServerModules(argv);
+  for (const auto& [k, v] : p.labels) {
+    const bool framework = v == "flask" || v == "django" || v == "fastapi" || v == "streamlit";
+    if (k == "io.ocifs.framework" && framework &&
+        std::find(needed.begin(), needed.end(), v) == needed.end())
+      needed.push_back(v);
+  }
+  for (const std::string& module : needed) {
+    auto in = [&](const std::shared_ptr<const Tree>& tree) {
+      return tree && (tree->Lstat(module).ok() || tree->Lstat(module + ".py").ok());
+    };
+    if ((p.deps && in(p.deps->tree)) || in(p.tree)) continue;
+    std::string msg =
+        p.deps ? fmt::format(
+                     "the image runs `{}`, which is not in the dependencies layer (`{}`): "
+                     "install it there, or set the command",
+                     module, p.deps->host_path)
+               : fmt::format(
+                     "the image runs `{}`, and it has no dependencies layer (no .venv, "
+                     "--deps or [tool.ocifs] deps): the base `{}` must have it",
+                     module, p.base);
+    if (p.strict) return InvalidArgument(msg + " (an error with --strict)");
+    warnings.push_back(std::move(msg));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
   if (in.plugins && !in.plugins->empty()) {
     OCIFS_RETURN_IF_ERROR(in.plugins->Configure(plan.project->options.plugins, &plan.warnings));
@@ -871,6 +946,7 @@ Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
   const ResolvedProject& p = *plan.project;
   if (!p.entrypoint && !p.cmd && !p.missing_entrypoint.empty())
     return InvalidArgument(p.missing_entrypoint + "; no plugin detected one either");
+  OCIFS_RETURN_IF_ERROR(CheckCommand(p, plan.warnings));
   return plan;
 }
 

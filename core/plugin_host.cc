@@ -844,14 +844,26 @@ void ApplyContributions(ResolvedProject& p, const std::vector<Contribution>& con
     }
   };
   for (const Contribution& c : contributions) {
-    if ((c.entrypoint || c.cmd) && !user_command) {
+    if ((c.entrypoint || c.cmd) && !user_command && !p.entrypoint_stated) {
       if (!command_from.empty()) {
         conflict(command_from, c.plugin, "the command");
       } else {
         command_from = c.plugin;
         p.entrypoint = c.entrypoint;
         p.cmd = c.cmd;
-        p.entrypoint_reason = fmt::format("plugin `{}`", c.plugin);
+        // Why, in the plugin's words (the frameworks plugin labels what it found), and what its
+        // command replaced.
+        std::string why;
+        for (const auto& [k, v] : c.labels) {
+          if (k == "io.ocifs.framework.app") why = fmt::format(": {}", v);
+        }
+        p.entrypoint_reason =
+            p.entrypoint_reason.empty()
+                ? fmt::format("plugin `{}`{}", c.plugin, why)
+                : fmt::format(
+                      "plugin `{}`{} (a plugin's command replaces ocifs's own guess, "
+                      "{})",
+                      c.plugin, why, p.entrypoint_reason);
       }
     }
     merge_keys(c.plugin, c.env, o.env, p.env, env_from, "env");

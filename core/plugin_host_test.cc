@@ -144,7 +144,9 @@ TEST(PluginHostTest, ACPluginContributesBelowWhatTheUserSaid) {
   EXPECT_EQ(
       c["Healthcheck"],
       json({{"Test", {"CMD", "python3", "-c"}}, {"Interval", 30000000000LL}, {"Retries", 3}}));
-  EXPECT_EQ(p.plan->project->entrypoint_reason, "plugin `c-probe`");
+  EXPECT_EQ(p.plan->project->entrypoint_reason,
+            "plugin `c-probe` (a plugin's command replaces ocifs's own guess, the top-level "
+            "`app.py`)");
   // Its layer sits on top, with the facts it was given.
   ASSERT_EQ(p.plan->layers.back().name, "probe");
   const PlannedLayer& probe = p.plan->layers.back();

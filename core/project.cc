@@ -8,6 +8,7 @@
 #include <cctype>
 #include <filesystem>
 #include <regex>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -15,6 +16,7 @@
 #include "core/pep440.h"
 #include "core/python_versions.h"
 #include "core/text.h"
+#include "ocifs/python_source.hpp"
 
 namespace ocifs {
 namespace {
@@ -536,7 +538,8 @@ std::vector<std::string> IniLines(std::string_view text, std::string_view sectio
 }
 
 // The console scripts a project declares, from the first of: [project.scripts], Poetry's
-// [tool.poetry.scripts], setup.cfg's [options.entry_points] console_scripts.
+// [tool.poetry.scripts], setup.cfg's [options.entry_points] console_scripts, setup.py's
+// entry_points (read, never run).
 struct DeclaredScripts {
   std::vector<std::pair<std::string, std::string>> scripts;
   std::string table;              // "[project.scripts]"
@@ -547,23 +550,31 @@ struct DeclaredScripts {
 
 std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_view text);
 
-DeclaredScripts FindDeclaredScripts(const Tree& t, const std::string& dir, const PyProject& py) {
+DeclaredScripts FindDeclaredScripts(const std::string& dir, const PyProject& py,
+                                    std::string_view setup_cfg, const SetupPy& setup_py) {
   std::vector<DeclaredScripts> found;
   const std::string pyproject = dir + "/pyproject.toml";
   if (!py.scripts.empty()) found.push_back({py.scripts, "[project.scripts]", pyproject, "", {}});
   if (!py.poetry_scripts.empty()) {
     found.push_back({py.poetry_scripts, "[tool.poetry.scripts]", pyproject, "", {}});
   }
-  if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) {
-    auto scripts = SetupCfgScripts(*cfg);
+  if (!setup_cfg.empty()) {
+    auto scripts = SetupCfgScripts(setup_cfg);
     if (!scripts.empty()) {
-      const auto name = IniLines(*cfg, "metadata", "name");
+      const auto name = IniLines(setup_cfg, "metadata", "name");
       found.push_back({std::move(scripts),
                        "setup.cfg [options.entry_points] console_scripts",
                        dir + "/setup.cfg",
                        name.empty() ? "" : name.front(),
                        {}});
     }
+  }
+  if (!setup_py.scripts.empty()) {
+    found.push_back({setup_py.scripts,
+                     "setup.py entry_points console_scripts",
+                     dir + "/setup.py",
+                     setup_py.name,
+                     {}});
   }
   if (found.empty()) return {};
   DeclaredScripts first = std::move(found.front());
@@ -591,14 +602,19 @@ std::vector<std::string> RunnablePackages(const Tree& t, const IgnoreRules& igno
   return out;
 }
 
+// An entry point line, `name = module:function`, as (name, target); nullopt without a `=`.
+std::optional<std::pair<std::string, std::string>> ScriptLine(std::string_view line) {
+  const size_t eq = line.find('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  return std::make_pair(std::string(TrimSpace(line.substr(0, eq))),
+                        std::string(TrimSpace(line.substr(eq + 1))));
+}
+
 // setup.cfg's `[options.entry_points] console_scripts` as (name, target) pairs, in file order.
 std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const std::string& line : IniLines(text, "options.entry_points", "console_scripts")) {
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    out.emplace_back(std::string(TrimSpace(std::string_view(line).substr(0, eq))),
-                     std::string(TrimSpace(std::string_view(line).substr(eq + 1))));
+    if (auto script = ScriptLine(line)) out.push_back(*std::move(script));
   }
   return out;
 }
@@ -699,6 +715,112 @@ Status KeepMountsOut(const ResolveInputs& in, ResolvedProject& r) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> ProcfileWebCommand(std::string_view procfile) {
+  for (std::string_view line : SplitLines(procfile)) {
+    line = TrimSpace(line);
+    if (!line.starts_with("web:")) continue;
+    const std::string command(TrimSpace(line.substr(4)));
+    if (command.empty()) return std::nullopt;
+    if (command.find_first_of("$'\"\\;&|<>()`*?~#{}") == std::string::npos) {
+      std::vector<std::string> words;
+      for (size_t i = 0; i < command.size();) {
+        const size_t end = std::min(command.find_first_of(" \t", i), command.size());
+        if (end > i) words.push_back(command.substr(i, end - i));
+        i = end + 1;
+      }
+      return words;
+    }
+    const bool single = command.find_first_of(";&|") == std::string::npos;
+    return std::vector<std::string>{"/bin/sh", "-c", single ? "exec " + command : command};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> LoopbackOnly(const std::vector<std::string>& argv,
+                                        const KeyValues& env) {
+  // The words, a `sh -c` script's split on blanks.
+  std::vector<std::string> words;
+  for (const std::string& arg : argv) {
+    for (size_t i = 0; i < arg.size();) {
+      const size_t end = std::min(arg.find_first_of(" \t\n=", i), arg.size());
+      if (end > i) words.push_back(arg.substr(i, end - i));
+      i = end + 1;
+    }
+  }
+  auto has = [&](std::initializer_list<std::string_view> any) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+      return std::find(any.begin(), any.end(), w) != any.end();
+    });
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w.starts_with("127.") || w.starts_with("localhost") || w == "[::1]" || w == "::1") {
+      return fmt::format(
+          "`{}` binds `{}`: only the container itself can reach the server (bind "
+          "0.0.0.0)",
+          i > 0 ? words[i - 1] : w, w);
+    }
+  }
+  auto server = [&](std::string_view name) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+      return w == name || w.ends_with("/" + std::string(name));
+    });
+  };
+  auto port_set =
+      std::any_of(env.begin(), env.end(), [](const auto& kv) { return kv.first == "PORT"; });
+  if (server("uvicorn") && !has({"--host", "--uds", "--fd"}))
+    return std::string("uvicorn without --host listens on 127.0.0.1 only (add --host 0.0.0.0)");
+  if (server("flask") && has({"run"}) && !has({"--host", "-h"}))
+    return std::string("`flask run` without --host listens on 127.0.0.1 only (add --host 0.0.0.0)");
+  if (has({"runserver"})) {
+    auto it = std::find(words.begin(), words.end(), "runserver");
+    if (it + 1 == words.end() || (*(it + 1)).starts_with('-') ||
+        std::all_of((it + 1)->begin(), (it + 1)->end(), ::isdigit))
+      return std::string(
+          "`runserver` without an address listens on 127.0.0.1 only (add 0.0.0.0:8000)");
+  }
+  if (server("gunicorn") && !port_set && !has({"--bind", "-b", "-c", "--config"}))
+    return std::string(
+        "gunicorn without --bind (and no PORT) listens on 127.0.0.1:8000 only (add "
+        "--bind 0.0.0.0:8000)");
+  return std::nullopt;
+}
+
+SetupPy ReadSetupPy(std::string_view text) {
+  namespace py = sdk::python;
+  SetupPy out;
+  const py::Module m(text);
+  for (const auto& call : m.calls()) {
+    if (call.callee != "setup" && call.callee != "setuptools.setup" &&
+        call.callee != "distutils.core.setup")
+      continue;
+    for (const auto& [key, value] : m.Arguments(call)) {
+      const bool text_value = value.type == py::Literal::Type::kString;
+      if (key == "name" && text_value) out.name = value.text;
+      if (key == "version" && text_value) out.version = value.text;
+      if (key == "python_requires" && text_value) out.python_requires = value.text;
+      if (key != "entry_points") continue;
+      // {"console_scripts": ["app = app.cli:main", ...]}, or the same as INI text.
+      if (const py::Literal* scripts = value.Get("console_scripts")) {
+        for (const auto& item : scripts->items) {
+          if (item.type != py::Literal::Type::kString) continue;
+          if (auto script = ScriptLine(item.text)) out.scripts.push_back(*std::move(script));
+        }
+      } else if (text_value) {
+        std::string_view section;
+        for (std::string_view line : SplitLines(value.text)) {
+          line = TrimSpace(line);
+          if (line.starts_with('[')) section = line;
+          if (section != "[console_scripts]" || line.starts_with('#')) continue;
+          if (auto script = ScriptLine(line)) out.scripts.push_back(*std::move(script));
+        }
+      }
+    }
+    break;
+  }
+  return out;
+}
+
 Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   ResolvedProject r;
   std::error_code ec;
@@ -720,6 +842,21 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, "pyproject.toml"));
     OCIFS_ASSIGN_OR_RETURN(r.pyproject, ParsePyProject(text, pyproject_name));
     AbsolutizeFileOptions(r.pyproject.tool, r.dir);
+  }
+  // Projects without [project] keep their metadata in [tool.poetry] (read with pyproject.toml),
+  // setup.cfg's [metadata] or setup.py's setup() call (read, never run).
+  std::string setup_cfg;
+  if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) setup_cfg = *std::move(cfg);
+  SetupPy setup_py;
+  if (auto text = ReadSmallFile(t, "setup.py", 1 << 20); text.ok()) setup_py = ReadSetupPy(*text);
+  for (auto [field, key, from_setup_py] :
+       {std::tuple{&r.pyproject.name, "name", &setup_py.name},
+        std::tuple{&r.pyproject.version, "version", &setup_py.version}}) {
+    const auto cfg_value = IniLines(setup_cfg, "metadata", key);
+    // "attr: pkg.__version__" and "file: VERSION" need the package: left out.
+    if (field->empty() && !cfg_value.empty() && cfg_value.front().find(':') == std::string::npos)
+      *field = cfg_value.front();
+    if (field->empty()) *field = *from_setup_py;
   }
   r.options = Merge(r.pyproject.tool, in.flags);
   const ImageOptions& o = r.options;
@@ -812,9 +949,12 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       spec_text = *converted;
       from = fmt::format("{}: [tool.poetry.dependencies] python `{}`", pyproject_name,
                          r.pyproject.poetry_python);
-    } else if (auto cfg = ReadSmallFile(t, "setup.cfg", 1 << 20); cfg.ok()) {
-      spec_text = fmt::format("{}", fmt::join(IniLines(*cfg, "options", "python_requires"), " "));
+    } else if (auto cfg = IniLines(setup_cfg, "options", "python_requires"); !cfg.empty()) {
+      spec_text = fmt::format("{}", fmt::join(cfg, " "));
       from = fmt::format("{}/setup.cfg: [options] python_requires", r.dir);
+    } else if (!setup_py.python_requires.empty()) {
+      spec_text = setup_py.python_requires;
+      from = fmt::format("{}/setup.py: python_requires", r.dir);
     }
     if (!spec_text.empty()) {
       auto spec = SpecifierSet::Parse(spec_text);
@@ -914,11 +1054,27 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
 
   // Entrypoint
   std::vector<std::string> pythonpath;
+  std::string procfile;
+  if (auto st = t.Lstat("Procfile"); st.ok() && st->type == FileType::kRegular) {
+    OCIFS_ASSIGN_OR_RETURN(procfile, ReadSmallFile(t, "Procfile", 1 << 20));
+  }
   if (o.entrypoint || o.cmd) {
     r.entrypoint = o.entrypoint;
     r.cmd = o.cmd;
     r.entrypoint_reason = "the entrypoint/cmd settings";
-  } else if (const DeclaredScripts declared = FindDeclaredScripts(t, r.dir, r.pyproject);
+  } else if (auto web = procfile.empty() ? std::nullopt : ProcfileWebCommand(procfile)) {
+    // How the project says its server starts in production (Heroku and its kind).
+    r.entrypoint = std::move(web);
+    r.entrypoint_stated = true;
+    r.entrypoint_reason = "the Procfile's `web:` line";
+    if (const DeclaredScripts also = FindDeclaredScripts(r.dir, r.pyproject, setup_cfg, setup_py);
+        !also.scripts.empty()) {
+      r.entrypoint_reason += fmt::format(
+          " (it says how the server starts; {} declares command-line scripts, not the server)",
+          also.table);
+    }
+  } else if (const DeclaredScripts declared =
+                 FindDeclaredScripts(r.dir, r.pyproject, setup_cfg, setup_py);
              !declared.scripts.empty()) {
     // Console scripts where projects declare them: the first place that has some wins.
     const auto& scripts = declared.scripts;
@@ -979,10 +1135,11 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     }
     if (!r.entrypoint) {
       r.missing_entrypoint = fmt::format(
-          "project `{}`: no entrypoint found (looked for [project.scripts], "
-          "[tool.poetry.scripts], setup.cfg console_scripts, a top-level main.py, app.py or "
-          "__main__.py, and a package with __main__.py{}): add [project.scripts] to "
-          "pyproject.toml, or set entrypoint (--entrypoint or [tool.ocifs])",
+          "project `{}`: no entrypoint found (looked for a Procfile `web:` line, "
+          "[project.scripts], [tool.poetry.scripts], setup.cfg and setup.py console_scripts, a "
+          "top-level main.py, app.py or __main__.py, and a package with __main__.py{}): add "
+          "[project.scripts] to pyproject.toml, or set entrypoint (--entrypoint or "
+          "[tool.ocifs])",
           r.dir,
           runnable.size() > 1
               ? fmt::format("; several have one: `{}`, so name one with --entrypoint "
@@ -1007,6 +1164,8 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   std::string pp;
   for (const auto& p : pythonpath) pp += (pp.empty() ? "" : ":") + p;
   SetKeyValue(r.env, "PYTHONPATH", pp);
+  // A Procfile's server listens on $PORT, as on the platforms that run Procfiles.
+  if (r.entrypoint_stated) SetKeyValue(r.env, "PORT", "8000");
   for (const auto& [k, v] : o.env) SetKeyValue(r.env, k, v);
 
   // Labels: detected from [project], then the user's.
@@ -1023,6 +1182,12 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   for (const auto& [k, v] : o.labels) SetKeyValue(r.labels, k, v);
 
   r.expose = o.expose;
+  if (r.entrypoint_stated && r.expose.empty()) {
+    for (const auto& [k, v] : r.env) {
+      if (k == "PORT" && std::all_of(v.begin(), v.end(), ::isdigit) && !v.empty())
+        r.expose.push_back(v + "/tcp");
+    }
+  }
   r.healthcheck = o.healthcheck;
   r.user = o.user;
   if (o.user) {

@@ -47,8 +47,27 @@ struct PyProject {
   ImageOptions tool;                                         // [tool.ocifs]
 };
 
+// A Procfile's `web:` command as exec words: split on blanks when it is a plain command, else
+// run by /bin/sh (`exec`ed when it is a single command, so the server gets the signals);
+// nullopt when the Procfile has no `web:` line.
+std::optional<std::vector<std::string>> ProcfileWebCommand(std::string_view procfile);
+
+// Why `argv` (an entrypoint followed by its cmd) would serve only inside the container (a bind
+// to 127.0.0.1 or localhost, or a server left on its loopback default); nullopt when it would
+// not, or when it cannot be told. `env` is the image's (gunicorn binds 0.0.0.0 when PORT is set).
+std::optional<std::string> LoopbackOnly(const std::vector<std::string>& argv, const KeyValues& env);
+
 // Parses pyproject.toml text. `file` names it in messages ("file:line:col: ...").
 Result<PyProject> ParsePyProject(std::string_view text, std::string_view file);
+
+// What a setup.py declares in its setup() call, read statically (the file is never run): the
+// literal arguments, and names bound to literals at module level. Fields stay empty where the
+// file says nothing that can be read without running it.
+struct SetupPy {
+  std::string name, version, python_requires;
+  std::vector<std::pair<std::string, std::string>> scripts;  // console_scripts, in file order
+};
+SetupPy ReadSetupPy(std::string_view text);
 
 struct Platform {
   std::string os = "linux";
@@ -91,6 +110,9 @@ struct ResolvedProject {
   std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
   std::optional<std::vector<std::string>> cmd;  // unset: keep the base's (unless entrypoint set)
   std::string entrypoint_reason;
+  // The project states its start command itself (a Procfile's `web:`): plugins' commands do not
+  // replace it (their port and health check still apply).
+  bool entrypoint_stated = false;
   // Set when neither the settings nor ocifs's own detection found a command: the error, should
   // the plugins not find one either.
   std::string missing_entrypoint;

@@ -500,6 +500,12 @@ TEST(ProjectTest, PythonVersionFromWhereProjectsDeclareIt) {
          "python_requires = >=3.9, <3.13\n"}},
        "3.12",
        "setup.cfg: [options] python_requires"},
+      {"setup.py",
+       {{"setup.py",
+         "from setuptools import setup\nREQUIRES_PYTHON = '>=3.8,<3.12'\n"
+         "setup(name='pkg', python_requires=REQUIRES_PYTHON)\n"}},
+       "3.11",
+       "setup.py: python_requires"},
       {"runtime.txt", {{"runtime.txt", "python-3.11.9\n"}}, "3.11", "`runtime.txt`"},
       {"requires-python wins over runtime.txt",
        {{"pyproject.toml", "[project]\nname = \"pkg\"\nrequires-python = \"~=3.13.0\"\n" + scripts},
@@ -534,6 +540,91 @@ TEST(ProjectTest, PythonVersionFromWhereProjectsDeclareIt) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->pyproject.name, "shop");
   EXPECT_EQ(r->pyproject.version, "2.1.0");
+  // Without [project] or [tool.poetry]: setup.cfg's [metadata], then setup.py's setup().
+  struct Meta {
+    std::string file, text, name, version;
+  } metas[] = {
+      {"setup.cfg", "[metadata]\nname = shop\nversion = 3.0\n", "shop", "3.0"},
+      {"setup.cfg", "[metadata]\nname = shop\nversion = attr: shop.__version__\n", "shop", ""},
+      {"setup.py", "from setuptools import setup\nsetup(name='shop', version=\"1.2\")\n", "shop",
+       "1.2"},
+      {"setup.py", "setup(name=compute_name())\n", "", ""},
+  };
+  for (const auto& m : metas) {
+    Project p("");
+    p.dir.Write("app.py", "");
+    p.dir.Write(m.file, m.text);
+    auto meta = p.Resolve();
+    ASSERT_TRUE(meta.ok()) << m.text << meta.status().message();
+    EXPECT_EQ(meta->pyproject.name, m.name) << m.text;
+    EXPECT_EQ(meta->pyproject.version, m.version) << m.text;
+  }
+}
+
+TEST(ProjectTest, ProcfileWebCommand) {
+  struct Case {
+    std::string procfile;
+    std::optional<std::vector<std::string>> want;
+  } cases[] = {
+      {"web: gunicorn app:app --workers 2\nworker: celery -A app worker\n",
+       std::vector<std::string>{"gunicorn", "app:app", "--workers", "2"}},
+      {"release: ./migrate\nweb:   gunicorn app:app --bind 0.0.0.0:$PORT\n",
+       std::vector<std::string>{"/bin/sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"}},
+      {"web: python manage.py migrate && gunicorn mysite.wsgi\n",
+       std::vector<std::string>{"/bin/sh", "-c",
+                                "python manage.py migrate && gunicorn mysite.wsgi"}},
+      {"worker: python worker.py\n", std::nullopt},
+      {"web:\n", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (const auto& c : cases) EXPECT_EQ(ProcfileWebCommand(c.procfile), c.want) << c.procfile;
+
+  // The Procfile is how the project says its server starts: it wins over console scripts, and
+  // its $PORT is set and exposed.
+  Project p("[project]\nname = \"shop\"\n[project.scripts]\nshop = \"shop.cli:main\"\n");
+  p.dir.Write("Procfile", "web: gunicorn shop.web:app\n");
+  auto r = p.Resolve();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r->entrypoint, (std::vector<std::string>{"gunicorn", "shop.web:app"}));
+  EXPECT_TRUE(r->entrypoint_stated);
+  EXPECT_NE(r->entrypoint_reason.find("the Procfile's `web:` line (it says how the server "
+                                      "starts; [project.scripts] declares command-line scripts"),
+            std::string::npos)
+      << r->entrypoint_reason;
+  EXPECT_NE(std::find(r->env.begin(), r->env.end(),
+                      std::make_pair(std::string("PORT"), std::string("8000"))),
+            r->env.end());
+  EXPECT_EQ(r->expose, std::vector<std::string>{"8000/tcp"});
+}
+
+TEST(ProjectTest, LoopbackOnlyServersAreFound) {
+  struct Case {
+    std::vector<std::string> argv;
+    KeyValues env;
+    std::string says;  // "" = nothing to say
+  } cases[] = {
+      {{"python3", "-m", "uvicorn", "app:app", "--host", "0.0.0.0"}, {}, ""},
+      {{"python3", "-m", "uvicorn", "app:app"}, {}, "uvicorn without --host"},
+      {{"uvicorn", "app:app", "--host", "127.0.0.1"}, {}, "`--host` binds `127.0.0.1`"},
+      {{"/bin/sh", "-c", "exec gunicorn -b localhost:8000 app:app"}, {}, "binds `localhost:8000`"},
+      {{"gunicorn", "app:app"}, {}, "gunicorn without --bind"},
+      {{"gunicorn", "app:app"}, {{"PORT", "8000"}}, ""},
+      {{"gunicorn", "--bind=0.0.0.0:80", "app:app"}, {}, ""},
+      {{"python3", "manage.py", "runserver"}, {}, "`runserver` without an address"},
+      {{"python3", "manage.py", "runserver", "0.0.0.0:8000"}, {}, ""},
+      {{"python3", "-m", "flask", "--app", "x", "run"}, {}, "`flask run` without --host"},
+      {{"python3", "-m", "flask", "--app", "x", "run", "--host", "0.0.0.0"}, {}, ""},
+      {{"python3", "/app/main.py"}, {}, ""},
+  };
+  for (const auto& c : cases) {
+    auto why = LoopbackOnly(c.argv, c.env);
+    if (c.says.empty()) {
+      EXPECT_FALSE(why.has_value()) << c.argv.back() << ": " << why.value_or("");
+    } else {
+      ASSERT_TRUE(why.has_value()) << c.argv.back();
+      EXPECT_NE(why->find(c.says), std::string::npos) << *why;
+    }
+  }
 }
 
 // Console scripts where real projects declare them, and which place wins.
@@ -571,6 +662,25 @@ TEST(ProjectTest, EntrypointsWhereProjectsDeclareThem) {
        "shop",
        "pkg.cli:main",
        "setup.cfg [options.entry_points] console_scripts `shop` = `pkg.cli:main`"},
+      {"setup.py, read and never run",
+       {{"setup.py",
+         "import os\nfrom setuptools import setup, find_packages\n\nNAME = 'shop'\n"
+         "REQUIRED = open('requirements.txt').read().splitlines()\n\n"
+         "raise SystemExit('ran')  # never reached: the file is only read\n"
+         "setup(\n    name=NAME,\n    version='1.4.0',\n    packages=find_packages(),\n"
+         "    install_requires=REQUIRED,\n    entry_points={\n        'console_scripts': [\n"
+         "            'shop-admin=pkg.admin:run',\n            'shop = pkg.cli:main',\n"
+         "        ],\n    },\n)\n"}},
+       "shop",
+       "pkg.cli:main",
+       "setup.py entry_points console_scripts `shop` = `pkg.cli:main`"},
+      {"setup.py entry_points as INI text",
+       {{"setup.py",
+         "from setuptools import setup\nsetup(name='shop', entry_points='''\n"
+         "    [console_scripts]\n    shop=pkg.cli:main\n''')\n"}},
+       "shop",
+       "pkg.cli:main",
+       "setup.py entry_points console_scripts `shop` = `pkg.cli:main`"},
       {"[project.scripts] wins and says what else declared scripts",
        {{"pyproject.toml",
          "[project]\nname = \"shop\"\n[project.scripts]\nshop = \"pkg.cli:main\"\n"},

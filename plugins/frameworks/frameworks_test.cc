@@ -16,7 +16,9 @@ struct Project {
 
 struct Outcome {
   Result<json> config = Internal("not planned");
-  std::vector<std::string> warnings, infos;
+  std::vector<std::string> warnings, infos;  // the plugin's log
+  std::vector<std::string> plan_warnings;
+  std::string reason;  // the plan's entrypoint_reason
 };
 
 Outcome Detect(const Project& project, ImageOptions flags = {}) {
@@ -24,8 +26,10 @@ Outcome Detect(const Project& project, ImageOptions flags = {}) {
   for (const auto& [path, text] : project.files) d.Write(path, text);
   if (!project.installed.empty()) {
     venv.Write("pyvenv.cfg", "version = 3.11.2\n");
-    for (const auto& dist : project.installed)
+    for (const auto& dist : project.installed) {
       venv.Write("lib/python3.11/site-packages/" + dist + "-1.0.dist-info/METADATA", "");
+      venv.Write("lib/python3.11/site-packages/" + dist + "/__init__.py", "");
+    }
     flags.deps = venv.path();
   }
   Outcome out;
@@ -52,6 +56,8 @@ Outcome Detect(const Project& project, ImageOptions flags = {}) {
     return out;
   }
   out.config = ImageConfig(*plan, {})["config"];
+  out.plan_warnings = plan->warnings;
+  out.reason = plan->project->entrypoint_reason;
   return out;
 }
 
@@ -310,6 +316,60 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
     }
     EXPECT_EQ(settings, c.settings) << c.name;
   }
+}
+
+// A server behind a console script: the framework's server runs it, with a port and a health
+// check, and the reason says what the script lost to.
+TEST(FrameworksTest, AServerBehindProjectScriptsGetsItsPortAndHealthCheck) {
+  Project p{
+      {{"pyproject.toml", std::string(kPyproject) + "[project.scripts]\nsvc = \"svc.cli:main\"\n"},
+       {"svc/__init__.py", ""},
+       {"svc/cli.py",
+        "import uvicorn\n\ndef main():\n    uvicorn.run('svc.api:app', host='127.0.0.1')\n"},
+       {"svc/api.py", "from fastapi import FastAPI\napp = FastAPI()\n"}},
+      {"fastapi", "uvicorn"}};
+  auto out = Detect(p);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Entrypoint"], json({"python3", "-m", "uvicorn", "svc.api:app", "--host",
+                                               "0.0.0.0", "--port", "8000"}));
+  EXPECT_TRUE(out.config->contains("Healthcheck"));
+  EXPECT_EQ(out.reason,
+            "plugin `frameworks`: `app = FastAPI(...)` in `svc/api.py` line 2 (a plugin's command "
+            "replaces ocifs's own guess, [project.scripts] `svc` = `svc.cli:main`)");
+}
+
+// The server or framework the command needs and the dependencies lack is said, and is an error
+// under --strict.
+TEST(FrameworksTest, MissingServerOrFrameworkIsSaid) {
+  const std::string manage =
+      "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n";
+  Project django{{{"manage.py", manage}, {"mysite/__init__.py", ""}, {"mysite/wsgi.py", ""}},
+                 {"gunicorn", "asgiref"}};
+  auto out = Detect(django);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  ASSERT_EQ(out.plan_warnings.size(), 1u);
+  EXPECT_NE(out.plan_warnings[0].find("the image runs `django`, which is not in the "
+                                      "dependencies layer"),
+            std::string::npos)
+      << out.plan_warnings[0];
+  ImageOptions strict;
+  strict.strict = true;
+  out = Detect(django, strict);
+  ASSERT_FALSE(out.config.ok());
+  EXPECT_NE(out.config.status().message().find("(an error with --strict)"), std::string::npos);
+  // Everything there: nothing to say.
+  django.installed.push_back("django");
+  out = Detect(django, strict);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_TRUE(out.plan_warnings.empty()) << out.plan_warnings[0];
+  // No dependencies layer at all: the base must have them.
+  Project flask{{{"app.py", "from flask import Flask\napp = Flask(__name__)\n"}}, {}};
+  out = Detect(flask);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  ASSERT_EQ(out.plan_warnings.size(), 1u);
+  EXPECT_NE(out.plan_warnings[0].find("the image runs `flask`, and it has no dependencies layer"),
+            std::string::npos)
+      << out.plan_warnings[0];
 }
 
 TEST(FrameworksTest, NoFrameworkNoContribution) {

@@ -203,8 +203,9 @@ if __name__ == "__main__":
 TEST(PythonModuleTest, ReadsSetupCallArguments) {
   Module m(R"py(from setuptools import setup, find_packages
 reqs = open("requirements.txt").read().splitlines()
+NAME = "shop"
 setup(
-    name="shop",
+    name=NAME,
     version="1.2",
     install_requires=reqs,
     *extra,

@@ -390,7 +390,8 @@ class Module {
     return nullptr;
   }
   // The arguments of `call`: ("", literal) for a positional one, (keyword, literal) otherwise;
-  // `*x`/`**x` are skipped.
+  // `*x`/`**x` are skipped. A bare name is read as the literal its last module-level assignment
+  // before the call gives it (`REQUIRES_PYTHON = ">=3.9"` ... `python_requires=REQUIRES_PYTHON`).
   std::vector<std::pair<std::string, Literal>> Arguments(const Call& call) const {
     std::vector<std::pair<std::string, Literal>> out;
     size_t i = call.open + 1;
@@ -404,7 +405,7 @@ class Module {
           keyword = std::string(tokens_[i].text);
           i += 2;
         }
-        out.emplace_back(std::move(keyword), ParseLiteral(tokens_, i));
+        out.emplace_back(std::move(keyword), ArgumentValue(call, i));
       }
       if (internal::IsOp(tokens_, i, ",")) {
         ++i;
@@ -416,6 +417,22 @@ class Module {
   }
 
  private:
+  Literal ArgumentValue(const Call& call, size_t& i) const {
+    if (tokens_[i].kind == Kind::kName &&
+        (internal::IsOp(tokens_, i + 1, ",") || internal::IsOp(tokens_, i + 1, ")"))) {
+      const Assignment* last = nullptr;
+      for (const auto& a : assignments_) {
+        if (a.module_level && a.target == tokens_[i].text && a.line <= call.line) last = &a;
+      }
+      if (last != nullptr) {
+        ++i;
+        size_t v = last->value;
+        return ParseLiteral(tokens_, v);
+      }
+    }
+    return ParseLiteral(tokens_, i);
+  }
+
   struct Scope {
     int indent;
     std::string name;
