@@ -24,6 +24,7 @@
 
 #include "core/digest_cache.h"
 #include "core/layer.h"
+#include "core/text.h"
 
 namespace ocifs {
 namespace {
@@ -878,14 +879,7 @@ std::vector<std::string> ServerModules(const std::vector<std::string>& argv) {
       {"waitress-serve", "waitress"},
       {"waitress", "waitress"},
       {"celery", "celery"}};
-  std::vector<std::string> words;
-  for (const std::string& arg : argv) {
-    for (size_t i = 0; i < arg.size();) {
-      const size_t end = std::min(arg.find_first_of(" \t\n", i), arg.size());
-      if (end > i) words.push_back(arg.substr(i, end - i));
-      i = end + 1;
-    }
-  }
+  const std::vector<std::string> words = SplitWords(argv);
   std::vector<std::string> out;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];

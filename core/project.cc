@@ -721,15 +721,8 @@ std::optional<std::vector<std::string>> ProcfileWebCommand(std::string_view proc
     if (!line.starts_with("web:")) continue;
     const std::string command(TrimSpace(line.substr(4)));
     if (command.empty()) return std::nullopt;
-    if (command.find_first_of("$'\"\\;&|<>()`*?~#{}") == std::string::npos) {
-      std::vector<std::string> words;
-      for (size_t i = 0; i < command.size();) {
-        const size_t end = std::min(command.find_first_of(" \t", i), command.size());
-        if (end > i) words.push_back(command.substr(i, end - i));
-        i = end + 1;
-      }
-      return words;
-    }
+    if (command.find_first_of("$'\"\\;&|<>()`*?~#{}") == std::string::npos)
+      return SplitWords({command});
     const bool single = command.find_first_of(";&|") == std::string::npos;
     return std::vector<std::string>{"/bin/sh", "-c", single ? "exec " + command : command};
   }
@@ -738,15 +731,8 @@ std::optional<std::vector<std::string>> ProcfileWebCommand(std::string_view proc
 
 std::optional<std::string> LoopbackOnly(const std::vector<std::string>& argv,
                                         const KeyValues& env) {
-  // The words, a `sh -c` script's split on blanks.
-  std::vector<std::string> words;
-  for (const std::string& arg : argv) {
-    for (size_t i = 0; i < arg.size();) {
-      const size_t end = std::min(arg.find_first_of(" \t\n=", i), arg.size());
-      if (end > i) words.push_back(arg.substr(i, end - i));
-      i = end + 1;
-    }
-  }
+  // The words, a `sh -c` script's split on blanks, `--bind=X` as two.
+  const std::vector<std::string> words = SplitWords(argv, " \t\n=");
   auto has = [&](std::initializer_list<std::string_view> any) {
     return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
       return std::find(any.begin(), any.end(), w) != any.end();

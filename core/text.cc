@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <algorithm>
+
 namespace ocifs {
 
 std::vector<std::string_view> SplitLines(std::string_view text) {
@@ -21,6 +23,19 @@ std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
+}
+
+std::vector<std::string> SplitWords(const std::vector<std::string>& args,
+                                    std::string_view separators) {
+  std::vector<std::string> words;
+  for (const std::string& arg : args) {
+    for (size_t i = 0; i < arg.size();) {
+      const size_t end = std::min(arg.find_first_of(separators, i), arg.size());
+      if (end > i) words.push_back(arg.substr(i, end - i));
+      i = end + 1;
+    }
+  }
+  return words;
 }
 
 std::optional<std::string> DotenvValue(std::string_view text, std::string_view key) {

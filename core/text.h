@@ -16,6 +16,11 @@ std::vector<std::string_view> SplitLines(std::string_view text);
 // `s` without leading and trailing spaces, tabs, '\r' and '\n'.
 std::string_view TrimSpace(std::string_view s);
 
+// The words of `args` split further at any of `separators` (a `sh -c` script's words), empty
+// ones dropped.
+std::vector<std::string> SplitWords(const std::vector<std::string>& args,
+                                    std::string_view separators = " \t\n");
+
 // The value `key` has in a dotenv file (`.env`, `.flaskenv`: `[export ]KEY=VALUE` lines, the
 // value optionally quoted, `#` comments), as python-dotenv reads it; the last assignment wins.
 // Variable references (${X}) are left as written. nullopt when the file does not set it.
