@@ -619,6 +619,103 @@ std::vector<std::pair<std::string, std::string>> SetupCfgScripts(std::string_vie
   return out;
 }
 
+// Files that make a folder a Python project of its own.
+constexpr const char* kProjectMarkers[] = {"pyproject.toml",   "setup.py", "setup.cfg",
+                                           "requirements.txt", "Pipfile",  "manage.py"};
+
+// The members a uv workspace root names ([tool.uv.workspace] members, a `*` expanded one level)
+// when the root has no [project] of its own; empty otherwise.
+std::vector<std::string> WorkspaceMembers(const Tree& t, std::string_view pyproject) {
+  toml::table root;
+  try {
+    root = toml::parse(pyproject);
+  } catch (const toml::parse_error&) {
+    return {};  // ParsePyProject says where
+  }
+  const toml::array* members = root.at_path("tool.uv.workspace.members").as_array();
+  if (members == nullptr || root.contains("project") || root.at_path("tool.poetry")) return {};
+  std::vector<std::string> out;
+  for (const auto& m : *members) {
+    const std::string pattern = m.value_or(std::string());
+    const size_t star = pattern.find('*');
+    if (star == std::string::npos) {
+      if (t.Lstat(pattern + "/pyproject.toml").ok()) out.push_back(pattern);
+      continue;
+    }
+    const std::string parent = pattern.substr(
+        0, pattern.rfind('/', star) == std::string::npos ? 0 : pattern.rfind('/', star));
+    auto children = t.ReadDir(parent);
+    if (!children.ok()) continue;
+    for (const DirEntry& c : *children) {
+      const std::string path = parent.empty() ? c.name : parent + "/" + c.name;
+      if (c.info.type == FileType::kDirectory &&
+          GlobMatchSegment(pattern.substr(pattern.rfind('/') + 1), c.name) &&
+          t.Lstat(path + "/pyproject.toml").ok())
+        out.push_back(path);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The folder of a repository that holds its Python application when the top holds none (a
+// monorepo's backend/, a uv workspace's one member): "" when the top is the project (or nothing
+// tells), the folder when exactly one could be it, an error naming them when several could.
+Result<std::string> ApplicationFolder(const Tree& t, const std::string& dir) {
+  std::vector<std::string> candidates;
+  if (auto text = ReadSmallFile(t, "pyproject.toml", 1 << 20); text.ok()) {
+    candidates = WorkspaceMembers(t, *text);
+    if (candidates.empty()) return std::string();
+  } else {
+    for (const char* marker : kProjectMarkers) {
+      if (t.Lstat(marker).ok()) return std::string();
+    }
+    for (const char* other : {"Procfile", ".ocifsignore", "__main__.py"}) {
+      if (t.Lstat(other).ok()) return std::string();
+    }
+    auto children = t.ReadDir("");
+    if (!children.ok()) return std::string();
+    std::sort(children->begin(), children->end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    for (const DirEntry& c : *children) {
+      if (c.info.type == FileType::kRegular && c.name.ends_with(".py")) return std::string();
+      if (c.info.type != FileType::kDirectory || c.name.starts_with('.') ||
+          c.name == "node_modules" || c.name == "venv")
+        continue;
+      if (t.Lstat(c.name + "/__init__.py").ok()) return std::string();  // a package at the top
+      for (const char* marker : kProjectMarkers) {
+        if (t.Lstat(c.name + "/" + marker).ok()) {
+          candidates.push_back(c.name);
+          break;
+        }
+      }
+    }
+  }
+  if (candidates.size() == 1) return candidates.front();
+  if (candidates.empty()) return std::string();
+  return InvalidArgument(fmt::format(
+      "project `{}` holds no Python application at its top, and several folders hold one: `{}`; "
+      "give the one to run as the project (e.g. `ocifs mount {}/{} MOUNTPOINT`)",
+      dir, fmt::join(candidates, "`, `"), dir, candidates.front()));
+}
+
+// The patterns of the repository's top .gitignore that apply inside its `folder`, relative to
+// it: unanchored ones, and those anchored below the folder.
+std::vector<std::string> PatternsInside(const std::vector<std::string>& patterns,
+                                        const std::string& folder) {
+  std::vector<std::string> out;
+  for (const std::string& p : patterns) {
+    const bool negate = p.starts_with('!');
+    const std::string body = p.substr(negate ? 1 : 0);
+    if (body.starts_with("**/")) {
+      out.push_back(p);
+    } else if (body.starts_with(folder + "/")) {
+      out.push_back((negate ? "!" : "") + body.substr(folder.size() + 1));
+    }
+  }
+  return out;
+}
+
 // Adds the rules of `dir`/.gitignore, then of the .gitignore files below it, in a walk that skips
 // what the rules so far exclude.
 Status AddGitignores(const Tree& t, const std::string& root, const std::string& dir,
@@ -818,7 +915,24 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   if (!std::filesystem::is_directory(dir, ec)) {
     return InvalidArgument(fmt::format("project `{}` is not a directory", in.project_dir));
   }
-  OCIFS_ASSIGN_OR_RETURN(auto tree, OpenPosixTree(r.dir));
+  OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<const Tree> tree, OpenPosixTree(r.dir));
+  const std::shared_ptr<const Tree> repository_tree = tree;
+  // A repository whose application sits in one folder: that folder is the project, the rest
+  // (frontend/, docs/) stays out. Not when the user set the command: they know what runs.
+  const std::string repository = r.dir;
+  std::string app_folder;
+  if (!in.flags.entrypoint && !in.flags.cmd) {
+    OCIFS_ASSIGN_OR_RETURN(app_folder, ApplicationFolder(*tree, r.dir));
+  }
+  if (!app_folder.empty()) {
+    r.dir += "/" + app_folder;
+    dir /= app_folder;
+    OCIFS_ASSIGN_OR_RETURN(tree, OpenPosixTree(r.dir));
+    r.warnings.push_back(fmt::format(
+        "`{}` holds no Python application at its top; packing its `{}/`, which does, and "
+        "leaving out the rest (give `{}` as the project to say so yourself)",
+        repository, app_folder, r.dir));
+  }
   r.tree = std::move(tree);
   const Tree& t = *r.tree;
 
@@ -875,8 +989,13 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
   if (o.deps) {
     OCIFS_ASSIGN_OR_RETURN(r.deps, OpenDeps(*o.deps, r.dir));
   } else {
-    for (const char* name : {".venv", "venv"}) {
-      std::filesystem::path venv = dir / name;
+    // The application folder's own virtualenv, else the repository's.
+    std::vector<std::filesystem::path> venvs;
+    for (const std::filesystem::path& top : {dir, std::filesystem::path(repository)}) {
+      for (const char* name : {".venv", "venv"}) venvs.push_back(top / name);
+    }
+    for (const std::filesystem::path& venv : venvs) {
+      const std::string name = venv.lexically_relative(dir).string();
       if (std::filesystem::is_directory(venv, ec) && !std::filesystem::is_symlink(venv, ec) &&
           std::filesystem::exists(venv / "pyvenv.cfg", ec)) {
         auto deps = OpenDeps(venv.string(), r.dir);
@@ -1018,7 +1137,14 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
     OCIFS_RETURN_IF_ERROR(r.ignore.AddFile(text, fmt::format("`{}/{}`", r.dir, name)));
   }
   // Without an ignore file of its own, a project is packed as git sees it: every .gitignore,
-  // nested ones too, read in the directories the walk would pack.
+  // nested ones too, read in the directories the walk would pack; in an application folder,
+  // the repository's top .gitignore too.
+  if (!own_ignore_file && !app_folder.empty()) {
+    if (auto text = ReadSmallFile(*repository_tree, ".gitignore"); text.ok()) {
+      for (const auto& p : PatternsInside(GitignorePatterns(*text, ""), app_folder))
+        OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, fmt::format("`{}/.gitignore`", repository)));
+    }
+  }
   if (!own_ignore_file) OCIFS_RETURN_IF_ERROR(AddGitignores(t, r.dir, "", r.ignore));
   for (const auto& p : o.exclude) OCIFS_RETURN_IF_ERROR(r.ignore.Add(p, "exclude"));
   for (const auto& p : o.include) {

@@ -701,6 +701,99 @@ TEST(ProjectTest, EntrypointsWhereProjectsDeclareThem) {
   }
 }
 
+// A repository whose application sits in one folder: that folder is the project.
+TEST(ProjectTest, MonoreposPackTheApplicationFolder) {
+  const std::string backend_pyproject =
+      "[project]\nname = \"api\"\nversion = \"1\"\n[project.scripts]\napi = \"api.cli:main\"\n";
+  struct Case {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> files;
+    std::string folder;  // the folder packed; "" = the top; "!" = an error
+    std::string says;    // in the warning or the error
+  } cases[] = {
+      {"backend/ beside frontend/",
+       {{"backend/pyproject.toml", backend_pyproject},
+        {"backend/api/__init__.py", ""},
+        {"frontend/package.json", "{}"},
+        {"README.md", "# shop\n"}},
+       "backend",
+       "holds no Python application at its top; packing its `backend/`"},
+      {"an app in server/ with requirements.txt",
+       {{"server/requirements.txt", "flask\n"},
+        {"server/app.py", ""},
+        {"web/index.html", ""},
+        {"docker-compose.yml", ""}},
+       "server",
+       "packing its `server/`"},
+      {"two applications: an error naming both",
+       {{"backend/requirements.txt", ""}, {"worker/setup.py", ""}, {"backend/app.py", ""}},
+       "!",
+       "several folders hold one: `backend`, `worker`; give the one to run as the project"},
+      {"a uv workspace with one application member",
+       {{"pyproject.toml", "[tool.uv.workspace]\nmembers = [\"apps/*\"]\n"},
+        {"apps/api/pyproject.toml", backend_pyproject},
+        {"apps/api/api/__init__.py", ""},
+        {"apps/notes.txt", ""}},
+       "apps/api",
+       "packing its `apps/api/`"},
+      {"a uv workspace with two members",
+       {{"pyproject.toml", "[tool.uv.workspace]\nmembers = [\"packages/*\", \"api\"]\n"},
+        {"packages/core/pyproject.toml", "[project]\nname = \"core\"\n"},
+        {"api/pyproject.toml", backend_pyproject}},
+       "!",
+       "`api`, `packages/core`"},
+      {"a workspace root that is a project itself",
+       {{"pyproject.toml",
+         "[project]\nname = \"root\"\n[tool.uv.workspace]\nmembers = [\"lib\"]\n"},
+        {"lib/pyproject.toml", "[project]\nname = \"lib\"\n"},
+        {"main.py", ""}},
+       "",
+       ""},
+      {"a top with modules of its own", {{"main.py", ""}, {"tools/requirements.txt", ""}}, "", ""},
+  };
+  for (const auto& c : cases) {
+    TempDir d;
+    for (const auto& [path, text] : c.files) d.Write(path, text);
+    ResolveInputs in;
+    in.project_dir = d.path();
+    auto r = ResolveProject(in);
+    if (c.folder == "!") {
+      ASSERT_FALSE(r.ok()) << c.name;
+      EXPECT_NE(r.status().message().find(c.says), std::string::npos)
+          << c.name << ": " << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    EXPECT_EQ(r->dir, c.folder.empty() ? d.path() : d.path() + "/" + c.folder) << c.name;
+    if (!c.says.empty()) {
+      ASSERT_FALSE(r->warnings.empty()) << c.name;
+      EXPECT_NE(r->warnings[0].find(c.says), std::string::npos) << c.name << ": " << r->warnings[0];
+    }
+  }
+
+  // The repository's .gitignore applies inside the folder, its virtualenv is the dependencies
+  // when the folder has none, and a command given by the user packs the top as it is.
+  TempDir d;
+  d.Write("backend/pyproject.toml", backend_pyproject);
+  d.Write("backend/api/__init__.py", "");
+  d.Write(".gitignore", "*.log\n/backend/local.db\n/frontend/dist\n");
+  MakeVenv(d, ".venv", "3.12");
+  ResolveInputs in;
+  in.project_dir = d.path();
+  auto r = ResolveProject(in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->ignore.Excluded("server.log"));
+  EXPECT_TRUE(r->ignore.Excluded("local.db"));
+  EXPECT_FALSE(r->ignore.Excluded("api/__init__.py"));
+  ASSERT_TRUE(r->deps.has_value());
+  EXPECT_EQ(r->deps->venv_path, d.path() + "/.venv");
+  EXPECT_EQ(r->python, "3.12");
+  in.flags.entrypoint = std::vector<std::string>{"python3", "-m", "api"};
+  r = ResolveProject(in);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->dir, d.path());
+}
+
 // A package that runs with `python -m PKG`, chosen when it is the only runnable one.
 TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
   struct Case {
