@@ -9,6 +9,7 @@
 #   fastapi   python3-fastapi python3-uvicorn python3-gunicorn  (gunicorn with uvicorn workers)
 #   uvicorn   python3-fastapi python3-uvicorn                   (uvicorn alone)
 #   flask     python3-flask                                     (Flask's own server)
+#   flask-gunicorn  python3-flask python3-gunicorn              (Flask under gunicorn)
 #   django    python3-django python3-gunicorn
 # Their python3-* dependencies are added from apt's metadata (the closure); anything else they
 # depend on (python3 itself, libc6, tzdata) is the base image's business. CACHE_DIR defaults to
@@ -22,9 +23,10 @@ case "$set_name" in
   fastapi) wanted=(python3-fastapi python3-uvicorn python3-gunicorn) ;;
   uvicorn) wanted=(python3-fastapi python3-uvicorn) ;;
   flask) wanted=(python3-flask) ;;
+  flask-gunicorn) wanted=(python3-flask python3-gunicorn) ;;
   django) wanted=(python3-django python3-gunicorn) ;;
   *)
-    echo "make_deps.sh: unknown set '$set_name' (example, fastapi, uvicorn, flask, django)" >&2
+    echo "make_deps.sh: unknown set '$set_name' (example, fastapi, uvicorn, flask, flask-gunicorn, django)" >&2
     exit 2
     ;;
 esac

@@ -30,6 +30,7 @@ class Case:
     port: int
     health_path: str
     answer: str  # in the body of GET /
+    framework: str = ""  # the io.ocifs.framework label, when not the project's name
 
 
 CASES = {
@@ -53,6 +54,29 @@ CASES = {
                       ["python3", "-m", "streamlit", "run", "streamlit_app.py", "--server.address",
                        "0.0.0.0", "--server.port", "8501", "--server.headless", "true"],
                       "streamlit", 8501, "/_stcore/health", "Dashboard\nhello from dashboard\n"),
+    # Shapes real projects have (projects/shapes, see test_shapes.py for every shape's command).
+    "flask-factory": Case("shapes/flask-factory", "flask-gunicorn",
+                          ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "flaskr:create_app()"],
+                          "gunicorn", 8000, "/", '"message":"hello from flaskr"', "flask"),
+    "flask-microblog": Case("shapes/flask-microblog", "flask",
+                            ["python3", "-m", "flask", "--app", "microblog.py", "run", "--host",
+                             "0.0.0.0", "--port", "8000"],
+                            "flask", 8000, "/", '"message":"hello from microblog"', "flask"),
+    "fastapi-factory": Case("shapes/fastapi-factory", "uvicorn",
+                            ["python3", "-m", "uvicorn", "app.main:get_application", "--host",
+                             "0.0.0.0", "--port", "8000", "--factory"],
+                            "uvicorn", 8000, "/", '"message":"hello from inventory"', "fastapi"),
+    "django-settings": Case("shapes/django-settings", "django",
+                            ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000",
+                             "config.wsgi:application"],
+                            "gunicorn", 8000, "/", '"settings": "production"', "django"),
+    "monorepo": Case("shapes/monorepo", "fastapi",
+                     ["python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "--worker-class",
+                      "uvicorn.workers.UvicornWorker", "app.main:app"],
+                     "gunicorn", 8000, "/", '"message":"hello from shop backend"', "fastapi"),
+    "procfile": Case("shapes/procfile", "flask-gunicorn",
+                     ["gunicorn", "--workers", "2", "--access-logfile", "-", "wsgi:app"],
+                     "gunicorn", 8000, "/", '"message":"hello from the guestbook"', "flask"),
 }
 
 
@@ -83,7 +107,7 @@ class FrameworksTest(unittest.TestCase):
         config = image_config(layout)["config"]
         self.assertEqual(config["Entrypoint"], case.entrypoint)
         self.assertEqual(config["ExposedPorts"], {f"{case.port}/tcp": {}})
-        self.assertEqual(config["Labels"]["io.ocifs.framework"], case.project)
+        self.assertEqual(config["Labels"]["io.ocifs.framework"], case.framework or case.project)
         self.assertEqual(config["Labels"]["io.ocifs.framework.server"], case.server)
         health = config["Healthcheck"]
         self.assertEqual(health["Test"][0], "CMD")
@@ -122,6 +146,24 @@ class FrameworksTest(unittest.TestCase):
 
     def test_streamlit_with_a_stand_in_streamlit_module(self):
         self.check("streamlit")
+
+    def test_flask_factory_under_gunicorn(self):
+        self.check("flask-factory")
+
+    def test_flask_app_named_by_flaskenv_under_flask_run(self):
+        self.check("flask-microblog")
+
+    def test_fastapi_factory_under_uvicorn_factory(self):
+        self.check("fastapi-factory")
+
+    def test_django_settings_package_runs_production_settings(self):
+        self.check("django-settings")
+
+    def test_monorepo_backend_folder(self):
+        self.check("monorepo")
+
+    def test_procfile_web_line(self):
+        self.check("procfile")
 
 
 if __name__ == "__main__":

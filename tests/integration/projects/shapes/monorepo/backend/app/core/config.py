@@ -1,0 +1,3 @@
+import os
+
+PROJECT_NAME = os.environ.get("PROJECT_NAME", "shop")

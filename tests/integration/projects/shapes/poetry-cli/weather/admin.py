@@ -1,0 +1,3 @@
+def main() -> int:
+    print("admin")
+    return 0

@@ -1,0 +1,3 @@
+from guestbook import build
+
+app = build()

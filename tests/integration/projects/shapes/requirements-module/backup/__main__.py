@@ -1,0 +1,3 @@
+from backup.runner import run
+
+run()

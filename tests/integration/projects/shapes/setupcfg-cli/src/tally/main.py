@@ -1,0 +1,2 @@
+def cli():
+    print("tally: 0 lines")

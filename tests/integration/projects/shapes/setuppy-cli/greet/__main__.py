@@ -1,0 +1,6 @@
+def main():
+    print("greet: hello")
+
+
+if __name__ == "__main__":
+    main()
