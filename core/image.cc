@@ -24,6 +24,7 @@
 
 #include "core/digest_cache.h"
 #include "core/layer.h"
+#include "core/pep440.h"
 #include "core/text.h"
 
 namespace ocifs {
@@ -930,6 +931,39 @@ Status CheckCommand(const ResolvedProject& p, std::vector<std::string>& warnings
   return Status::Ok();
 }
 
+// The base's Python, from the PYTHON_VERSION its config sets (as the official python images do),
+// against the image's Python and requires-python: warnings when they disagree.
+void CheckBasePython(const ImagePlan& plan, std::vector<std::string>& warnings) {
+  const ResolvedProject& p = *plan.project;
+  const nlohmann::json* env = nullptr;
+  if (plan.base.config.contains("config") && plan.base.config["config"].is_object() &&
+      plan.base.config["config"].contains("Env") && plan.base.config["config"]["Env"].is_array())
+    env = &plan.base.config["config"]["Env"];
+  if (env == nullptr) return;
+  std::string version;
+  for (const auto& e : *env) {
+    const std::string kv = e.is_string() ? e.get<std::string>() : "";
+    if (kv.starts_with("PYTHON_VERSION=")) version = kv.substr(15);
+  }
+  auto parsed = Version::Parse(version);
+  if (version.empty() || !parsed.ok()) return;
+  const std::string minor = version.substr(0, version.find('.', version.find('.') + 1));
+  if (minor != p.python) {
+    warnings.push_back(fmt::format(
+        "the base `{}` has Python {} (its PYTHON_VERSION), but the image is for Python {} ({}): "
+        "name a base with Python {}, or set python",
+        p.base, version, p.python, p.python_reason, p.python));
+  }
+  if (p.pyproject.requires_python.empty()) return;
+  auto spec = SpecifierSet::Parse(p.pyproject.requires_python);
+  if (spec.ok() && !spec->Contains(*parsed)) {
+    warnings.push_back(
+        fmt::format("the base `{}` has Python {}, which requires-python `{}` of "
+                    "`{}/pyproject.toml` excludes",
+                    p.base, version, p.pyproject.requires_python, p.dir));
+  }
+}
+
 }  // namespace
 
 Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
@@ -941,6 +975,7 @@ Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
   if (!p.entrypoint && !p.cmd && !p.missing_entrypoint.empty())
     return InvalidArgument(p.missing_entrypoint + "; no plugin detected one either");
   OCIFS_RETURN_IF_ERROR(CheckCommand(p, plan.warnings));
+  CheckBasePython(plan, plan.warnings);
   return plan;
 }
 

@@ -140,6 +140,7 @@ struct BaseLayout {
   Digest layer;
   Digest manifest_amd64;
   json history;
+  json env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
 
   std::string Put(const std::string& content) {
     Digest d = Digest::Of(content);
@@ -153,10 +154,7 @@ struct BaseLayout {
         {"architecture", arch},
         {"os", "linux"},
         {"config",
-         {{"Env", {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}},
-          {"Cmd", {"python3"}},
-          {"User", ""},
-          {"Labels", {{"base", "yes"}}}}},
+         {{"Env", env}, {"Cmd", {"python3"}}, {"User", ""}, {"Labels", {{"base", "yes"}}}}},
         {"rootfs", {{"type", "layers"}, {"diff_ids", {Digest::Of(layer_content).str()}}}},
         {"history", history}};
     std::string config_text = config.dump();
@@ -174,8 +172,11 @@ struct BaseLayout {
   }
 
   // `base_history`: the history of the base's config (one entry for its one layer by default).
-  explicit BaseLayout(bool multi_platform, json base_history = {{{"created_by", "base"}}})
+  // `base_env`: its config's Env.
+  explicit BaseLayout(bool multi_platform, json base_history = {{{"created_by", "base"}}},
+                      std::optional<json> base_env = std::nullopt)
       : history(std::move(base_history)) {
+    if (base_env) env = *std::move(base_env);
     dir.Write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     std::string layer_content(2048, 'L');
     layer = Digest::Of(layer_content);
@@ -240,6 +241,57 @@ TEST(ImageTest, HistoryHasOneEntryPerLayerWhateverTheBaseRecorded) {
     }
     EXPECT_EQ(got.size(), config["rootfs"]["diff_ids"].size()) << c.name;
     EXPECT_EQ(got, c.created_by) << c.name << ": " << config["history"].dump();
+  }
+}
+
+// A base whose PYTHON_VERSION (the official images set it) is not the image's Python, or is
+// excluded by requires-python, is a warning that names both.
+TEST(ImageTest, TheBasesPythonIsCheckedAgainstTheImagesAndRequiresPython) {
+  struct Case {
+    std::string name, base_python, requires_python, python;
+    std::vector<std::string> says;  // each in some warning; empty: no warning about it
+  };
+  const std::vector<Case> cases = {
+      {"the same minor", "3.12.7", ">=3.10", "3.12", {}},
+      {"another minor",
+       "3.11.9",
+       "",
+       "3.12",
+       {"has Python 3.11.9 (its PYTHON_VERSION), but the image is for Python 3.12"}},
+      {"requires-python excludes it",
+       "3.14.0",
+       ">=3.10,<3.14",
+       "3.14",
+       {"has Python 3.14.0, which requires-python `>=3.10,<3.14`"}},
+      {"no PYTHON_VERSION: nothing to tell", "", ">=3.13", "3.12", {}},
+  };
+  for (const auto& c : cases) {
+    json env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+    if (!c.base_python.empty()) env.push_back("PYTHON_VERSION=" + c.base_python);
+    BaseLayout base(false, {{{"created_by", "base"}}}, env);
+    TempDir d;
+    d.Write("app.py", "print('hi')\n");
+    if (!c.requires_python.empty())
+      d.Write("pyproject.toml",
+              "[project]\nname = \"x\"\nrequires-python = \"" + c.requires_python + "\"\n");
+    ResolveInputs in;
+    in.project_dir = d.path();
+    in.flags.base = "oci:" + base.dir.path() + ":3.11-slim";
+    in.flags.platform = "linux/amd64";
+    in.flags.python = c.python;
+    auto plan = PlanProject(in);
+    ASSERT_TRUE(plan.ok()) << c.name << ": " << plan.status().message();
+    std::vector<std::string> about_base;
+    for (const auto& w : plan->warnings) {
+      if (w.find("the base `") != std::string::npos) about_base.push_back(w);
+    }
+    EXPECT_EQ(about_base.size(), c.says.size()) << c.name;
+    for (const auto& want : c.says) {
+      EXPECT_TRUE(
+          std::any_of(about_base.begin(), about_base.end(),
+                      [&](const std::string& w) { return w.find(want) != std::string::npos; }))
+          << c.name << ": " << want;
+    }
   }
 }
 
