@@ -210,7 +210,9 @@ class Frameworks {
     }
 
     const Sources src(project, std::move(sources), std::move(all));
-    std::vector<Found> found = Scan(src, flask_app);
+    std::vector<std::string> notes;
+    std::vector<Found> found = Scan(src, flask_app, notes);
+    for (const std::string& note : notes) ctx.Warning(note);
     if (!framework_.empty()) {
       std::erase_if(found, [&](const Found& f) { return f.framework != framework_; });
       if (found.empty() && app_.empty()) {
@@ -257,11 +259,13 @@ class Frameworks {
 
   // Every application the project's own Python files define: at most one of each framework,
   // the best of its kind.
-  std::vector<Found> Scan(const Sources& src, const std::string& flask_app) const {
+  std::vector<Found> Scan(const Sources& src, const std::string& flask_app,
+                          std::vector<std::string>& notes) const {
     std::vector<Found> out;
     if (auto django = ScanDjango(src)) out.push_back(*std::move(django));
     for (const char* framework : {"fastapi", "flask"}) {
-      if (auto app = ScanApp(src, framework, framework == std::string("flask") ? flask_app : ""))
+      if (auto app =
+              ScanApp(src, framework, framework == std::string("flask") ? flask_app : "", notes))
         out.push_back(*std::move(app));
     }
     // Streamlit: a script importing streamlit; the conventional entry names first.
@@ -291,7 +295,8 @@ class Frameworks {
   // A FastAPI or Flask application: FLASK_APP when the project names it; else a module-level
   // app object; else an app factory.
   static std::optional<Found> ScanApp(const Sources& src, const std::string& framework,
-                                      const std::string& flask_app) {
+                                      const std::string& flask_app,
+                                      std::vector<std::string>& notes) {
     const bool flask = framework == "flask";
     auto is_framework_call = [&](const py::Module& m, const std::string& callee) {
       const std::string cls = flask ? "Flask" : "FastAPI";
@@ -364,8 +369,13 @@ class Frameworks {
     if (!objects.empty()) return best(objects)->found;
     if (!factories.empty()) {
       const Candidate& c = *best(factories);
-      if (c.rank >= 100)
-        return std::nullopt;  // every factory needs arguments: nothing to call it with
+      if (c.rank >= 100) {  // every factory needs arguments: nothing to call it with
+        notes.push_back(framework + " " + c.found.why +
+                        " needs arguments, so it is not run; set "
+                        "frameworks.app to call it, e.g. `" +
+                        c.found.target.substr(0, c.found.target.size() - 1) + "'production')`");
+        return std::nullopt;
+      }
       return c.found;
     }
     return std::nullopt;

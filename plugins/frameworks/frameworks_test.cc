@@ -62,6 +62,8 @@ Outcome Detect(const Project& project, ImageOptions flags = {}) {
 }
 
 const char kPyproject[] = "[project]\nname = \"svc\"\nversion = \"1\"\n";
+// A repository top whose pyproject.toml only configures tools: it is packed as it is.
+const char kRuffOnly[] = "[tool.ruff]\nline-length = 100\n";
 
 TEST(FrameworksTest, DetectsEachFrameworkAndItsServer) {
   struct Case {
@@ -239,8 +241,9 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
         "uvicorn.workers.UvicornWorker", "app.main:get_application()"},
        "",
        "app factory"},
-      {"fastapi app in backend/ of a monorepo",
-       {{{"backend/pyproject.toml", kPyproject},
+      {"fastapi app in backend/, the top a project of its own",
+       {{{"pyproject.toml", kRuffOnly},
+         {"backend/pyproject.toml", kPyproject},
          {"backend/app/__init__.py", ""},
          {"backend/app/main.py", "from fastapi import FastAPI\napp = FastAPI()\n"},
          {"frontend/package.json", "{}"}},
@@ -277,7 +280,8 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
        "proj.settings.dev",
        "settings `proj.settings.dev`"},
       {"django in backend/, settings from wsgi.py",
-       {{{"backend/manage.py", "import sys\n"},
+       {{{"pyproject.toml", kRuffOnly},
+         {"backend/manage.py", "import sys\n"},
          {"backend/requirements.txt", "django\n"},
          {"backend/mysite/__init__.py", ""},
          {"backend/mysite/settings.py", "WSGI_APPLICATION = 'mysite.wsgi.application'\n"},
@@ -289,7 +293,8 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
        "mysite.settings",
        "`backend/manage.py`, settings `mysite.settings`"},
       {"django in backend/, runserver",
-       {{{"backend/manage.py",
+       {{{"pyproject.toml", kRuffOnly},
+         {"backend/manage.py",
           "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n"},
          {"backend/mysite/__init__.py", ""},
          {"backend/mysite/settings.py", ""},
@@ -370,6 +375,29 @@ TEST(FrameworksTest, MissingServerOrFrameworkIsSaid) {
   EXPECT_NE(out.plan_warnings[0].find("the image runs `flask`, and it has no dependencies layer"),
             std::string::npos)
       << out.plan_warnings[0];
+}
+
+TEST(FrameworksTest, AFactoryThatNeedsArgumentsIsNotCalledAndSaysHow) {
+  Project p{{{"app.py", "print('cli')\n"},
+             {"shop/__init__.py",
+              "from flask import Flask\n\ndef create_app(config_name):\n"
+              "    app = Flask(__name__)\n    return app\n"}},
+            {"flask", "gunicorn"}};
+  auto out = Detect(p);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Entrypoint"], json({"python3", "/app/app.py"}));
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_EQ(out.warnings[0],
+            "plugin `frameworks`: flask app factory `create_app()` in `shop/__init__.py` line 3 "
+            "needs arguments, so it "
+            "is not run; set frameworks.app to call it, e.g. `shop:create_app('production')`");
+  ImageOptions app;
+  app.plugins["frameworks"]["app"] = "shop:create_app('production')";
+  app.plugins["frameworks"]["framework"] = "flask";
+  out = Detect(p, app);
+  ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+  EXPECT_EQ((*out.config)["Entrypoint"], json({"python3", "-m", "gunicorn", "--bind",
+                                               "0.0.0.0:8000", "shop:create_app('production')"}));
 }
 
 TEST(FrameworksTest, NoFrameworkNoContribution) {
