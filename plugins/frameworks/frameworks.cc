@@ -433,14 +433,15 @@ class Frameworks {
       return found;
     }
     // A settings package with production settings: those. The package is the settings module
-    // itself, or the one it is in when that is named like settings (`config.settings.local`).
+    // itself when it is a folder (`bakerydemo.settings`, with or without __init__.py), or the
+    // one it is in when that is named like settings (`config.settings.local`).
     std::string chosen = settings, note;
     std::vector<std::string> packages;
     const std::string parent = settings.substr(0, settings.rfind('.'));
-    if (FileOfModule(src.sources(), root, settings + ".__init__")) {
+    if (!FileOfModule(src.sources(), root, settings) || settings.ends_with(".__init__") ||
+        FileOfModule(src.sources(), root, settings + ".__init__")) {
       packages.push_back(settings);
-    } else if (parent != settings && FileOfModule(src.sources(), root, parent + ".__init__") &&
-               (parent.ends_with("settings") || parent.ends_with("config"))) {
+    } else if (parent != settings && (parent.ends_with("settings") || parent.ends_with("config"))) {
       packages.push_back(parent);
     }
     for (const std::string& package : packages) {
@@ -461,7 +462,7 @@ class Frameworks {
     if (auto f = FileOfModule(src.sources(), root, chosen)) {
       settings_files.push_back(*f);
       const std::string dir = Dirname(*f);
-      if (!dir.empty() && src.Has(dir + "/__init__.py") && !f->ends_with("/__init__.py")) {
+      if (!dir.empty() && !packages.empty() && !f->ends_with("/__init__.py")) {
         for (const std::string& file : src.sources()) {
           if (Dirname(file) == dir && file != *f) settings_files.push_back(file);
         }

@@ -266,6 +266,19 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
        "production settings `config.settings.production` preferred over "
        "`config.settings.local` from `manage.py`; WSGI_APPLICATION from "
        "`config/settings/base.py` line 1"},
+      {"django settings a folder without __init__.py, named whole",
+       {{{"manage.py",
+          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'bakery.settings')\n"},
+         {"bakery/__init__.py", ""},
+         {"bakery/settings/base.py", "WSGI_APPLICATION = 'bakery.wsgi.application'\n"},
+         {"bakery/settings/dev.py", "from .base import *\n"},
+         {"bakery/settings/production.py", "from .base import *\n"},
+         {"bakery/wsgi.py", "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "bakery.wsgi:application"},
+       "bakery.settings.production",
+       "production settings `bakery.settings.production` preferred over `bakery.settings` from "
+       "`manage.py`; WSGI_APPLICATION from `bakery/settings/base.py` line 1"},
       {"django wsgi.py beside the settings package",
        {{{"manage.py",
           "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
