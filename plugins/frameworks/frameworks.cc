@@ -429,7 +429,27 @@ class Frameworks {
     }
     Found found{.framework = "django", .file = manage_py, .app_dir = root, .manage_py = manage_py};
     if (settings.empty()) {
-      found.why = "`" + manage_py + "` (no DJANGO_SETTINGS_MODULE found)";
+      // Settings named in a way that is not a literal (an f-string, a variable): the server runs
+      // the shallowest wsgi.py's `application`, which sets its settings itself.
+      found.why = "`" + manage_py + "` (its DJANGO_SETTINGS_MODULE is not a plain string)";
+      std::string best;
+      for (const std::string& file : src.sources()) {
+        if ((file != "wsgi.py" && !file.ends_with("/wsgi.py")) ||
+            !file.starts_with(root.empty() ? "" : root + "/"))
+          continue;
+        const py::Module* m = src.Read(file);
+        const bool app =
+            m && std::any_of(m->assignments().begin(), m->assignments().end(), [](const auto& a) {
+              return a.module_level && a.target == "application";
+            });
+        if (app && (best.empty() || std::count(file.begin(), file.end(), '/') <
+                                        std::count(best.begin(), best.end(), '/')))
+          best = file;
+      }
+      if (!best.empty()) {
+        found.target = src.Module(best) + ":application";
+        found.why += "; the WSGI application of `" + best + "`";
+      }
       return found;
     }
     // A settings package with production settings: those. The package is the settings module

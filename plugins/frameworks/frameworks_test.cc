@@ -279,6 +279,20 @@ TEST(FrameworksTest, FindsTheShapesRealProjectsHave) {
        "bakery.settings.production",
        "production settings `bakery.settings.production` preferred over `bakery.settings` from "
        "`manage.py`; WSGI_APPLICATION from `bakery/settings/base.py` line 1"},
+      {"django settings named by an f-string: the wsgi.py's application",
+       {{{"manage.py",
+          "import os\nPROJECT = 'shop'\n"
+          "os.environ.setdefault('DJANGO_SETTINGS_MODULE', f'{PROJECT}.settings')\n"},
+         {"shop/__init__.py", ""},
+         {"shop/settings.py", ""},
+         {"shop/wsgi.py",
+          "from django.core.wsgi import get_wsgi_application\n"
+          "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "shop.wsgi:application"},
+       "",
+       "its DJANGO_SETTINGS_MODULE is not a plain string); the WSGI application of "
+       "`shop/wsgi.py`"},
       {"django wsgi.py beside the settings package",
        {{{"manage.py",
           "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
