@@ -8,6 +8,7 @@
 #include <cctype>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -608,6 +609,39 @@ std::optional<std::pair<std::string, std::string>> ScriptLine(std::string_view l
   if (eq == std::string_view::npos) return std::nullopt;
   return std::make_pair(std::string(TrimSpace(line.substr(0, eq))),
                         std::string(TrimSpace(line.substr(eq + 1))));
+}
+
+// The top-level modules (not ignored; not packaging, test or task files) that run as scripts: an
+// `if __name__ == "__main__":` block, read with the Python tokenizer. Sorted.
+std::vector<std::string> ScriptModules(const Tree& t, const IgnoreRules& ignore) {
+  static const std::set<std::string, std::less<>> kNotTheApp = {
+      "setup.py", "manage.py", "conftest.py", "noxfile.py", "fabfile.py",
+      "tasks.py", "dodo.py",   "docs.py",     "version.py", "_version.py"};
+  std::vector<std::string> out;
+  auto children = t.ReadDir("");
+  if (!children.ok()) return out;
+  for (const DirEntry& c : *children) {
+    if (c.info.type != FileType::kRegular || !c.name.ends_with(".py") || ignore.Excluded(c.name) ||
+        kNotTheApp.contains(c.name) || c.name.starts_with("test_") || c.name.ends_with("_test.py"))
+      continue;
+    auto text = ReadSmallFile(t, c.name, 1 << 20);
+    if (!text.ok()) continue;
+    const sdk::python::Module m(*text);
+    const auto& tok = m.tokens();
+    auto is = [&](size_t i, std::string_view what) {
+      return i < tok.size() && (tok[i].text == what || sdk::python::StringValue(tok[i]) == what);
+    };
+    for (size_t i = 0; i + 2 < tok.size(); ++i) {
+      if ((is(i, "__name__") && is(i + 1, "==") && is(i + 2, "__main__")) ||
+          (is(i, "__main__") && tok[i].kind == sdk::python::Kind::kString && is(i + 1, "==") &&
+           is(i + 2, "__name__"))) {
+        out.push_back(c.name);
+        break;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // setup.cfg's `[options.entry_points] console_scripts` as (name, target) pairs, in file order.
@@ -1245,21 +1279,35 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
           fmt::format("`{}/__main__.py`, the only package that runs with python -m", found);
       if (in_src) pythonpath.push_back(r.workdir + "/src");
     }
+    // A top-level script (bot.py, run.py): the only module with a `__main__` block.
+    std::vector<std::string> scripts;
+    if (!r.entrypoint && runnable.empty()) scripts = ScriptModules(t, r.ignore);
+    if (scripts.size() == 1) {
+      r.entrypoint = std::vector<std::string>{"python3", r.workdir + "/" + scripts.front()};
+      r.entrypoint_reason = fmt::format(
+          "`{}`, the only top-level module with an `if __name__ == \"__main__\":` block",
+          scripts.front());
+    }
     if (!r.entrypoint) {
+      std::string several;
+      if (runnable.size() > 1) {
+        several = fmt::format(
+            "; several packages have one: `{}`, so name one with --entrypoint 'python3 -m {}'",
+            fmt::join(runnable, "`, `"),
+            runnable.front().starts_with("src/") ? runnable.front().substr(4) : runnable.front());
+      } else if (scripts.size() > 1) {
+        several = fmt::format(
+            "; several top-level modules run as scripts: `{}`, so name one with --entrypoint "
+            "'python3 /app/{}'",
+            fmt::join(scripts, "`, `"), scripts.front());
+      }
       r.missing_entrypoint = fmt::format(
           "project `{}`: no entrypoint found (looked for a Procfile `web:` line, "
           "[project.scripts], [tool.poetry.scripts], setup.cfg and setup.py console_scripts, a "
-          "top-level main.py, app.py or __main__.py, and a package with __main__.py{}): add "
-          "[project.scripts] to pyproject.toml, or set entrypoint (--entrypoint or "
-          "[tool.ocifs])",
-          r.dir,
-          runnable.size() > 1
-              ? fmt::format("; several have one: `{}`, so name one with --entrypoint "
-                            "'python3 -m {}'",
-                            fmt::join(runnable, "`, `"),
-                            runnable.front().starts_with("src/") ? runnable.front().substr(4)
-                                                                 : runnable.front())
-              : "");
+          "top-level main.py, app.py or __main__.py, a package with __main__.py, and a top-level "
+          "module with an `if __name__ == \"__main__\":` block{}): add [project.scripts] to "
+          "pyproject.toml, or set entrypoint (--entrypoint or [tool.ocifs])",
+          r.dir, several);
       // A detect plugin may still find the command (ApplyPlugins checks again after it).
       if (!in.plugins || !in.plugins->detects()) return InvalidArgument(r.missing_entrypoint);
     }

@@ -794,6 +794,54 @@ TEST(ProjectTest, MonoreposPackTheApplicationFolder) {
   EXPECT_EQ(r->dir, d.path());
 }
 
+// A top-level module with a `__main__` block (bot.py, run.py), when it is the only one.
+TEST(ProjectTest, TheOnlyTopLevelScriptIsTheEntrypoint) {
+  const std::string guard = "def main():\n    pass\n\nif __name__ == \"__main__\":\n    main()\n";
+  struct Case {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::string> entrypoint;  // empty: an error that names `says`
+    std::string says;
+  } cases[] = {
+      {"bot.py beside helpers",
+       {{"bot.py", guard}, {"helpers.py", "X = 1\n"}, {"requirements.txt", "discord.py\n"}},
+       {"python3", "/app/bot.py"},
+       "`bot.py`, the only top-level module"},
+      {"the guard written the other way round, in single quotes",
+       {{"run.py", "if '__main__' == __name__:\n    print(1)\n"}},
+       {"python3", "/app/run.py"},
+       ""},
+      {"setup.py, manage.py, tests and a guard in a docstring do not count",
+       {{"setup.py", guard},
+        {"test_bot.py", guard},
+        {"notes.py", "\"\"\"Run with: if __name__ == '__main__': main()\"\"\"\n"},
+        {"worker.py", guard}},
+       {"python3", "/app/worker.py"},
+       ""},
+      {"two scripts: an error naming both",
+       {{"bot.py", guard}, {"cron.py", guard}},
+       {},
+       "several top-level modules run as scripts: `bot.py`, `cron.py`, so name one with "
+       "--entrypoint 'python3 /app/bot.py'"},
+  };
+  for (const auto& c : cases) {
+    TempDir d;
+    for (const auto& [path, text] : c.files) d.Write(path, text);
+    ResolveInputs in;
+    in.project_dir = d.path();
+    auto r = ResolveProject(in);
+    if (c.entrypoint.empty()) {
+      ASSERT_FALSE(r.ok()) << c.name;
+      EXPECT_NE(r.status().message().find(c.says), std::string::npos)
+          << c.name << ": " << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
+    EXPECT_EQ(*r->entrypoint, c.entrypoint) << c.name;
+    EXPECT_NE(r->entrypoint_reason.find(c.says), std::string::npos) << r->entrypoint_reason;
+  }
+}
+
 // A package that runs with `python -m PKG`, chosen when it is the only runnable one.
 TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
   struct Case {
@@ -819,7 +867,7 @@ TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
       {"two packages",
        {"a/__init__.py", "a/__main__.py", "b/__init__.py", "b/__main__.py"},
        {},
-       "several have one: `a`, `b`, so name one with --entrypoint 'python3 -m a'"},
+       "several packages have one: `a`, `b`, so name one with --entrypoint 'python3 -m a'"},
       {"no __init__.py: not a package", {"scripts/__main__.py"}, {}, "no entrypoint found"},
   };
   for (const auto& c : cases) {
