@@ -713,9 +713,15 @@ Result<std::string> ApplicationFolder(const Tree& t, const std::string& dir) {
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
     for (const DirEntry& c : *children) {
       if (c.info.type == FileType::kRegular && c.name.ends_with(".py")) return std::string();
+      // Folders whose requirements.txt is not an application's (docs/requirements.txt for
+      // Read the Docs, tests', examples').
+      static const std::set<std::string, std::less<>> kNotTheApp = {
+          "docs",  "doc",   "tests",      "test", "examples",     "example",      "scripts",
+          "tools", "bench", "benchmarks", "ci",   "requirements", "node_modules", "venv"};
       if (c.info.type != FileType::kDirectory || c.name.starts_with('.') ||
-          c.name == "node_modules" || c.name == "venv")
+          kNotTheApp.contains(c.name))
         continue;
+      if (c.name == "src") return std::string();                        // a src layout
       if (t.Lstat(c.name + "/__init__.py").ok()) return std::string();  // a package at the top
       for (const char* marker : kProjectMarkers) {
         if (t.Lstat(c.name + "/" + marker).ok()) {
