@@ -756,6 +756,23 @@ std::vector<std::string> PatternsInside(const std::vector<std::string>& patterns
   return out;
 }
 
+// Pipenv's `[requires] python_version` (or python_full_version) in the Pipfile; "" when it has
+// none or there is no Pipfile; an error naming the file when it is not TOML.
+Result<std::string> PipfilePython(const Tree& t, const std::string& dir) {
+  auto text = ReadSmallFile(t, "Pipfile", 1 << 20);
+  if (!text.ok()) return std::string();
+  try {
+    const toml::table pipfile = toml::parse(*text, dir + "/Pipfile");
+    for (const char* key : {"requires.python_full_version", "requires.python_version"}) {
+      if (auto v = pipfile.at_path(key).value<std::string>()) return *v;
+    }
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(fmt::format("{}/Pipfile:{}:{}: {}", dir, e.source().begin.line,
+                                       e.source().begin.column, e.description()));
+  }
+  return std::string();
+}
+
 // Adds the rules of `dir`/.gitignore, then of the .gitignore files below it, in a walk that skips
 // what the rules so far exclude.
 Status AddGitignores(const Tree& t, const std::string& root, const std::string& dir,
@@ -1112,6 +1129,10 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
       OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, "runtime.txt", 1 << 16));
       OCIFS_ASSIGN_OR_RETURN(r.python, PythonMinorFromPin(text, r.dir + "/runtime.txt"));
       r.python_reason = "`runtime.txt`";
+    } else if (auto pin = PipfilePython(t, r.dir); !pin.ok() || !pin->empty()) {
+      if (!pin.ok()) return pin.status();
+      OCIFS_ASSIGN_OR_RETURN(r.python, PythonMinorFromPin(*pin, r.dir + "/Pipfile"));
+      r.python_reason = "`Pipfile` [requires]";
     } else {
       r.python = std::string(NewestPython().minor);
       r.python_reason = "the newest CPython ocifs knows (no requires-python)";
