@@ -1,9 +1,9 @@
 // Base images: where the layers below the project's come from.
 //
 // BaseSource is the seam for every kind of base: `scratch`, a local OCI layout
-// (`oci:PATH[:TAG]`, as skopeo or umoci write it) and, in a later issue, registries. Resolve()
-// picks the manifest for a platform and returns the base's config and layer descriptors, with a
-// Blob for each layer.
+// (`oci:PATH[:TAG]`, as skopeo or umoci write it) and registries (core/registry_source.h).
+// Resolve() picks the manifest for a platform and returns the base's config and layer descriptors,
+// with a Blob for each layer.
 //
 // Integrity: manifests, indexes and configs are read whole and checked against their digests
 // before use. A layer blob is hashed in full on its first read, before any byte of it is served;
