@@ -38,6 +38,22 @@ void MakeVenv(const TempDir& dir, const std::string& name, const std::string& py
   dir.Write(name + "/lib/python" + python + "/site-packages/dep/__init__.py", "");
 }
 
+// Checks a resolved project's entrypoint: `entrypoint` with `says` in its reason, or, when
+// `entrypoint` is empty, an error whose message holds `says`.
+void ExpectEntrypoint(const std::string& name, const Result<ResolvedProject>& r,
+                      const std::vector<std::string>& entrypoint, const std::string& says) {
+  if (entrypoint.empty()) {
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.status().message().find(says), std::string::npos)
+        << name << ": " << r.status().message();
+    return;
+  }
+  ASSERT_TRUE(r.ok()) << name << ": " << r.status().message();
+  ASSERT_TRUE(r->entrypoint.has_value()) << name;
+  EXPECT_EQ(*r->entrypoint, entrypoint) << name;
+  EXPECT_NE(r->entrypoint_reason.find(says), std::string::npos) << r->entrypoint_reason;
+}
+
 TEST(ProjectTest, PyprojectErrorsNameFileLineColumn) {
   struct Case {
     std::string toml;
@@ -852,15 +868,7 @@ TEST(ProjectTest, TheOnlyTopLevelScriptIsTheEntrypoint) {
     ResolveInputs in;
     in.project_dir = d.path();
     auto r = ResolveProject(in);
-    if (c.entrypoint.empty()) {
-      ASSERT_FALSE(r.ok()) << c.name;
-      EXPECT_NE(r.status().message().find(c.says), std::string::npos)
-          << c.name << ": " << r.status().message();
-      continue;
-    }
-    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
-    EXPECT_EQ(*r->entrypoint, c.entrypoint) << c.name;
-    EXPECT_NE(r->entrypoint_reason.find(c.says), std::string::npos) << r->entrypoint_reason;
+    ExpectEntrypoint(c.name, r, c.entrypoint, c.says);
   }
 }
 
@@ -899,15 +907,8 @@ TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
     ResolveInputs in;
     in.project_dir = d.path();
     auto r = ResolveProject(in);
-    if (c.entrypoint.empty()) {
-      ASSERT_FALSE(r.ok()) << c.name;
-      EXPECT_NE(r.status().message().find(c.says), std::string::npos)
-          << c.name << ": " << r.status().message();
-      continue;
-    }
-    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status().message();
-    EXPECT_EQ(*r->entrypoint, c.entrypoint) << c.name;
-    EXPECT_NE(r->entrypoint_reason.find(c.says), std::string::npos) << r->entrypoint_reason;
+    ExpectEntrypoint(c.name, r, c.entrypoint, c.says);
+    if (!r.ok() || c.entrypoint.empty()) continue;
     const bool src = c.files.front().starts_with("src/");
     EXPECT_EQ(Env(*r, "PYTHONPATH").starts_with("/app/src"), src) << Env(*r, "PYTHONPATH");
   }
