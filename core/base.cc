@@ -9,9 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/options.h"
+#include "core/generation.h"
 #include "core/reference.h"
-#include "core/registry_source.h"
 #include "core/tree.h"
 
 namespace ocifs {
@@ -133,22 +132,6 @@ Result<nlohmann::json> ParseJson(const std::string& where, const std::string& te
   return j;
 }
 
-Result<Descriptor> ParseDescriptor(const std::string& where, const nlohmann::json& j,
-                                   std::string_view what) {
-  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
-      !j["size"].is_number_unsigned() || !j.contains("mediaType") || !j["mediaType"].is_string()) {
-    return Corrupt(where + fmt::format(": {} is not a valid descriptor", what));
-  }
-  Descriptor d;
-  auto digest = Digest::Parse(j["digest"].get<std::string>());
-  if (!digest.ok())
-    return Unsupported(where + fmt::format(": {}: {}", what, digest.status().message()));
-  d.digest = *digest;
-  d.size = j["size"].get<uint64_t>();
-  d.media_type = j["mediaType"].get<std::string>();
-  return d;
-}
-
 // The image manifest for `platform`: `top` itself, or its pick from an index (or list).
 Result<Descriptor> PickPlatform(const ManifestReader& r, const Descriptor& top,
                                 const Platform& platform, int depth = 0) {
@@ -177,23 +160,6 @@ Result<Descriptor> PickPlatform(const ManifestReader& r, const Descriptor& top,
   return NotFound(r.where + fmt::format(": no manifest for {} (it has: {})", platform.str(),
                                         fmt::join(seen, ", ")));
 }
-
-class RegistrySource : public BaseSource {
- public:
-  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry,
-                 std::vector<RegistryMirror> mirrors)
-      : reference_(std::move(reference)),
-        registry_(std::move(registry)),
-        mirrors_(std::move(mirrors)) {}
-  Result<BaseImage> Resolve(const Platform& platform) override {
-    return registry_->Resolve(reference_, platform, mirrors_);
-  }
-
- private:
-  std::string reference_;
-  std::shared_ptr<RegistryContext> registry_;
-  std::vector<RegistryMirror> mirrors_;
-};
 
 class ScratchSource : public BaseSource {
  public:
@@ -225,7 +191,7 @@ class OciLayoutSource : public BaseSource {
     if (!index_text.ok()) {
       return index_text.status().WithContext(fmt::format("{} (layout `{}`)", Where(), path_));
     }
-    OCIFS_ASSIGN_OR_RETURN(auto index, ParseJson(Where(), *index_text, "index.json"));
+    OCIFS_ASSIGN_OR_RETURN(auto index, ParseIndex(Where(), *index_text));
     OCIFS_ASSIGN_OR_RETURN(Descriptor top, PickByTag(index));
     ManifestReader reader;
     reader.where = Where();
@@ -265,23 +231,16 @@ class OciLayoutSource : public BaseSource {
     return text;
   }
 
-  Result<Descriptor> PickByTag(const nlohmann::json& index) const {
-    if (!index.contains("manifests") || !index["manifests"].is_array() ||
-        index["manifests"].empty()) {
+  Result<Descriptor> PickByTag(const std::vector<IndexEntry>& index) const {
+    if (index.empty())
       return NotFound(Where() + fmt::format(": `{}/index.json` lists no manifests", path_));
-    }
-    const auto& ms = index["manifests"];
     std::vector<std::string> tags;
     std::string want = tag_;
-    if (want.empty() && ms.size() == 1)
-      return ParseDescriptor(Where(), ms[0], "index.json manifests[0]");
+    if (want.empty() && index.size() == 1) return index.front().descriptor;
     if (want.empty()) want = "latest";
-    for (size_t i = 0; i < ms.size(); ++i) {
-      std::string ref =
-          ms[i].value("/annotations/org.opencontainers.image.ref.name"_json_pointer, "");
-      if (ref == want)
-        return ParseDescriptor(Where(), ms[i], fmt::format("index.json manifests[{}]", i));
-      if (!ref.empty()) tags.push_back(ref);
+    for (const IndexEntry& e : index) {
+      if (e.ref_name == want) return e.descriptor;
+      if (!e.ref_name.empty()) tags.push_back(e.ref_name);
     }
     return NotFound(Where() +
                     fmt::format(": no tag `{}` in `{}` (tags: {})", want, path_,
@@ -342,32 +301,20 @@ Result<BaseImage> ResolveManifests(const ManifestReader& r, const Descriptor& to
   return b;
 }
 
-nlohmann::json Descriptor::ToJson() const {
-  return {{"mediaType", media_type}, {"digest", digest.str()}, {"size", size}};
-}
-
 std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest, uint64_t size) {
   return std::make_shared<VerifiedFileBlob>(std::move(path), std::move(digest), size);
 }
 
-Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
-                                                   std::shared_ptr<RegistryContext> registry,
-                                                   const std::vector<RegistryMirror>& mirrors) {
-  if (reference == "scratch") return std::unique_ptr<BaseSource>(std::make_unique<ScratchSource>());
-  if (auto ref = SplitOciLayoutRef(reference)) {
-    if (ref->tag && ref->tag->empty()) {
-      return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
-    }
-    if (ref->path.empty())
-      return InvalidArgument(fmt::format("base `{}`: want oci:PATH[:TAG]", reference));
-    return std::unique_ptr<BaseSource>(
-        std::make_unique<OciLayoutSource>(reference, ref->path, ref->tag.value_or("")));
-  }
-  OCIFS_RETURN_IF_ERROR(ParseImageReference(reference).status().WithContext("base"));
-  if (!registry)
-    return Internal(fmt::format("base `{}`: no registry context to pull it with", reference));
+std::unique_ptr<BaseSource> ScratchBase() { return std::make_unique<ScratchSource>(); }
+
+Result<std::unique_ptr<BaseSource>> OpenLayoutBase(const std::string& reference) {
+  auto ref = SplitOciLayoutRef(reference);
+  if (ref && ref->tag && ref->tag->empty())
+    return InvalidArgument(fmt::format("base `{}`: empty tag after `:`", reference));
+  if (!ref || ref->path.empty())
+    return InvalidArgument(fmt::format("base `{}`: want oci:PATH[:TAG]", reference));
   return std::unique_ptr<BaseSource>(
-      std::make_unique<RegistrySource>(reference, registry, mirrors));
+      std::make_unique<OciLayoutSource>(reference, ref->path, ref->tag.value_or("")));
 }
 
 }  // namespace ocifs

@@ -1,7 +1,8 @@
 // Base images: where the layers below the project's come from.
 //
 // BaseSource is the seam for every kind of base: `scratch`, a local OCI layout
-// (`oci:PATH[:TAG]`, as skopeo or umoci write it) and registries (core/registry_source.h).
+// (`oci:PATH[:TAG]`, as skopeo or umoci write it) and registries (core/registry_source.h);
+// OpenBaseSource (core/pipeline.h) picks the one a reference names.
 // Resolve() picks the manifest for a platform and returns the base's config and layer descriptors,
 // with a Blob for each layer.
 //
@@ -23,32 +24,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/blob.h"
+#include "core/descriptor.h"
 #include "core/digest.h"
-#include "core/project.h"
+#include "core/platform.h"
 #include "core/reference.h"
 #include "core/status.h"
 
 namespace ocifs {
-
-inline constexpr char kMediaTypeOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
-inline constexpr char kMediaTypeOciIndex[] = "application/vnd.oci.image.index.v1+json";
-inline constexpr char kMediaTypeOciConfig[] = "application/vnd.oci.image.config.v1+json";
-inline constexpr char kMediaTypeOciLayer[] = "application/vnd.oci.image.layer.v1.tar";
-// The empty descriptor's blob `{}` (image-spec 1.1), the config of artifact manifests.
-inline constexpr char kMediaTypeOciEmpty[] = "application/vnd.oci.empty.v1+json";
-inline constexpr char kMediaTypeOciLayerGzip[] = "application/vnd.oci.image.layer.v1.tar+gzip";
-inline constexpr char kMediaTypeOciLayerZstd[] = "application/vnd.oci.image.layer.v1.tar+zstd";
-inline constexpr char kMediaTypeDockerManifest[] =
-    "application/vnd.docker.distribution.manifest.v2+json";
-inline constexpr char kMediaTypeDockerList[] =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-
-struct Descriptor {
-  std::string media_type;
-  Digest digest;
-  uint64_t size = 0;
-  nlohmann::json ToJson() const;
-};
 
 struct BaseImage {
   std::string reference;  // as the user named it
@@ -87,14 +69,11 @@ struct ManifestReader {
 Result<BaseImage> ResolveManifests(const ManifestReader& reader, const Descriptor& top,
                                    const Platform& platform);
 
-class RegistryContext;  // registry_source.h
-
-// `scratch`, `oci:PATH[:TAG]` (PATH absolute; TAG defaults to the only manifest, else `latest`),
-// or an image reference pulled through `registry` (an error when it is null), from `mirrors`
-// first (those of the reference's registry).
-Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
-                                                   std::shared_ptr<RegistryContext> registry,
-                                                   const std::vector<RegistryMirror>& mirrors = {});
+// `scratch`: no layers, an empty config.
+std::unique_ptr<BaseSource> ScratchBase();
+// `oci:PATH[:TAG]` (PATH absolute; TAG defaults to the only manifest, else `latest`); an error for
+// any other reference, an empty PATH or an empty TAG.
+Result<std::unique_ptr<BaseSource>> OpenLayoutBase(const std::string& reference);
 
 // A blob read from a file, hashed in full before its first byte is served (see above).
 std::shared_ptr<const Blob> MakeVerifiedFileBlob(std::string path, Digest digest, uint64_t size);

@@ -1,7 +1,6 @@
 #include "core/image.h"
 
 #include "core/atomic_file.h"
-#include "core/plugin_host.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,8 +30,6 @@ namespace ocifs {
 namespace {
 
 using json = nlohmann::json;
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string EnvKey(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
@@ -327,16 +324,6 @@ std::string_view StateName(HashProgress::State state) {
   return "unknown";
 }
 
-const std::string& Generation::oci_layout() {
-  static const std::string kLayout = R"({"imageLayoutVersion":"1.0.0"})";
-  return kLayout;
-}
-
-const Blob* Generation::FindBlob(std::string_view hex) const {
-  auto it = blobs_.find(std::string(hex));
-  return it == blobs_.end() ? nullptr : it->second.get();
-}
-
 // Hashes a layer with reading and hashing overlapped: a reader thread fills 1 MiB buffers with
 // ReadAt (file opens, fstat, pread), this thread hashes them in order. On two cores this takes
 // about the time of the slower of the two instead of their sum.
@@ -540,22 +527,22 @@ struct BuiltImage {
 };
 
 BuiltImage AddImage(const ImagePlan& plan, const std::vector<Digest>& own_digests,
-                    std::map<std::string, std::shared_ptr<const Blob>>& blobs) {
+                    Generation::Contents& blobs) {
   const ResolvedProject& p = *plan.project;
   BuiltImage out;
   const std::string created = Rfc3339(p.epoch);
-  const std::string config_text = Dump(ImageConfig(plan, own_digests));
+  const std::string config_text = CanonicalJson(ImageConfig(plan, own_digests));
   out.config = Digest::Of(config_text);
 
   json layers = json::array();
   for (const auto& l : plan.base.layers) {
     layers.push_back(l.descriptor.ToJson());
-    blobs[l.descriptor.digest.hex()] = l.blob;
+    blobs.Add(l.descriptor, l.blob);
   }
   for (size_t i = 0; i < plan.layers.size(); ++i) {
     Descriptor d{kMediaTypeOciLayer, own_digests[i], plan.layers[i].tar->size()};
     layers.push_back(d.ToJson());
-    blobs[d.digest.hex()] = std::make_shared<TarBlob>(plan.layers[i].tar);
+    blobs.Add(d, std::make_shared<TarBlob>(plan.layers[i].tar));
   }
   json annotations = {{"org.opencontainers.image.created", created}};
   if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
@@ -564,27 +551,26 @@ BuiltImage AddImage(const ImagePlan& plan, const std::vector<Digest>& own_digest
   if (plan.base.manifest_digest)
     annotations["org.opencontainers.image.base.digest"] = plan.base.manifest_digest->str();
   if (!plan.base.name.empty()) annotations["org.opencontainers.image.base.name"] = plan.base.name;
+  const Descriptor config{kMediaTypeOciConfig, out.config, config_text.size()};
   json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", kMediaTypeOciManifest},
-      {"config", Descriptor{kMediaTypeOciConfig, out.config, config_text.size()}.ToJson()},
-      {"layers", layers},
-      {"annotations", annotations},
+      {"schemaVersion", 2}, {"mediaType", kMediaTypeOciManifest}, {"config", config.ToJson()},
+      {"layers", layers},   {"annotations", annotations},
   };
-  const std::string manifest_text = Dump(manifest);
+  const std::string manifest_text = CanonicalJson(manifest);
   out.manifest = {kMediaTypeOciManifest, Digest::Of(manifest_text), manifest_text.size()};
-  blobs[out.config.hex()] = std::make_shared<MemoryBlob>(config_text);
-  blobs[out.manifest.digest.hex()] = std::make_shared<MemoryBlob>(manifest_text);
+  blobs.Add(config, std::make_shared<MemoryBlob>(config_text));
+  blobs.Add(out.manifest, std::make_shared<MemoryBlob>(manifest_text));
 
   // Artifacts plugins attached: one manifest per document, its subject the image manifest.
   const std::string empty = "{}";  // the empty descriptor's blob, every artifact's config
-  json empty_config = Descriptor{kMediaTypeOciEmpty, Digest::Of(empty), empty.size()}.ToJson();
+  const Descriptor empty_descriptor{kMediaTypeOciEmpty, Digest::Of(empty), empty.size()};
+  json empty_config = empty_descriptor.ToJson();
   empty_config["data"] = "e30=";  // base64 of `{}`, embedded as image-spec 1.1 suggests
-  if (!plan.artifacts.empty()) blobs[Digest::Of(empty).hex()] = std::make_shared<MemoryBlob>(empty);
+  if (!plan.artifacts.empty()) blobs.Add(empty_descriptor, std::make_shared<MemoryBlob>(empty));
   for (const PlannedArtifact& a : plan.artifacts) {
     const Descriptor doc{a.media_type, Digest::Of(*a.content), a.content->size()};
-    blobs[doc.digest.hex()] = std::make_shared<MemoryBlob>(*a.content);
-    const std::string text = Dump({
+    blobs.Add(doc, std::make_shared<MemoryBlob>(*a.content));
+    const std::string text = CanonicalJson({
         {"schemaVersion", 2},
         {"mediaType", kMediaTypeOciManifest},
         {"artifactType", a.artifact_type},
@@ -594,16 +580,10 @@ BuiltImage AddImage(const ImagePlan& plan, const std::vector<Digest>& own_digest
         {"annotations", {{"org.opencontainers.image.created", created}}},
     });
     const Descriptor d{kMediaTypeOciManifest, Digest::Of(text), text.size()};
-    blobs[d.digest.hex()] = std::make_shared<MemoryBlob>(text);
+    blobs.Add(d, std::make_shared<MemoryBlob>(text));
     out.artifacts.emplace_back(&a, d);
   }
   return out;
-}
-
-json PlatformJson(const Platform& platform) {
-  json j = {{"os", platform.os}, {"architecture", platform.architecture}};
-  if (!platform.variant.empty()) j["variant"] = platform.variant;
-  return j;
 }
 
 // "linux-arm64", "linux-arm-v7": a platform in a ref name.
@@ -619,8 +599,8 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
                                                           const BuildOptions& options) {
   const ResolvedProject& p = *plan.project;
   HashProgress* progress = options.progress;
-  auto gen = std::make_shared<Generation>();
-  gen->number_ = number;
+  Generation::Contents gen;
+  gen.number = number;
 
   std::vector<const ImagePlan*> plans = {&plan};
   for (const ImagePlan& other : plan.other_platforms) plans.push_back(&other);
@@ -672,24 +652,23 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   }
   for (size_t i = 0; i < n; ++i) {
     if (!digests[i].ok()) return digests[i].status();
-    for (auto& w : warnings[i]) gen->warnings_.push_back(std::move(w));
-    gen->from_cache_.push_back(from_cache[i] != 0);
-    gen->own_layers_.push_back(
-        {distinct.layers[i].name,
-         Descriptor{kMediaTypeOciLayer, *digests[i], distinct.layers[i].tar->size()}});
+    for (auto& w : warnings[i]) gen.warnings.push_back(std::move(w));
+    gen.from_cache.push_back(from_cache[i] != 0);
+    gen.own_layers.push_back({distinct.layers[i].name, Descriptor{kMediaTypeOciLayer, *digests[i],
+                                                                  distinct.layers[i].tar->size()}});
   }
 
   std::vector<BuiltImage> images;
   for (size_t k = 0; k < plans.size(); ++k) {
     std::vector<Digest> own;
     for (size_t i : distinct.of_plan[k]) own.push_back(*digests[i]);
-    images.push_back(AddImage(*plans[k], own, gen->blobs_));
+    images.push_back(AddImage(*plans[k], own, gen));
   }
-  gen->config_digest_ = images.front().config;
+  gen.config_digest = images.front().config;
 
   // The top of each tag: the image manifest, or for several platforms an image index of theirs.
   Descriptor top = images.front().manifest;
-  json top_platform = PlatformJson(p.platform);
+  std::optional<Platform> top_platform = p.platform;
   if (plans.size() > 1) {
     json manifests = json::array();
     for (size_t k = 0; k < plans.size(); ++k) {
@@ -701,142 +680,36 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
     if (!p.pyproject.version.empty())
       annotations["org.opencontainers.image.version"] = p.pyproject.version;
-    const std::string text = Dump({{"schemaVersion", 2},
-                                   {"mediaType", kMediaTypeOciIndex},
-                                   {"manifests", manifests},
-                                   {"annotations", annotations}});
+    const std::string text = CanonicalJson({{"schemaVersion", 2},
+                                            {"mediaType", kMediaTypeOciIndex},
+                                            {"manifests", manifests},
+                                            {"annotations", annotations}});
     top = {kMediaTypeOciIndex, Digest::Of(text), text.size()};
-    gen->blobs_[top.digest.hex()] = std::make_shared<MemoryBlob>(text);
-    top_platform = nullptr;
+    gen.Add(top, std::make_shared<MemoryBlob>(text));
+    top_platform.reset();
   }
-  gen->manifest_digest_ = top.digest;
+  gen.manifest_digest = top.digest;
 
   // index.json: one descriptor per tag, then each artifact once per tag: "TAG.SUFFIX", or
   // "TAG.PLATFORM.SUFFIX" ("latest.linux-arm64.sbom.spdx") for several platforms.
-  json manifests = json::array();
-  for (const auto& tag : p.tags) {
-    json d = top.ToJson();
-    if (!top_platform.is_null()) d["platform"] = top_platform;
-    d["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
-    manifests.push_back(d);
-  }
+  for (const auto& tag : p.tags) gen.index.push_back({top, tag, "", top_platform});
   for (const auto& tag : p.tags) {
     for (size_t k = 0; k < plans.size(); ++k) {
       for (const auto& [a, desc] : images[k].artifacts) {
         // Unique: CheckRefNames when the plan was made.
-        const std::string ref =
-            ArtifactRefName(tag, plans.size() > 1, plans[k]->project->platform, a->ref_suffix);
-        json d = desc.ToJson();
-        d["artifactType"] = a->artifact_type;
-        d["annotations"] = {{"org.opencontainers.image.ref.name", ref}};
-        manifests.push_back(d);
+        gen.index.push_back(
+            {desc,
+             ArtifactRefName(tag, plans.size() > 1, plans[k]->project->platform, a->ref_suffix),
+             a->artifact_type, std::nullopt});
       }
     }
   }
-  gen->index_json_ =
-      Dump({{"schemaVersion", 2}, {"mediaType", kMediaTypeOciIndex}, {"manifests", manifests}});
-  return std::shared_ptr<const Generation>(std::move(gen));
-}
-
-namespace {
-
-// The blob's bytes at `path`, checked against `expect` (when given) as they are written.
-Status WriteBlobAtomically(const std::string& path, const Blob& blob, const Digest* expect) {
-  return WriteFileAtomically(path, [&](int fd) {
-    Sha256 h;
-    std::vector<std::byte> buf(1 << 20);
-    for (uint64_t off = 0; off < blob.size();) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), blob.size() - off));
-      OCIFS_RETURN_IF_ERROR(blob.ReadAt(off, std::span(buf.data(), n)));
-      h.Update(std::span<const std::byte>(buf.data(), n));
-      OCIFS_RETURN_IF_ERROR(WriteAll(fd, std::span<const std::byte>(buf.data(), n), path));
-      off += n;
-    }
-    if (expect != nullptr && h.Finish() != *expect) {
-      return Internal(
-          fmt::format("blob {} did not hash to its name while it was written", expect->str()));
-    }
-    return Status::Ok();
-  });
-}
-
-}  // namespace
-
-Status WriteLayout(const Generation& gen, const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec))
-      return InvalidArgument(fmt::format("output `{}` exists and is not a directory", dir));
-    if (!fs::is_empty(dir, ec))
-      return Status(Code::kAlreadyExists, fmt::format("output directory `{}` is not empty", dir));
-  } else if (!fs::create_directory(dir, ec)) {
-    return Status(Code::kIo, fmt::format("output directory `{}`: {}", dir, ec.message()));
-  }
-  fs::create_directories(fs::path(dir) / "blobs" / "sha256", ec);
-  if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir, ec.message()));
-  OCIFS_RETURN_IF_ERROR(
-      WriteBlobAtomically(dir + "/oci-layout", MemoryBlob(Generation::oci_layout()), nullptr));
-  for (const auto& [hex, blob] : gen.blobs()) {
-    Digest d = Digest::FromHex(hex);
-    Status s = WriteBlobAtomically(fmt::format("{}/blobs/sha256/{}", dir, hex), *blob, &d);
-    if (!s.ok()) return s.WithContext(fmt::format("blob {}", d.str()));
-  }
-  return WriteBlobAtomically(dir + "/index.json", MemoryBlob(gen.index_json()), nullptr);
+  return std::make_shared<const Generation>(std::move(gen));
 }
 
 }  // namespace ocifs
 
 namespace ocifs {
-
-Result<ImagePlan> PlanProject(
-    const ResolveInputs& in,
-    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved,
-    const PlanDirectoryHook& on_directory) {
-  OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, ResolveProject(in));
-  auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
-  if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
-  OCIFS_ASSIGN_OR_RETURN(auto source,
-                         OpenBaseSource(project->base, in.registry, project->registry_mirrors));
-  return PlanPlatforms(
-      in, *project, [&](const Platform& platform) { return source->Resolve(platform); },
-      [](const ResolvedProject&) { return nullptr; }, on_directory);
-}
-
-Result<ImagePlan> PlanPlatforms(
-    const ResolveInputs& in, const ResolvedProject& project,
-    const std::function<Result<BaseImage>(const Platform&)>& base_of,
-    const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_dependencies,
-    const PlanDirectoryHook& on_directory) {
-  const bool several = project.platforms.size() > 1;
-  std::vector<ImagePlan> plans;
-  plans.reserve(project.platforms.size());  // `reuse` below points into it
-  for (const Platform& platform : project.platforms) {
-    auto fail = [&](const Status& s) { return several ? s.WithContext(platform.str()) : s; };
-    auto view = std::make_shared<const ResolvedProject>(ForPlatform(project, platform));
-    auto base = base_of(platform);
-    if (!base.ok()) return fail(base.status());
-    const PlannedLayer* reuse = reuse_dependencies(*view);
-    // Dependencies from the directory of an earlier platform: that platform's layer.
-    for (const ImagePlan& earlier : plans) {
-      if (reuse == nullptr && view->deps && earlier.project->deps &&
-          earlier.project->deps->host_path == view->deps->host_path && !earlier.layers.empty() &&
-          earlier.layers.front().name == "dependencies") {
-        reuse = &earlier.layers.front();
-      }
-    }
-    // The watcher follows the first platform's directories (the project tree is the same).
-    auto plan = PlanImage(view, std::move(base).value(), reuse,
-                          plans.empty() ? on_directory : PlanDirectoryHook());
-    if (plan.ok()) plan = ApplyPlugins(in, std::move(plan).value());
-    if (!plan.ok()) return fail(plan.status());
-    plans.push_back(std::move(plan).value());
-  }
-  ImagePlan first = std::move(plans.front());
-  for (size_t i = 1; i < plans.size(); ++i) first.other_platforms.push_back(std::move(plans[i]));
-  OCIFS_RETURN_IF_ERROR(CheckRefNames(first));
-  return first;
-}
 
 std::string ArtifactRefName(std::string_view tag, bool several_platforms, const Platform& platform,
                             std::string_view suffix) {
@@ -863,120 +736,6 @@ Status CheckRefNames(const ImagePlan& plan) {
     }
   }
   return Status::Ok();
-}
-
-namespace {
-
-// The Python module a command's server or framework is, when it is one ocifs knows: the word
-// after `-m`, a console script's name, `manage.py` (Django), `exec X` in a `sh -c` script.
-std::vector<std::string> ServerModules(const std::vector<std::string>& argv) {
-  static const std::map<std::string, std::string, std::less<>> kKnown = {
-      {"gunicorn", "gunicorn"},
-      {"uvicorn", "uvicorn"},
-      {"streamlit", "streamlit"},
-      {"flask", "flask"},
-      {"hypercorn", "hypercorn"},
-      {"daphne", "daphne"},
-      {"waitress-serve", "waitress"},
-      {"waitress", "waitress"},
-      {"celery", "celery"}};
-  const std::vector<std::string> words = SplitWords(argv);
-  std::vector<std::string> out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    const bool command = i == 0 || words[i - 1] == "-m" || words[i - 1] == "exec" ||
-                         words[i - 1] == "&&" || words[i - 1] == "-c";
-    const std::string name = w.substr(w.rfind('/') + 1);
-    if (command) {
-      if (auto it = kKnown.find(name); it != kKnown.end()) out.push_back(it->second);
-    }
-    if (name == "manage.py") out.push_back("django");
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-// What the command needs that the image may not have, and where it would only listen on the
-// container's loopback: warnings, or errors under --strict for the missing pieces.
-Status CheckCommand(const ResolvedProject& p, std::vector<std::string>& warnings) {
-  std::vector<std::string> argv = p.entrypoint.value_or(std::vector<std::string>{});
-  if (p.cmd) argv.insert(argv.end(), p.cmd->begin(), p.cmd->end());
-  if (argv.empty()) return Status::Ok();
-  if (auto why = LoopbackOnly(argv, p.env)) warnings.push_back("the command: " + *why);
-  std::vector<std::string> needed = ServerModules(argv);
-  for (const auto& [k, v] : p.labels) {
-    const bool framework = v == "flask" || v == "django" || v == "fastapi" || v == "streamlit";
-    if (k == "io.ocifs.framework" && framework &&
-        std::find(needed.begin(), needed.end(), v) == needed.end())
-      needed.push_back(v);
-  }
-  for (const std::string& module : needed) {
-    auto in = [&](const std::shared_ptr<const Tree>& tree) {
-      return tree && (tree->Lstat(module).ok() || tree->Lstat(module + ".py").ok());
-    };
-    if ((p.deps && in(p.deps->tree)) || in(p.tree)) continue;
-    std::string msg =
-        p.deps ? fmt::format(
-                     "the image runs `{}`, which is not in the dependencies layer (`{}`): "
-                     "install it there, or set the command",
-                     module, p.deps->host_path)
-               : fmt::format(
-                     "the image runs `{}`, and it has no dependencies layer (no .venv, "
-                     "--deps or [tool.ocifs] deps): the base `{}` must have it",
-                     module, p.base);
-    if (p.strict) return InvalidArgument(msg + " (an error with --strict)");
-    warnings.push_back(std::move(msg));
-  }
-  return Status::Ok();
-}
-
-// The base's Python, from the PYTHON_VERSION its config sets (as the official python images do),
-// against the image's Python and requires-python: warnings when they disagree.
-void CheckBasePython(const ImagePlan& plan, std::vector<std::string>& warnings) {
-  const ResolvedProject& p = *plan.project;
-  const nlohmann::json* env = nullptr;
-  if (plan.base.config.contains("config") && plan.base.config["config"].is_object() &&
-      plan.base.config["config"].contains("Env") && plan.base.config["config"]["Env"].is_array())
-    env = &plan.base.config["config"]["Env"];
-  if (env == nullptr) return;
-  std::string version;
-  for (const auto& e : *env) {
-    const std::string kv = e.is_string() ? e.get<std::string>() : "";
-    if (kv.starts_with("PYTHON_VERSION=")) version = kv.substr(15);
-  }
-  auto parsed = Version::Parse(version);
-  if (version.empty() || !parsed.ok()) return;
-  const std::string minor = version.substr(0, version.find('.', version.find('.') + 1));
-  if (minor != p.python) {
-    warnings.push_back(fmt::format(
-        "the base `{}` has Python {} (its PYTHON_VERSION), but the image is for Python {} ({}): "
-        "name a base with Python {}, or set python",
-        p.base, version, p.python, p.python_reason, p.python));
-  }
-  if (p.pyproject.requires_python.empty()) return;
-  auto spec = SpecifierSet::Parse(p.pyproject.requires_python);
-  if (spec.ok() && !spec->Contains(*parsed)) {
-    warnings.push_back(
-        fmt::format("the base `{}` has Python {}, which requires-python `{}` of "
-                    "`{}/pyproject.toml` excludes",
-                    p.base, version, p.pyproject.requires_python, p.dir));
-  }
-}
-
-}  // namespace
-
-Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan) {
-  if (in.plugins && !in.plugins->empty()) {
-    OCIFS_RETURN_IF_ERROR(in.plugins->Configure(plan.project->options.plugins, &plan.warnings));
-    OCIFS_ASSIGN_OR_RETURN(plan, in.plugins->Apply(std::move(plan)));
-  }
-  const ResolvedProject& p = *plan.project;
-  if (!p.entrypoint && !p.cmd && !p.missing_entrypoint.empty())
-    return InvalidArgument(p.missing_entrypoint + "; no plugin detected one either");
-  OCIFS_RETURN_IF_ERROR(CheckCommand(p, plan.warnings));
-  CheckBasePython(plan, plan.warnings);
-  return plan;
 }
 
 }  // namespace ocifs

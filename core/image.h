@@ -31,6 +31,7 @@
 #include "core/base.h"
 #include "core/blob.h"
 #include "core/digest.h"
+#include "core/generation.h"
 #include "core/project.h"
 #include "core/tar.h"
 
@@ -134,65 +135,6 @@ struct BuildOptions {
   DigestCache* cache = nullptr;      // may be null: hash every layer
 };
 
-class Generation {
- public:
-  struct Layer {
-    std::string name;
-    Descriptor descriptor;
-  };
-
-  uint64_t number() const { return number_; }
-  const std::string& index_json() const { return index_json_; }
-  static const std::string& oci_layout();
-  // What each tag names: the image manifest, or the image index of a multi-platform image.
-  const Digest& manifest_digest() const { return manifest_digest_; }
-  const Digest& config_digest() const { return config_digest_; }  // the first platform's
-  // The own layers of every platform, each distinct one once.
-  const std::vector<Layer>& own_layers() const { return own_layers_; }
-  // Which own layers took their digest from the digest cache (parallel to own_layers()).
-  const std::vector<bool>& from_cache() const { return from_cache_; }
-  // What went wrong but did not stop the build (a corrupt cache entry, a failed cache write).
-  const std::vector<std::string>& warnings() const { return warnings_; }
-  // Every blob by hex digest (sorted, so listings are stable).
-  const std::map<std::string, std::shared_ptr<const Blob>>& blobs() const { return blobs_; }
-  const Blob* FindBlob(std::string_view hex) const;
-
- private:
-  friend Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan&, uint64_t,
-                                                                   const BuildOptions&);
-  uint64_t number_ = 0;
-  std::string index_json_;
-  Digest manifest_digest_, config_digest_;
-  std::vector<Layer> own_layers_;
-  std::vector<bool> from_cache_;
-  std::vector<std::string> warnings_;
-  std::map<std::string, std::shared_ptr<const Blob>> blobs_;
-};
-
-// ResolveProject, then the base, then PlanImage and ApplyPlugins for each platform (the second and
-// later in ImagePlan::other_platforms): what every command does first.
-// `on_resolved`, when given, sees the resolved project before planning starts (a watcher is
-// opened there for its directories and ignore rules).
-Result<ImagePlan> PlanProject(
-    const ResolveInputs& in,
-    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved = {},
-    const PlanDirectoryHook& on_directory = {});
-
-// The plans of every platform of `project` (ForPlatform views), each through ApplyPlugins:
-// `base_of` gives a platform's base, `reuse_dependencies` an unchanged dependencies layer the
-// view may keep (or null; see PlanImage). Platforms with the same dependencies directory share
-// one layer. Errors name the platform when there are several.
-Result<ImagePlan> PlanPlatforms(
-    const ResolveInputs& in, const ResolvedProject& project,
-    const std::function<Result<BaseImage>(const Platform&)>& base_of,
-    const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_dependencies,
-    const PlanDirectoryHook& on_directory = {});
-
-// Runs `in.plugins` (when set) on a plan: configures them with the project's plugin settings, then
-// detection and plugin layers (PluginHost::Apply); then a project that still has no command is an
-// error. Every command and every generation's plan passes through it.
-Result<ImagePlan> ApplyPlugins(const ResolveInputs& in, ImagePlan plan);
-
 // The image config: the base's, with the image's settings on top, and rootfs/history for the
 // base's layers and the own layers (`own_diff_ids` may be empty, for `inspect` before hashing).
 nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own_diff_ids);
@@ -204,9 +146,5 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
 
 // "1970-01-01T00:00:00Z"
 std::string Rfc3339(int64_t epoch_seconds);
-
-// Writes the layout (oci-layout, blobs, index.json last) into `dir`, which must not exist or be
-// empty. Blobs are written to temporary names and renamed, so a crash leaves no wrong blob.
-Status WriteLayout(const Generation& gen, const std::string& dir);
 
 }  // namespace ocifs

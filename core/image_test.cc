@@ -1,4 +1,5 @@
 #include "core/image.h"
+#include "core/pipeline.h"
 
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ void WriteFixture(const TempDir& d) {
 
 Result<std::shared_ptr<const Generation>> Build(const std::string& dir, ImageOptions flags,
                                                 std::optional<std::string> epoch = "1700000000") {
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = dir;
   if (!flags.base) flags.base = "scratch";
   if (!flags.platform) flags.platform = "linux/amd64";
@@ -274,7 +275,7 @@ TEST(ImageTest, TheBasesPythonIsCheckedAgainstTheImagesAndRequiresPython) {
     if (!c.requires_python.empty())
       d.Write("pyproject.toml",
               "[project]\nname = \"x\"\nrequires-python = \"" + c.requires_python + "\"\n");
-    ResolveInputs in;
+    PlanInputs in;
     in.project_dir = d.path();
     in.flags.base = "oci:" + base.dir.path() + ":3.11-slim";
     in.flags.platform = "linux/amd64";
@@ -535,7 +536,7 @@ TEST(ImageTest, DependencyConsoleScripts) {
 TEST(ImageTest, HashProgressAndCancellation) {
   TempDir d;
   WriteFixture(d);
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = d.path();
   in.flags.base = "scratch";
   auto plan = PlanProject(in);
@@ -584,7 +585,7 @@ TEST(ImageTest, LeftOutDependencyEntriesAreOneWarningAndListedWhole) {
                         (deps.path() + "/pkg/lib" + std::to_string(i) + ".so").c_str()),
               0);
   }
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = d.path();
   in.flags.base = "scratch";
   in.flags.platform = "linux/amd64";
@@ -619,7 +620,7 @@ TEST(ImageTest, ExtensionModulesForAnotherPythonAreAWarning) {
     deps.Write("fast/__init__.py", "");
     deps.Write("fast/_speed.cpython-311-x86_64-linux-gnu.so", "ELF");
     deps.Write("fast/_pure.abi3.so", "ELF");  // the stable ABI: any CPython 3
-    ResolveInputs in;
+    PlanInputs in;
     in.project_dir = d.path();
     in.flags.base = "scratch";
     in.flags.platform = "linux/amd64";

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/mount_status.h"
+#include "core/pipeline.h"
 #include "core/plugin_host.h"
 
 namespace ocifs {
@@ -22,7 +23,7 @@ std::vector<TreeWatcher::Root> WatchRoots(const std::shared_ptr<const ResolvedPr
   return roots;
 }
 
-Result<WatchedPlan> PlanAndWatch(const ResolveInputs& in, bool watch) {
+Result<WatchedPlan> PlanAndWatch(const PlanInputs& in, bool watch) {
   WatchedPlan out;
   auto on_resolved = [&](const std::shared_ptr<const ResolvedProject>& project) -> Status {
     if (!watch) return Status::Ok();
@@ -124,42 +125,6 @@ void LiveImage::Report() {
   }
   lock.unlock();
   if (!options_.status_file.empty()) ::unlink(options_.status_file.c_str());
-}
-
-Result<ImagePlan> LiveImage::Replan(bool deps_changed) const {
-  OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, ResolveProject(options_.inputs));
-  // The served plan of a platform: its base stays (bases are resolved once per mount), and its
-  // dependencies layer is kept while that directory has not changed.
-  auto served = [this](const Platform& platform) -> const ImagePlan* {
-    if (plan_.project->platform == platform) return &plan_;
-    for (const ImagePlan& other : plan_.other_platforms) {
-      if (other.project->platform == platform) return &other;
-    }
-    return nullptr;
-  };
-  std::unique_ptr<BaseSource> source;  // opened for a platform that was not served before
-  auto base_of = [&](const Platform& platform) -> Result<BaseImage> {
-    if (const ImagePlan* before = served(platform)) return before->base;
-    if (!source) {
-      OCIFS_ASSIGN_OR_RETURN(
-          source, OpenBaseSource(project.base, options_.inputs.registry, project.registry_mirrors));
-    }
-    return source->Resolve(platform);
-  };
-  auto reuse = [&](const ResolvedProject& view) -> const PlannedLayer* {
-    const ImagePlan* before = served(view.platform);
-    // A platform's own dependencies directory is not watched: pack it again every time.
-    if (deps_changed || before == nullptr || project.platform_deps.contains(view.platform.str()))
-      return nullptr;
-    const ResolvedProject& b = *before->project;
-    if (view.deps && b.deps && view.deps->host_path == b.deps->host_path &&
-        view.python == b.python && view.strict == b.strict && !before->layers.empty() &&
-        before->layers.front().name == "dependencies") {
-      return &before->layers.front();
-    }
-    return nullptr;
-  };
-  return PlanPlatforms(options_.inputs, project, base_of, reuse);
 }
 
 bool LiveImage::SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b) {
@@ -281,7 +246,7 @@ void LiveImage::Run(const PublishFn& publish) {
         }
         lock.unlock();
         round_start = std::chrono::steady_clock::now();
-        plan = Replan(/*deps_changed=*/true);
+        plan = ocifs::Replan(options_.inputs, plan_, /*deps_changed=*/true);
         continue;
       }
     }
@@ -307,7 +272,7 @@ void LiveImage::Run(const PublishFn& publish) {
     // The watcher stays: what changes while planning is queued and starts the next round.
     deps_dirty = deps_dirty || deps_changed || !served;
     round_start = std::chrono::steady_clock::now();
-    plan = Replan(deps_dirty);
+    plan = ocifs::Replan(options_.inputs, plan_, deps_dirty);
     if (plan.ok() && !SameWatchedRoots(*plan->project, *watched)) {
       // The ignore rules or the dependencies directory changed: watch what the new plan packs.
       auto next_watcher = OpenWatcher(plan->project);

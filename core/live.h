@@ -36,6 +36,7 @@
 
 #include "core/digest_cache.h"
 #include "core/image.h"
+#include "core/pipeline.h"
 #include "core/project.h"
 #include "core/watch.h"
 
@@ -51,7 +52,7 @@ class GenerationSource {
 };
 
 struct LiveOptions {
-  ResolveInputs inputs;  // how the project was resolved, to resolve it again after a change
+  PlanInputs inputs;  // how the project was resolved, to resolve it again after a change
   bool watch = true;
   std::chrono::milliseconds quiet{50};
   std::chrono::milliseconds max_delay{500};
@@ -74,7 +75,7 @@ struct WatchedPlan {
   ImagePlan plan;
   std::unique_ptr<TreeWatcher> watcher;  // null when not watching
 };
-Result<WatchedPlan> PlanAndWatch(const ResolveInputs& in, bool watch);
+Result<WatchedPlan> PlanAndWatch(const PlanInputs& in, bool watch);
 
 class LiveImage : public GenerationSource {
  public:
@@ -104,9 +105,6 @@ class LiveImage : public GenerationSource {
   // Waits for a change and lets it settle. False when stopped. Sets `deps_changed` when the
   // dependencies directory (the watcher's second root) saw a change.
   bool WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed);
-  // Resolves and plans the project again, on the base resolved at mount; the dependencies layer
-  // of the current plan is reused when they did not change and still resolve to the same place.
-  Result<ImagePlan> Replan(bool deps_changed) const;
   // Whether a watcher opened for `b` watches what `a` packs (same roots, same ignore rules).
   static bool SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b);
   bool Stopped();

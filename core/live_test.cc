@@ -20,7 +20,7 @@ class LiveFixture {
               "[project]\nname = \"live\"\n[project.scripts]\nlive = \"live.cli:main\"\n");
     dir.Write("live/__init__.py", "");
     dir.Write("live/cli.py", "def main():\n    print(1)\n");
-    ResolveInputs in;
+    PlanInputs in;
     in.project_dir = dir.path();
     in.flags.base = "scratch";
     in.source_date_epoch = "0";
@@ -180,7 +180,7 @@ TEST(LiveTest, PlanAndWatchWatchesWhatItPlannedInTheSameWalk) {
   dir.Write(".git/objects/ab/cdef", "blob");              // a default ignore: not walked
   deps.Write("dep/__pycache__/dep.cpython-311.pyc", "");  // left out of the layer: not watched
   deps.Write("dep/__init__.py", "");
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = dir.path();
   in.flags.base = "scratch";
   in.flags.deps = deps.path();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -114,29 +113,6 @@ Result<PluginSettings> AsPluginSettings(std::string_view file, const toml::node&
 bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 }  // namespace
-
-std::optional<OciLayoutRef> SplitOciLayoutRef(std::string_view reference) {
-  if (!reference.starts_with("oci:")) return std::nullopt;
-  std::string_view rest = reference.substr(4);
-  OciLayoutRef ref;
-  size_t colon = rest.rfind(':');
-  if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
-    ref.tag = std::string(rest.substr(colon + 1));
-    rest = rest.substr(0, colon);
-  }
-  ref.path = std::string(rest);
-  return ref;
-}
-
-std::string AbsoluteBase(std::string_view reference, const std::string& dir) {
-  auto ref = SplitOciLayoutRef(reference);
-  if (!ref || ref->path.empty()) return std::string(reference);
-  std::filesystem::path path(ref->path);
-  if (path.is_relative()) path = std::filesystem::path(dir) / path;
-  std::string out = "oci:" + path.lexically_normal().string();
-  if (ref->tag) out += ":" + *ref->tag;
-  return out;
-}
 
 void SetKeyValue(KeyValues& kv, std::string key, std::string value) {
   auto it = std::find_if(kv.begin(), kv.end(), [&](const auto& p) { return p.first == key; });

@@ -103,17 +103,6 @@ Result<std::string> NormalizePort(std::string_view text);
 // A tag as image-spec's ref.name grammar and the distribution spec's tag rule both accept.
 Status ValidateTag(std::string_view tag);
 
-// A base reference `oci:PATH[:TAG]` split in its parts (a ':' after the last '/' starts the TAG);
-// nullopt for any other reference.
-struct OciLayoutRef {
-  std::string path;
-  std::optional<std::string> tag;  // set (possibly empty, which is an error) when a ':' was given
-};
-std::optional<OciLayoutRef> SplitOciLayoutRef(std::string_view reference);
-// The same reference with a relative PATH of `oci:PATH[:TAG]` made absolute against `dir`; any
-// other reference unchanged.
-std::string AbsoluteBase(std::string_view reference, const std::string& dir);
-
 // Sets a value in KeyValues, replacing an earlier one with the same key in place.
 void SetKeyValue(KeyValues& kv, std::string key, std::string value);
 

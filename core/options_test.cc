@@ -211,39 +211,3 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
 
 }  // namespace
 }  // namespace ocifs
-
-namespace ocifs {
-namespace {
-
-TEST(OptionsTest, OciLayoutReferences) {
-  struct Case {
-    std::string ref;
-    bool is_layout;
-    std::string path;
-    std::optional<std::string> tag;
-    std::string absolute;  // AbsoluteBase(ref, "/proj")
-  };
-  const Case cases[] = {
-      {"oci:/l", true, "/l", std::nullopt, "oci:/l"},
-      {"oci:/l:3.11-slim", true, "/l", "3.11-slim", "oci:/l:3.11-slim"},
-      {"oci:base:latest", true, "base", "latest", "oci:/proj/base:latest"},
-      {"oci:../images/py", true, "../images/py", std::nullopt, "oci:/images/py"},
-      {"oci:/a:b/c", true, "/a:b/c", std::nullopt,
-       "oci:/a:b/c"},  // ':' before a '/' is part of the path
-      {"oci:/l:", true, "/l", "", "oci:/l:"},
-      {"scratch", false, "", std::nullopt, "scratch"},
-      {"python:3.12-slim", false, "", std::nullopt, "python:3.12-slim"},
-  };
-  for (const auto& c : cases) {
-    auto ref = SplitOciLayoutRef(c.ref);
-    ASSERT_EQ(ref.has_value(), c.is_layout) << c.ref;
-    if (ref) {
-      EXPECT_EQ(ref->path, c.path) << c.ref;
-      EXPECT_EQ(ref->tag, c.tag) << c.ref;
-    }
-    EXPECT_EQ(AbsoluteBase(c.ref, "/proj"), c.absolute) << c.ref;
-  }
-}
-
-}  // namespace
-}  // namespace ocifs

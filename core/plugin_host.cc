@@ -1040,93 +1040,74 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
 
 std::string PluginCacheRoot(const std::string& cache_dir) { return cache_dir + "/plugins"; }
 
-Result<ImagePlan> PluginHost::Apply(ImagePlan plan) {
-  bool any_detect = false, any_layer = false, any_artifact = false;
-  for (const auto& p : plugins_) {
-    any_detect = any_detect || p->descriptor().detect;
-    any_layer = any_layer || p->descriptor().layer;
-    any_artifact = any_artifact || p->descriptor().artifact;
-  }
-  if (!any_detect && !any_layer && !any_artifact) return plan;
-
-  // The files of `plan`'s layers, indexed once for the facts and for read_file; again only when
-  // a plugin exclude packs the application layer anew.
+Result<std::vector<Contribution>> PluginHost::Detect(const ImagePlan& plan) {
+  std::vector<Contribution> contributions;
+  if (!detects()) return contributions;
   ProjectState ps{&plan, {}};
   IndexFiles(ps);
-  std::string facts = FactsJson(ps);
-  if (any_detect) {
-    const ocifs_project_input in = ProjectInput(ps, facts);
-    std::vector<Contribution> contributions;
-    for (const auto& p : plugins_) {
-      if (!p->descriptor().detect) continue;
-      CallState st;
-      DetectState ds{&st, {}};
-      ds.c.plugin = p->name();
-      const ocifs_config_sink sink = ConfigSink(ds);
-      OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "detect", st, [&](const ocifs_call* call) {
-        return p->descriptor().detect->detect(p->instance(), call, &in, &sink);
-      }));
-      contributions.push_back(std::move(ds.c));
-    }
-    ResolvedProject project = *plan.project;
-    ApplyContributions(project, contributions, plan.warnings);
-    const bool excluded = std::any_of(contributions.begin(), contributions.end(),
-                                      [](const auto& c) { return !c.exclude.empty(); });
-    if (excluded) {
-      // Pack the application again under the new rules; the dependencies layer stays.
-      const PlannedLayer* deps = FindLayer(plan, "dependencies");
-      std::optional<PlannedLayer> kept;
-      if (deps) kept = *deps;
-      std::vector<std::string> warnings = std::move(plan.warnings);
-      OCIFS_ASSIGN_OR_RETURN(plan,
-                             PlanImage(std::make_shared<const ResolvedProject>(std::move(project)),
-                                       std::move(plan.base), kept ? &*kept : nullptr));
-      plan.warnings = std::move(warnings);
-      ps = ProjectState{&plan, {}};
-      IndexFiles(ps);
-      facts = FactsJson(ps);
-    } else {
-      plan.project = std::make_shared<const ResolvedProject>(std::move(project));
-    }
+  const std::string facts = FactsJson(ps);
+  const ocifs_project_input in = ProjectInput(ps, facts);
+  for (const auto& p : plugins_) {
+    if (!p->descriptor().detect) continue;
+    CallState st;
+    DetectState ds{&st, {}};
+    ds.c.plugin = p->name();
+    const ocifs_config_sink sink = ConfigSink(ds);
+    OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "detect", st, [&](const ocifs_call* call) {
+      return p->descriptor().detect->detect(p->instance(), call, &in, &sink);
+    }));
+    contributions.push_back(std::move(ds.c));
   }
-  if (any_layer) {
-    const ocifs_project_input in = ProjectInput(ps, facts);
-    std::vector<PlannedLayer> added;
-    for (const auto& p : plugins_) {
-      const ocifs_layer_capability* cap = p->descriptor().layer;
-      if (!cap) continue;
-      CallState st;
-      LayerState ls{&st, {}, 0};
-      const ocifs_layer_sink sink = LayerSink(ls);
-      OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "layer", st, [&](const ocifs_call* call) {
-        return cap->write_layer(p->instance(), call, &in, &sink);
-      }));
-      if (ls.entries.empty()) continue;
-      std::vector<TarEntry> generated, entries;
-      for (auto& [name, e] : ls.entries) generated.push_back(std::move(e));
-      Status s = AddGeneratedFiles(entries, std::move(generated));
-      if (!s.ok()) return s.WithContext(fmt::format("plugin `{}` (layer)", p->name()));
-      added.push_back({cap->layer_name,
-                       fmt::format("ocifs plugin {} {}: layer {}", p->name(), p->info().version,
-                                   cap->layer_name),
-                       VirtualTar::Build(std::move(entries), plan.project->epoch)});
-    }
-    for (auto& l : added) plan.layers.push_back(std::move(l));
+  return contributions;
+}
+
+Result<PluginAdditions> PluginHost::Extend(const ImagePlan& plan) {
+  PluginAdditions out;
+  const bool any_layer = std::any_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
+    return p->descriptor().layer != nullptr;
+  });
+  const bool any_artifact = std::any_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
+    return p->descriptor().artifact != nullptr;
+  });
+  if (!any_layer && !any_artifact) return out;
+  ProjectState ps{&plan, {}};
+  IndexFiles(ps);
+  const std::string facts = FactsJson(ps);
+  const ocifs_project_input in = ProjectInput(ps, facts);
+  for (const auto& p : plugins_) {
+    const ocifs_layer_capability* cap = p->descriptor().layer;
+    if (!cap) continue;
+    CallState st;
+    LayerState ls{&st, {}, 0};
+    const ocifs_layer_sink sink = LayerSink(ls);
+    OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "layer", st, [&](const ocifs_call* call) {
+      return cap->write_layer(p->instance(), call, &in, &sink);
+    }));
+    if (ls.entries.empty()) continue;
+    std::vector<TarEntry> generated, entries;
+    for (auto& [name, e] : ls.entries) generated.push_back(std::move(e));
+    Status s = AddGeneratedFiles(entries, std::move(generated));
+    if (!s.ok()) return s.WithContext(fmt::format("plugin `{}` (layer)", p->name()));
+    out.layers.push_back(
+        {cap->layer_name,
+         fmt::format("ocifs plugin {} {}: layer {}", p->name(), p->info().version, cap->layer_name),
+         VirtualTar::Build(std::move(entries), plan.project->epoch)});
   }
-  if (any_artifact) {
-    const ocifs_project_input in = ProjectInput(ps, facts);
-    for (const auto& p : plugins_) {
-      const ocifs_artifact_capability* cap = p->descriptor().artifact;
-      if (!cap) continue;
-      CallState st;
-      ArtifactState as{&st, p->name(), &plan.artifacts};
-      const ocifs_artifact_sink sink = ArtifactSink(as);
-      OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "artifact", st, [&](const ocifs_call* call) {
-        return cap->write_artifacts(p->instance(), call, &in, &sink);
-      }));
-    }
+  // The plan's artifacts too, so that a suffix attached twice is refused.
+  std::vector<PlannedArtifact> artifacts = plan.artifacts;
+  for (const auto& p : plugins_) {
+    const ocifs_artifact_capability* cap = p->descriptor().artifact;
+    if (!cap) continue;
+    CallState st;
+    ArtifactState as{&st, p->name(), &artifacts};
+    const ocifs_artifact_sink sink = ArtifactSink(as);
+    OCIFS_RETURN_IF_ERROR(Invoke(*p, log_, "artifact", st, [&](const ocifs_call* call) {
+      return cap->write_artifacts(p->instance(), call, &in, &sink);
+    }));
   }
-  return plan;
+  out.artifacts.assign(std::make_move_iterator(artifacts.begin() + plan.artifacts.size()),
+                       std::make_move_iterator(artifacts.end()));
+  return out;
 }
 
 json PluginHost::Statuses() const {
@@ -1138,40 +1119,22 @@ Status PluginHost::OnGeneration(const Generation& gen, const GenerationPlace& pl
   bool any = std::any_of(plugins_.begin(), plugins_.end(),
                          [](const auto& p) { return p->descriptor().generation != nullptr; });
   if (!any) return Status::Ok();
-  // Media types, from index.json and every manifest it lists (the image's and its artifacts').
-  std::map<std::string, std::string> media;
-  const json index = json::parse(gen.index_json(), nullptr, false);
-  // Each descriptor's media type, and those of what it lists: an image index's manifests (several
-  // platforms), a manifest's config and layers.
-  std::function<void(const json&)> visit = [&](const json& d) {
-    if (!d.is_object() || !d.value("digest", json()).is_string()) return;
-    const std::string digest = d["digest"].get<std::string>();
-    media[digest] = d.value("mediaType", "");
-    const auto* m = dynamic_cast<const MemoryBlob*>(
-        digest.starts_with("sha256:") ? gen.FindBlob(digest.substr(7)) : nullptr);
-    const json manifest = m ? json::parse(m->data(), nullptr, false) : json();
-    if (!manifest.is_object()) return;
-    visit(manifest.value("config", json()));
-    for (const auto& l : manifest.value("layers", json::array())) visit(l);
-    for (const auto& child : manifest.value("manifests", json::array())) visit(child);
-  };
-  for (const auto& d : index.value("manifests", json::array())) visit(d);
   // The strings the ocifs_blob_info views point into; reserved, so they never move.
   std::vector<std::string> digests;
   digests.reserve(gen.blobs().size());
   std::vector<ocifs_blob_info> blobs;
   for (const auto& [hex, blob] : gen.blobs()) {
     const std::string& digest = digests.emplace_back("sha256:" + hex);
-    blobs.push_back({Str(digest), Str(media[digest]), blob->size()});
+    const Descriptor* d = gen.FindDescriptor(hex);
+    blobs.push_back({Str(digest), d ? Str(d->media_type) : Str(""), blob->size()});
   }
-  std::vector<std::pair<std::string, std::string>> tag_names;
-  for (const auto& m : index.value("manifests", json::array())) {
-    tag_names.emplace_back(
-        m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", ""),
-        m.value("digest", ""));
-  }
+  std::vector<std::string> tag_digests;
+  tag_digests.reserve(gen.index().size());
   std::vector<ocifs_tagged_manifest> tags;
-  for (const auto& [tag, digest] : tag_names) tags.push_back({Str(tag), Str(digest)});
+  for (const IndexEntry& e : gen.index()) {
+    const std::string& digest = tag_digests.emplace_back(e.descriptor.digest.str());
+    tags.push_back({Str(e.ref_name), Str(digest)});
+  }
   ocifs_generation_input in{};
   in.struct_size = sizeof in;
   in.host = const_cast<Generation*>(&gen);  // read only, through ReadBlobThunk

@@ -5,9 +5,10 @@
 //   plugins`); PluginHost      the loaded plugins of one command or mount:
 //     Configure()     makes each plugin's instance from its settings (again when they change),
 //                     handing each its cache directory (set_cache_dir);
-//     Apply()         runs detection (contributions merged below the user's settings, files
-//                     excluded), adds the plugins' layers on top of the plan, and collects the
-//                     documents they attach as artifacts;
+//     Detect()        runs detection: what each plugin contributes (the planning pipeline merges
+//                     it below the user's settings and packs again what it excludes);
+//     Extend()        the plugins' layers for the top of the plan, and the documents they attach
+//                     as artifacts;
 //     OnGeneration()  tells the generation plugins about a new generation.
 //
 // Where plugins come from, in this order (a later file with a name already loaded is skipped with
@@ -95,6 +96,12 @@ struct Contribution {
 void ApplyContributions(ResolvedProject& project, const std::vector<Contribution>& contributions,
                         std::vector<std::string>& warnings);
 
+// What layer and artifact plugins add to a plan, in plugin load order.
+struct PluginAdditions {
+  std::vector<PlannedLayer> layers;
+  std::vector<PlannedArtifact> artifacts;
+};
+
 class LoadedPlugin;
 
 class PluginHost {
@@ -125,9 +132,12 @@ class PluginHost {
   // not loaded are a warning.
   Status Configure(const PluginSettings& settings, std::vector<std::string>* warnings);
 
-  // Detection, then exclusion (the application layer packed again when a plugin excludes files),
-  // then the plugins' layers on top. REQUIRES: Configure() succeeded.
-  Result<ImagePlan> Apply(ImagePlan plan);
+  // Detection: the contribution of each detect plugin, in load order, from the facts of `plan`
+  // (see ApplyContributions). REQUIRES: Configure() succeeded.
+  Result<std::vector<Contribution>> Detect(const ImagePlan& plan);
+  // What the layer and artifact plugins add to `plan` (planned after detection): layers for the
+  // top of the image and documents to attach. REQUIRES: Configure() succeeded.
+  Result<PluginAdditions> Extend(const ImagePlan& plan);
 
   // Where a generation is served, for generation plugins (ocifs_generation_input since 0.3).
   struct GenerationPlace {

@@ -1,4 +1,5 @@
 #include "core/plugin_host.h"
+#include "core/pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -40,7 +41,7 @@ Planned PlanWith(const std::string& dir, std::vector<std::string> files, ImageOp
     return out;
   }
   out.host = std::move(host).value();
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = dir;
   flags.base = "scratch";
   flags.platform = "linux/amd64";

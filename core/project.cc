@@ -1,9 +1,5 @@
 #include "core/project.h"
 
-#include "core/plugin_host.h"
-
-#include <sys/utsname.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -353,61 +349,6 @@ std::vector<std::string> GitignorePatterns(std::string_view text, std::string_vi
     out.push_back(negate + prefix + (anchored || line.starts_with("**/") ? line : "**/" + line));
   }
   return out;
-}
-
-std::string Platform::str() const {
-  return variant.empty() ? fmt::format("{}/{}", os, architecture)
-                         : fmt::format("{}/{}/{}", os, architecture, variant);
-}
-
-Result<Platform> ParsePlatform(std::string_view text) {
-  static const std::regex kPlat(R"(([a-z0-9]+)/([a-z0-9_]+)(?:/([a-z0-9]+))?)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(text.begin(), text.end(), m, kPlat)) {
-    return InvalidArgument(fmt::format(
-        "platform `{}`: want OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64", text));
-  }
-  Platform p;
-  p.os = m[1].str();
-  p.architecture = m[2].str();
-  p.variant = m[3].matched ? m[3].str() : "";
-  return p;
-}
-
-Result<std::vector<Platform>> ParsePlatforms(std::string_view text) {
-  std::vector<Platform> out;
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string_view one =
-        text.substr(start, comma == std::string_view::npos ? comma : comma - start);
-    OCIFS_ASSIGN_OR_RETURN(Platform p, ParsePlatform(one));
-    if (std::find(out.begin(), out.end(), p) != out.end())
-      return InvalidArgument(fmt::format("platform `{}` is named twice in `{}`", one, text));
-    out.push_back(std::move(p));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-Platform HostPlatform() {
-  struct utsname u;
-  std::string machine = ::uname(&u) == 0 ? u.machine : "x86_64";
-  Platform p;
-  if (machine == "x86_64") {
-    p.architecture = "amd64";
-  } else if (machine == "aarch64" || machine == "arm64") {
-    p.architecture = "arm64";
-  } else if (machine.starts_with("armv7")) {
-    p.architecture = "arm";
-    p.variant = "v7";
-  } else if (machine == "i686" || machine == "i386") {
-    p.architecture = "386";
-  } else {
-    p.architecture = machine;  // ppc64le, s390x, riscv64 keep their names
-  }
-  return p;
 }
 
 Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
@@ -817,8 +758,8 @@ std::optional<std::filesystem::path> Below(const std::filesystem::path& inner,
 }
 
 // The mountpoint and the project's trees must not contain each other, except that the
-// mountpoint may sit inside the project, which then leaves it out (ResolveInputs::mountpoint).
-Status KeepMountsOut(const ResolveInputs& in, ResolvedProject& r) {
+// mountpoint may sit inside the project, which then leaves it out (ProjectInputs::mountpoint).
+Status KeepMountsOut(const ProjectInputs& in, ResolvedProject& r) {
   std::error_code ec;
   const auto project = std::filesystem::weakly_canonical(r.dir, ec);
   auto leave_out = [&](const std::string& mount, std::string_view why) -> Result<bool> {
@@ -961,7 +902,7 @@ SetupPy ReadSetupPy(std::string_view text) {
   return out;
 }
 
-Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
+Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
   ResolvedProject r;
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::absolute(in.project_dir, ec).lexically_normal();
@@ -1336,7 +1277,7 @@ Result<ResolvedProject> ResolveProject(const ResolveInputs& in) {
           "pyproject.toml, or set entrypoint (--entrypoint or [tool.ocifs])",
           r.dir, several);
       // A detect plugin may still find the command (ApplyPlugins checks again after it).
-      if (!in.plugins || !in.plugins->detects()) return InvalidArgument(r.missing_entrypoint);
+      if (!in.plugins_may_detect) return InvalidArgument(r.missing_entrypoint);
     }
   }
   pythonpath.push_back(r.workdir);

@@ -24,6 +24,7 @@
 
 #include "core/ignore.h"
 #include "core/options.h"
+#include "core/platform.h"
 #include "core/reference.h"
 #include "core/status.h"
 #include "core/tree.h"
@@ -68,18 +69,6 @@ struct SetupPy {
   std::vector<std::pair<std::string, std::string>> scripts;  // console_scripts, in file order
 };
 SetupPy ReadSetupPy(std::string_view text);
-
-struct Platform {
-  std::string os = "linux";
-  std::string architecture;
-  std::string variant;
-  std::string str() const;  // "linux/amd64", "linux/arm/v7"
-  bool operator==(const Platform&) const = default;
-};
-Result<Platform> ParsePlatform(std::string_view text);
-// "linux/amd64,linux/arm64": at least one, no platform twice.
-Result<std::vector<Platform>> ParsePlatforms(std::string_view text);
-Platform HostPlatform();
 
 struct DepsSource {
   std::string host_path;          // the site-packages directory on the host
@@ -129,17 +118,13 @@ struct ResolvedProject {
   std::vector<std::string> warnings;
 };
 
-class PluginHost;
-class RegistryContext;
-
-struct ResolveInputs {
+struct ProjectInputs {
   std::string project_dir;                       // as given; made absolute
   ImageOptions flags;                            // from the command line, paths already absolute
   std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
-  // The loaded plugins (plugin_host.h) that every plan of this project goes through; may be null.
-  std::shared_ptr<PluginHost> plugins;
-  // How registry bases are pulled (registry_source.h); null: a registry base is an error.
-  std::shared_ptr<RegistryContext> registry;
+  // A detect plugin is loaded and may still give the command: a project without one is not an
+  // error here (ResolvedProject::missing_entrypoint says why; the pipeline checks after plugins).
+  bool plugins_may_detect = false;
   // A mount's mountpoint (absolute, canonical), else empty. The project and the dependencies may
   // not be at or below it, nor may it be inside the dependencies; inside the project it is left
   // out of the application layer (and so of the watch), whatever the ignore rules say.
@@ -150,7 +135,7 @@ struct ResolveInputs {
   std::vector<std::string> other_mounts;
 };
 
-Result<ResolvedProject> ResolveProject(const ResolveInputs& in);
+Result<ResolvedProject> ResolveProject(const ProjectInputs& in);
 
 // The view of `p` for one of its platforms: `platform` set, and `deps` that platform's own
 // dependencies when it has some. REQUIRES: `platform` is one of p.platforms.

@@ -24,7 +24,7 @@ struct Project {
   }
   Result<ResolvedProject> Resolve(ImageOptions flags = {},
                                   std::optional<std::string> epoch = std::nullopt) const {
-    ResolveInputs in;
+    ProjectInputs in;
     in.project_dir = dir.path();
     in.flags = std::move(flags);
     in.source_date_epoch = std::move(epoch);
@@ -373,7 +373,7 @@ TEST(ProjectTest, BadInputs) {
     EXPECT_NE(r.status().message().find(c.want), std::string::npos)
         << c.what << ": " << r.status().message();
   }
-  ResolveInputs in;
+  ProjectInputs in;
   in.project_dir = "/nonexistent/project";
   auto r = ResolveProject(in);
   ASSERT_FALSE(r.ok());
@@ -792,7 +792,7 @@ TEST(ProjectTest, MonoreposPackTheApplicationFolder) {
   for (const auto& c : cases) {
     TempDir d;
     for (const auto& [path, text] : c.files) d.Write(path, text);
-    ResolveInputs in;
+    ProjectInputs in;
     in.project_dir = d.path();
     auto r = ResolveProject(in);
     if (c.folder == "!") {
@@ -816,7 +816,7 @@ TEST(ProjectTest, MonoreposPackTheApplicationFolder) {
   d.Write("backend/api/__init__.py", "");
   d.Write(".gitignore", "*.log\n/backend/local.db\n/frontend/dist\n");
   MakeVenv(d, ".venv", "3.12");
-  ResolveInputs in;
+  ProjectInputs in;
   in.project_dir = d.path();
   auto r = ResolveProject(in);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -865,7 +865,7 @@ TEST(ProjectTest, TheOnlyTopLevelScriptIsTheEntrypoint) {
   for (const auto& c : cases) {
     TempDir d;
     for (const auto& [path, text] : c.files) d.Write(path, text);
-    ResolveInputs in;
+    ProjectInputs in;
     in.project_dir = d.path();
     auto r = ResolveProject(in);
     ExpectEntrypoint(c.name, r, c.entrypoint, c.says);
@@ -904,7 +904,7 @@ TEST(ProjectTest, APackagesMainIsTheEntrypointWhenItIsTheOnlyOne) {
     TempDir d;
     d.Write("pyproject.toml", "[project]\nname = \"x\"\n");
     for (const auto& f : c.files) d.Write(f, "");
-    ResolveInputs in;
+    ProjectInputs in;
     in.project_dir = d.path();
     auto r = ResolveProject(in);
     ExpectEntrypoint(c.name, r, c.entrypoint, c.says);
@@ -933,7 +933,7 @@ TEST(ProjectTest, TheMountpointAndTheTreesMustNotContainEachOther) {
       {"inside the virtualenv", real + "/.venv/lib", "overlap"},
   };
   for (const auto& c : cases) {
-    ResolveInputs in;
+    ProjectInputs in;
     in.project_dir = p.dir.path();
     in.mountpoint = c.mountpoint;
     auto r = ResolveProject(in);
@@ -947,7 +947,7 @@ TEST(ProjectTest, TheMountpointAndTheTreesMustNotContainEachOther) {
     EXPECT_TRUE(r->ignore.Excluded("mnt")) << c.name;
   }
   // Another file system mounted inside the project: left out, with a warning.
-  ResolveInputs in;
+  ProjectInputs in;
   in.project_dir = p.dir.path();
   in.other_mounts = {real + "/mnt", "/proc"};
   auto r = ResolveProject(in);

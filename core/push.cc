@@ -11,8 +11,6 @@
 
 #include <fmt/format.h>
 
-#include "core/image.h"
-
 namespace ocifs {
 
 using json = nlohmann::json;
@@ -20,10 +18,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr size_t kMaxManifestBytes = 4 << 20;
-constexpr char kRefName[] = "org.opencontainers.image.ref.name";
 constexpr char kBaseName[] = "org.opencontainers.image.base.name";
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string Mib(uint64_t bytes) {
   return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
@@ -61,12 +56,12 @@ class DirectorySource : public PushSource {
  public:
   explicit DirectorySource(std::string dir) : dir_(std::move(dir)) {}
 
-  Result<std::string> IndexJson() const override {
+  Result<std::vector<IndexEntry>> Index() const override {
     const std::string path = dir_ + "/index.json";
     OCIFS_ASSIGN_OR_RETURN(auto blob, OpenFile(path, std::nullopt));
     std::string text(blob->size(), '\0');
     OCIFS_RETURN_IF_ERROR(blob->ReadAt(0, std::as_writable_bytes(std::span(text))));
-    return text;
+    return ParseIndex(fmt::format("layout `{}`", dir_), text);
   }
 
   Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
@@ -98,7 +93,7 @@ class DirectorySource : public PushSource {
 class GenerationSource : public PushSource {
  public:
   explicit GenerationSource(std::shared_ptr<const Generation> gen) : gen_(std::move(gen)) {}
-  Result<std::string> IndexJson() const override { return gen_->index_json(); }
+  Result<std::vector<IndexEntry>> Index() const override { return gen_->index(); }
   Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
     auto it = gen_->blobs().find(d.digest.hex());
     if (it == gen_->blobs().end())
@@ -113,16 +108,6 @@ class GenerationSource : public PushSource {
  private:
   std::shared_ptr<const Generation> gen_;
 };
-
-Result<Descriptor> DescriptorFrom(const json& j, const std::string& where) {
-  if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
-      !j["size"].is_number_unsigned() || !j.contains("mediaType") || !j["mediaType"].is_string()) {
-    return Corrupt(where + ": a descriptor without mediaType, digest and size");
-  }
-  auto digest = Digest::Parse(j["digest"].get<std::string>());
-  if (!digest.ok()) return digest.status().WithContext(where);
-  return Descriptor{j["mediaType"].get<std::string>(), *digest, j["size"].get<uint64_t>()};
-}
 
 // A small blob (a manifest, an index, a config) read whole and checked.
 Result<std::string> ReadSmall(const PushSource& source, const Descriptor& d) {
@@ -298,20 +283,14 @@ Result<PushReport> Pusher::Run() {
   if (o_.tags.empty()) return InvalidArgument("push: no tag to push the image under");
   report_.repository = fmt::format("{}/{}", target_.domain, target_.repository);
   report_.tags = o_.tags;
-  OCIFS_ASSIGN_OR_RETURN(std::string index_text, source_.IndexJson());
-  OCIFS_ASSIGN_OR_RETURN(json index, ParseObject(index_text, "index.json"));
-  if (!index.contains("manifests") || !index["manifests"].is_array())
-    return Corrupt("index.json: no `manifests` array");
+  OCIFS_ASSIGN_OR_RETURN(const std::vector<IndexEntry> index, source_.Index());
 
   // The image: the entry named source_tag, or the first that is not an artifact.
-  const json* image_entry = nullptr;
-  std::string source_tag = o_.source_tag;
-  for (const auto& m : index["manifests"]) {
-    if (!m.is_object() || m.contains("artifactType")) continue;
-    std::string name = m.value("annotations", json::object()).value(kRefName, "");
-    if (source_tag.empty() ? !name.empty() : name == source_tag) {
-      image_entry = &m;
-      source_tag = name;
+  const IndexEntry* image_entry = nullptr;
+  for (const IndexEntry& e : index) {
+    if (e.is_artifact()) continue;
+    if (o_.source_tag.empty() ? !e.ref_name.empty() : e.ref_name == o_.source_tag) {
+      image_entry = &e;
       break;
     }
   }
@@ -320,7 +299,8 @@ Result<PushReport> Pusher::Run() {
                         ? std::string("index.json names no image")
                         : fmt::format("index.json has no image tagged `{}`", o_.source_tag));
   }
-  OCIFS_ASSIGN_OR_RETURN(Descriptor top, DescriptorFrom(*image_entry, "index.json"));
+  const std::string source_tag = image_entry->ref_name;
+  const Descriptor top = image_entry->descriptor;
 
   std::optional<json> top_index;
   if (top.media_type == kMediaTypeOciIndex || top.media_type == kMediaTypeDockerList) {
@@ -329,7 +309,8 @@ Result<PushReport> Pusher::Run() {
     if (!top_index->contains("manifests") || !(*top_index)["manifests"].is_array())
       return Corrupt(fmt::format("image index {}: no `manifests` array", top.digest.str()));
     for (const auto& m : (*top_index)["manifests"]) {
-      OCIFS_ASSIGN_OR_RETURN(Descriptor d, DescriptorFrom(m, "image index " + top.digest.str()));
+      OCIFS_ASSIGN_OR_RETURN(Descriptor d,
+                             ParseDescriptor("image index " + top.digest.str(), m, "a manifest"));
       json platform = m.value("platform", json::object());
       std::string prefix = platform.value("os", "?") + "/" + platform.value("architecture", "?");
       if (platform.contains("variant")) prefix += "/" + platform.value("variant", "");
@@ -340,25 +321,21 @@ Result<PushReport> Pusher::Run() {
   }
 
   // The artifacts attached to this tag: their blobs join the jobs.
-  std::vector<const json*> artifacts;
-  for (const auto& m : index["manifests"]) {
-    if (!m.is_object() || !m.contains("artifactType")) continue;
-    std::string name = m.value("annotations", json::object()).value(kRefName, "");
-    if (name.starts_with(source_tag + ".")) artifacts.push_back(&m);
-  }
-  std::vector<std::pair<const json*, json>> artifact_manifests;
-  for (const json* a : artifacts) {
-    OCIFS_ASSIGN_OR_RETURN(Descriptor d, DescriptorFrom(*a, "index.json"));
-    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmall(source_, d));
-    OCIFS_ASSIGN_OR_RETURN(json m, ParseObject(text, "artifact manifest " + d.digest.str()));
-    const std::string name = a->value("annotations", json::object()).value(kRefName, "");
-    OCIFS_ASSIGN_OR_RETURN(Descriptor config, DescriptorFrom(m.value("config", json()), name));
+  std::vector<std::pair<const IndexEntry*, json>> artifact_manifests;
+  for (const IndexEntry& a : index) {
+    if (!a.is_artifact() || !a.ref_name.starts_with(source_tag + ".")) continue;
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmall(source_, a.descriptor));
+    OCIFS_ASSIGN_OR_RETURN(json m,
+                           ParseObject(text, "artifact manifest " + a.descriptor.digest.str()));
+    const std::string& name = a.ref_name;
+    OCIFS_ASSIGN_OR_RETURN(Descriptor config,
+                           ParseDescriptor(name, m.value("config", json()), "config"));
     OCIFS_RETURN_IF_ERROR(AddBlob(name + " config", config, false, "").status());
     for (const auto& l : m.value("layers", json::array())) {
-      OCIFS_ASSIGN_OR_RETURN(Descriptor ld, DescriptorFrom(l, name));
+      OCIFS_ASSIGN_OR_RETURN(Descriptor ld, ParseDescriptor(name, l, "a layer"));
       OCIFS_RETURN_IF_ERROR(AddBlob(name + " document", ld, false, "").status());
     }
-    artifact_manifests.emplace_back(a, std::move(m));
+    artifact_manifests.emplace_back(&a, std::move(m));
   }
 
   OCIFS_RETURN_IF_ERROR(RunJobs());
@@ -389,7 +366,7 @@ Result<PushReport> Pusher::Run() {
   }
 
   for (auto& [entry, manifest] : artifact_manifests) {
-    const std::string name = entry->value("annotations", json::object()).value(kRefName, "");
+    const std::string& name = entry->ref_name;
     if (!manifest.contains("subject")) continue;
     const std::string subject = manifest["subject"].value("digest", "");
     auto pushed = pushed_manifests_.find(subject);
@@ -401,7 +378,7 @@ Result<PushReport> Pusher::Run() {
     manifest["subject"]["size"] = pushed->second.size;
     PushedReferrer r;
     r.ref_name = name;
-    r.artifact_type = entry->value("artifactType", "");
+    r.artifact_type = entry->artifact_type;
     r.subject = pushed->second.digest;
     bool indexed = false;
     OCIFS_ASSIGN_OR_RETURN(
@@ -430,11 +407,12 @@ Status Pusher::AddImage(const Descriptor& d, const std::string& prefix) {
       mount_from = ref->repository;
   }
   OCIFS_ASSIGN_OR_RETURN(Descriptor config,
-                         DescriptorFrom(img.manifest.value("config", json()), where));
+                         ParseDescriptor(where, img.manifest.value("config", json()), "config"));
   OCIFS_ASSIGN_OR_RETURN(img.config_blob, AddBlob(prefix + "config", config, false, ""));
   const json& layers = img.manifest["layers"];
   for (size_t i = 0; i < layers.size(); ++i) {
-    OCIFS_ASSIGN_OR_RETURN(Descriptor l, DescriptorFrom(layers[i], where));
+    OCIFS_ASSIGN_OR_RETURN(Descriptor l,
+                           ParseDescriptor(where, layers[i], fmt::format("layers[{}]", i)));
     const bool compress =
         IsUncompressedLayer(l.media_type) && o_.compression.algorithm != Compression::kNone;
     OCIFS_ASSIGN_OR_RETURN(
@@ -710,7 +688,7 @@ Status Pusher::Finish(const PushedBlob& b, const UploadSession& session,
 Result<Descriptor> Pusher::PutManifest(const json& manifest, const std::string& media_type,
                                        const std::vector<std::string>& references,
                                        bool* subject_indexed) {
-  const std::string text = Dump(manifest);
+  const std::string text = CanonicalJson(manifest);
   Descriptor d{media_type, Digest::Of(text), text.size()};
   OCIFS_ASSIGN_OR_RETURN(PushedManifest pushed,
                          client_.PutManifest(target_, d.digest.str(), media_type, text));

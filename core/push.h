@@ -50,19 +50,19 @@
 #include "core/blob.h"
 #include "core/compress.h"
 #include "core/digest_cache.h"
+#include "core/generation.h"
 #include "core/reference.h"
 #include "core/registry.h"
 #include "core/status.h"
 
 namespace ocifs {
 
-class Generation;
-
 // Where a push reads from: an OCI image layout.
 class PushSource {
  public:
   virtual ~PushSource() = default;
-  virtual Result<std::string> IndexJson() const = 0;
+  // index.json's entries (see generation.h).
+  virtual Result<std::vector<IndexEntry>> Index() const = 0;
   // The blob `d`. Its bytes are checked against d.digest as they are read.
   virtual Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const = 0;
 };

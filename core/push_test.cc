@@ -509,7 +509,7 @@ class MapSource : public PushSource {
     blobs[Digest::Of(bytes).str()] = bytes;
     return {media_type, Digest::Of(bytes), bytes.size()};
   }
-  Result<std::string> IndexJson() const override { return index; }
+  Result<std::vector<IndexEntry>> Index() const override { return ParseIndex("test", index); }
   Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
     auto it = blobs.find(d.digest.str());
     if (it == blobs.end()) return NotFound("no blob " + d.digest.str());

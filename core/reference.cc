@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -219,6 +220,29 @@ ImageReference Mirrored(const ImageReference& ref, const RegistryMirror& mirror)
   ImageReference out = ref;
   out.domain = mirror.domain;
   out.repository = mirror.prefix.empty() ? ref.repository : mirror.prefix + "/" + ref.repository;
+  return out;
+}
+
+std::optional<OciLayoutRef> SplitOciLayoutRef(std::string_view reference) {
+  if (!reference.starts_with("oci:")) return std::nullopt;
+  std::string_view rest = reference.substr(4);
+  OciLayoutRef ref;
+  size_t colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
+    ref.tag = std::string(rest.substr(colon + 1));
+    rest = rest.substr(0, colon);
+  }
+  ref.path = std::string(rest);
+  return ref;
+}
+
+std::string AbsoluteBase(std::string_view reference, const std::string& dir) {
+  auto ref = SplitOciLayoutRef(reference);
+  if (!ref || ref->path.empty()) return std::string(reference);
+  std::filesystem::path path(ref->path);
+  if (path.is_relative()) path = std::filesystem::path(dir) / path;
+  std::string out = "oci:" + path.lexically_normal().string();
+  if (ref->tag) out += ":" + *ref->tag;
   return out;
 }
 

@@ -55,4 +55,15 @@ Result<RegistryMirror> ParseRegistryMirror(std::string_view text);
 // `ref` as `mirror` serves it (same tag and digest). REQUIRES: mirror.registry == ref.domain.
 ImageReference Mirrored(const ImageReference& ref, const RegistryMirror& mirror);
 
+// A base reference `oci:PATH[:TAG]` split in its parts (a ':' after the last '/' starts the TAG);
+// nullopt for any other reference.
+struct OciLayoutRef {
+  std::string path;
+  std::optional<std::string> tag;  // set (possibly empty, which is an error) when a ':' was given
+};
+std::optional<OciLayoutRef> SplitOciLayoutRef(std::string_view reference);
+// The same reference with a relative PATH of `oci:PATH[:TAG]` made absolute against `dir`; any
+// other reference unchanged.
+std::string AbsoluteBase(std::string_view reference, const std::string& dir);
+
 }  // namespace ocifs

@@ -29,6 +29,7 @@
 #include "core/layer.h"
 #include "core/live.h"
 #include "core/mount_status.h"
+#include "core/pipeline.h"
 #include "core/plugin_host.h"
 #include "core/private_dir.h"
 #include "core/push.h"
@@ -328,10 +329,10 @@ bool DaemonServes(int pid, const std::string& real) {
 // `mountpoint` (for mount) is one of the places no plugin is loaded from, with the project.
 // Paths are made absolute here, from the working directory the command started in: a mount's
 // daemon works from `/`, and every later generation reads the project again.
-Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags& flags,
-                                    const CLI::App& app, const std::string& mountpoint = "") {
+Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& flags,
+                                 const CLI::App& app, const std::string& mountpoint = "") {
   OCIFS_ASSIGN_OR_RETURN(ImageOptions options, flags.ToOptions(app));
-  ocifs::ResolveInputs in;
+  ocifs::PlanInputs in;
   in.project_dir = Absolute(project);
   if (!mountpoint.empty()) {
     std::error_code ec;
@@ -358,7 +359,7 @@ Result<ocifs::ResolveInputs> Inputs(const std::string& project, const ImageFlags
   return in;
 }
 
-Result<ocifs::ImagePlan> Plan(const ocifs::ResolveInputs& in) {
+Result<ocifs::ImagePlan> Plan(const ocifs::PlanInputs& in) {
   OCIFS_ASSIGN_OR_RETURN(auto plan, ocifs::PlanProject(in));
   for (const auto& w : plan.warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
   return plan;

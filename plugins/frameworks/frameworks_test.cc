@@ -1,6 +1,7 @@
 // The frameworks plugin through the real host: fixture projects in, config out.
 #include <gtest/gtest.h>
 
+#include "core/pipeline.h"
 #include "core/plugin_host.h"
 #include "core/test_util.h"
 
@@ -40,7 +41,7 @@ Outcome Detect(const Project& project, ImageOptions flags = {}) {
     out.config = host.status();
     return out;
   }
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = d.path();
   flags.base = "scratch";
   flags.platform = "linux/amd64";

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/digest.h"
+#include "core/pipeline.h"
 #include "core/plugin_host.h"
 #include "core/test_util.h"
 #include "documents.h"
@@ -634,7 +635,7 @@ Planned PlanWithSbom(const std::string& project_dir, const std::string& deps,
     out.plan = host.status();
     return out;
   }
-  ResolveInputs in;
+  PlanInputs in;
   in.project_dir = project_dir;
   in.flags.base = base;
   in.flags.deps = deps;
