@@ -19,9 +19,9 @@
 #include <memory>
 #include <string>
 
-#include "core/image.h"
-#include "core/live.h"
-#include "core/status.h"
+#include "core/image/image.h"
+#include "core/live/live.h"
+#include "core/support/status.h"
 
 namespace ocifs::vfs {
 

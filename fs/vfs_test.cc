@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/test_util.h"
+#include "core/support/test_util.h"
 
 namespace ocifs::vfs {
 namespace {

@@ -17,6 +17,8 @@ bash scripts/install-deps.sh
 # Formatting: one .clang-format for every C++ file.
 mapfile -t sources < <(git ls-files '*.cc' '*.h' '*.c' '*.hpp' 2>/dev/null || find core fs tools -name '*.cc' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
+# Layering: no include points from a library to one it does not link (core/CMakeLists.txt).
+python3 scripts/check_layers.py
 
 cmake -S . -B build -DOCIFS_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"

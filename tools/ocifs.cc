@@ -1,7 +1,7 @@
 // The `ocifs` command: mount, build, inspect, sbom, push, umount, and the cache, status and
 // plugins views.
 //
-// Every subcommand that makes an image runs the same pipeline (core/image.h): resolve the
+// Every subcommand that makes an image runs the same pipeline (core/image/image.h): resolve the
 // project, open the base, plan the layers, and (for mount and build) hash them into a Generation.
 // Exit codes: 0 success, 1 an error (printed as "ocifs: error: ..."), 2 bad usage.
 #include <fcntl.h>
@@ -24,16 +24,16 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/digest_cache.h"
-#include "core/image.h"
-#include "core/layer.h"
-#include "core/live.h"
-#include "core/mount_status.h"
-#include "core/pipeline.h"
-#include "core/plugin_host.h"
-#include "core/private_dir.h"
-#include "core/push.h"
-#include "core/registry_source.h"
+#include "core/image/image.h"
+#include "core/live/live.h"
+#include "core/live/mount_status.h"
+#include "core/oci/digest_cache.h"
+#include "core/oci/layer.h"
+#include "core/pipeline/pipeline.h"
+#include "core/plugins/plugin_host.h"
+#include "core/registry/push.h"
+#include "core/registry/registry_source.h"
+#include "core/support/private_dir.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -66,7 +66,7 @@ struct LogFlags {
   }
 };
 
-// Where layer digests are cached (core/digest_cache.h); shared by every command that hashes.
+// Where layer digests are cached (core/oci/digest_cache.h); shared by every command that hashes.
 struct CacheFlags {
   std::string dir;
   std::string max_size;
@@ -109,7 +109,7 @@ std::string ExecutableDir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
-// Which plugins a command loads (core/plugin_host.h).
+// Which plugins a command loads (core/plugins/plugin_host.h).
 struct PluginFlags {
   std::vector<std::string> files, disabled;
   bool none = false;

@@ -1,9 +1,9 @@
 // The frameworks plugin through the real host: fixture projects in, config out.
 #include <gtest/gtest.h>
 
-#include "core/pipeline.h"
-#include "core/plugin_host.h"
-#include "core/test_util.h"
+#include "core/pipeline/pipeline.h"
+#include "core/plugins/plugin_host.h"
+#include "core/support/test_util.h"
 
 namespace ocifs {
 namespace {

@@ -21,10 +21,6 @@
 // Credentials are the push's (docker's and podman's files); neither they nor anything of the
 // push's but its summary or error reaches the status.
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +38,10 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ocifs/plugin.hpp"
+#include "ocifs/subprocess.hpp"
 
 extern char** environ;
 
@@ -119,81 +118,16 @@ std::string SanitizeTag(std::string tag) {
   return tag;
 }
 
-struct Ran {
-  int exit = -1;  // -1: could not run, or killed
-  std::string out, err;
-};
+using Ran = ocifs::sdk::RunResult;
 
 // Runs argv (argv[0] looked up in PATH) and collects its output. `stop` is asked every 100 ms;
 // when it says so the process gets SIGTERM (then SIGKILL after 5 s).
 Ran Run(const std::vector<std::string>& argv, const std::function<bool()>& stop = {}) {
-  Ran ran;
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return ran;
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]), ::close(out[1]);
-    return ran;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  // The child starts with no signal blocked and the usual ones at their defaults: this thread
-  // may have inherited a mask that blocks SIGTERM (a mount's threads do), and a push that cannot
-  // get SIGTERM is never abandoned.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD})
-    sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]), ::close(err[1]);
-  if (rc != 0) {
-    ::close(out[0]), ::close(err[0]);
-    ran.err = std::string("cannot run ") + argv[0] + ": " + std::strerror(rc);
-    return ran;
-  }
-  std::optional<Clock::time_point> terminated;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (::poll(fds, 2, 100) < 0 && errno != EINTR) break;
-    for (auto& f : fds) {
-      if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      ssize_t n = ::read(f.fd, buf, sizeof buf);
-      if (n > 0) {
-        (f.fd == out[0] ? ran.out : ran.err).append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(f.fd);
-        f.fd = -1;
-        --open_fds;
-      }
-    }
-    if (stop && !terminated && stop()) {
-      ::kill(pid, SIGTERM);
-      terminated = Clock::now();
-    }
-    if (terminated && Clock::now() - *terminated > std::chrono::seconds(5)) ::kill(pid, SIGKILL);
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) ::close(f.fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  ran.exit = WIFEXITED(status) && !terminated ? WEXITSTATUS(status) : -1;
+  ocifs::sdk::RunOptions options;
+  options.stop = stop;
+  Ran ran = ocifs::sdk::RunProcess(argv, options);
+  if (ran.spawn_error != 0)
+    ran.err = std::string("cannot run ") + argv[0] + ": " + std::strerror(ran.spawn_error);
   return ran;
 }
 
@@ -208,19 +142,11 @@ std::string ErrorLine(const Ran& ran) {
   return ran.err.empty() ? "the push exited " + std::to_string(ran.exit) : ran.err;
 }
 
-// A value of the push's JSON report: a string field's value, by a plain search (the report is
-// ocifs's own, compact enough to read this way).
-std::string ReportField(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\": ";
-  size_t at = json.find(needle);
-  if (at == std::string::npos) return "";
-  at += needle.size();
-  if (at < json.size() && json[at] == '"') {
-    size_t end = json.find('"', at + 1);
-    return end == std::string::npos ? "" : json.substr(at + 1, end - at - 1);
-  }
-  size_t end = json.find_first_of(",\n}", at);
-  return json.substr(at, end == std::string::npos ? std::string::npos : end - at);
+// A value of the push's JSON report, as text ("" when it is missing or the report is not JSON).
+std::string ReportField(const std::string& report, const std::string& key) {
+  const nlohmann::json j = nlohmann::json::parse(report, nullptr, false);
+  if (!j.is_object() || !j.contains(key)) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
 }
 
 class RegistrySync {

@@ -1,5 +1,5 @@
-// Digests the sbom plugin needs (OpenSSL's EVP, as core/digest.h uses; the plugin sees the SDK
-// only, so it does not share core's Sha256).
+// Digests the sbom plugin needs (OpenSSL's EVP, as core/support/digest.h uses; the plugin sees the
+// SDK only, so it does not share core's Sha256).
 #pragma once
 
 #include <openssl/evp.h>

@@ -194,22 +194,6 @@ class MarkerParser {
 
 }  // namespace
 
-// The rule of core/project.cc's NormalizeName, written again: plugins see the SDK only.
-std::string NormalizeName(std::string_view name) {
-  std::string out;
-  bool sep = false;
-  for (char c : name) {
-    if (c == '-' || c == '_' || c == '.') {
-      sep = true;
-      continue;
-    }
-    if (sep && !out.empty()) out += '-';
-    sep = false;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 Headers ParseHeaders(std::string_view text) {
   Headers headers;
   std::vector<std::string>* last = nullptr;

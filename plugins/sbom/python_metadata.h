@@ -12,10 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "ocifs/python_names.hpp"
+
 namespace ocifs::sbom {
 
-// PEP 503: lower case, every run of '-', '_' and '.' one '-'.
-std::string NormalizeName(std::string_view name);
+// PEP 503: lower case, every run of '-', '_' and '.' one '-' (the SDK's, which the host shares).
+using sdk::python::NormalizeName;
 
 // The header fields of a core metadata file, by name as written (case kept), values in order.
 // Continuation lines are joined with '\n'. Parsing stops at the first empty line (the body).

@@ -137,15 +137,6 @@ std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// "Name-1.2.3.dist-info" -> {"Name", "1.2.3"}; "foo-1.0-py3.11.egg-info" -> {"foo", "1.0"}.
-std::pair<std::string, std::string> StemNameVersion(std::string_view dir) {
-  dir = dir.substr(0, dir.rfind('.'));
-  const size_t dash = dir.find('-');
-  if (dash == std::string_view::npos) return {std::string(dir), ""};
-  std::string_view version = dir.substr(dash + 1);
-  return {std::string(dir.substr(0, dash)), std::string(version.substr(0, version.find('-')))};
-}
-
 std::string HomepageOf(const Headers& h) {
   auto first = [&](const char* key) -> std::string {
     auto it = h.find(key);
@@ -309,11 +300,12 @@ class SbomPlugin {
         auto it = h.find(key);
         return it == h.end() || it->second.empty() ? "" : it->second.front();
       };
-      auto [stem_name, stem_version] = StemNameVersion(dir);
+      const sdk::python::DistDir stem =
+          sdk::python::ParseDistDir(dir).value_or(sdk::python::DistDir{dir, ""});
       Read r;
       r.c.kind = Component::Kind::kPython;
-      r.c.name = first("Name").empty() ? stem_name : first("Name");
-      r.c.version = first("Version").empty() ? stem_version : first("Version");
+      r.c.name = first("Name").empty() ? stem.name : first("Name");
+      r.c.version = first("Version").empty() ? stem.version : first("Version");
       if (first("Name").empty() || first("Version").empty())
         ctx.Warning(d.metadata + ": no Name or Version; taken from the directory name");
       const DeclaredLicense license = LicenseOf(h);

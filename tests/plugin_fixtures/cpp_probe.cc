@@ -1,6 +1,6 @@
 // A plugin written with plugin.hpp: settings, detect (with an exclusion), a layer, artifacts
 // (one reading the base's first layer), and a generation hook that fails on request.
-// core/plugin_host_test.cc and the integration tests check what it does.
+// core/plugins/plugin_host_test.cc and the integration tests check what it does.
 #include <nlohmann/json.hpp>
 #include <string>
 

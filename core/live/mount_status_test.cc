@@ -1,0 +1,98 @@
+#include "core/live/mount_status.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/support/test_util.h"
+
+namespace ocifs {
+namespace {
+
+// Sets an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(MountStatusTest, RuntimeDirPrefersXdgThenRunForRootThenTmp) {
+  {
+    ScopedEnv xdg("XDG_RUNTIME_DIR", "/run/user/1000");
+    EXPECT_EQ(RuntimeDir(), "/run/user/1000/ocifs");
+  }
+  ScopedEnv none("XDG_RUNTIME_DIR", nullptr);
+  EXPECT_EQ(RuntimeDir(), ::geteuid() == 0 ? std::string("/run/ocifs")
+                                           : fmt::format("/tmp/ocifs-{}", ::geteuid()));
+  ScopedEnv relative("XDG_RUNTIME_DIR", "relative/dir");  // not absolute: ignored
+  EXPECT_NE(RuntimeDir().substr(0, 8), "relative");
+}
+
+TEST(MountStatusTest, WritesAndReadsInAPrivateDirectoryOnly) {
+  TempDir t;
+  ScopedEnv xdg("XDG_RUNTIME_DIR", t.path().c_str());
+  const std::string path = StatusFilePath("/mnt/image");
+  EXPECT_EQ(path.substr(0, t.path().size() + 7), t.path() + "/ocifs/");
+
+  auto missing = ReadStatusFile(path);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+
+  // The repro: a link planted where the old writer put its temp file, to a 0600 file.
+  t.Write("victim", "secret\n", std::filesystem::perms(0600));
+  ASSERT_EQ(::mkdir((t.path() + "/ocifs").c_str(), 0700), 0);
+  const std::string planted = path + ".tmp." + std::to_string(::getpid());
+  ASSERT_EQ(::symlink((t.path() + "/victim").c_str(), planted.c_str()), 0);
+  ASSERT_TRUE(WriteStatusFile(path, {{"pid", 42}}).ok());
+  EXPECT_EQ(ReadFileOrDie(t.path() + "/victim"), "secret\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((t.path() + "/ocifs").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  auto back = ReadStatusFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)["pid"], 42);
+
+  // Not a JSON object: an error that names the file.
+  t.Write("ocifs/" + path.substr(path.rfind('/') + 1), "[1, 2]", std::filesystem::perms(0600));
+  auto bad = ReadStatusFile(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path), std::string::npos) << bad.status().message();
+
+  // A directory others can write is refused by the writer and the reader alike.
+  ASSERT_EQ(::chmod((t.path() + "/ocifs").c_str(), 0777), 0);
+  Status w = WriteStatusFile(path, {{"pid", 43}});
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.message().find("has mode 0777, not 0700"), std::string::npos) << w.message();
+  auto r = ReadStatusFile(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+
+  ASSERT_EQ(::chmod((t.path() + "/ocifs").c_str(), 0700), 0);
+  ASSERT_TRUE(RemoveStatusFile(path).ok());
+  ASSERT_TRUE(RemoveStatusFile(path).ok());  // gone already: fine
+  EXPECT_EQ(ReadStatusFile(path).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace ocifs

@@ -1,0 +1,56 @@
+// TreeWatcher: tells when files under some directories change (Linux inotify).
+//
+// Watches every directory below each root, except those an IgnoreRules says can be skipped, and
+// follows directories created later. Events on ignored paths do not count. When the kernel's event
+// queue overflows, the watcher re-adds its watches and reports a change, so nothing is missed.
+//
+// Thread safety: Wait() is called by one thread; Stop() may be called from any thread and makes
+// a pending or later Wait() return at once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/support/ignore.h"
+#include "core/support/status.h"
+
+namespace ocifs {
+
+class TreeWatcher {
+ public:
+  struct Root {
+    std::string path;                           // absolute directory
+    std::shared_ptr<const IgnoreRules> ignore;  // may be null; kept alive by the watcher
+  };
+  enum class Event { kChanged, kTimeout, kStopped };
+
+  // Watches every directory below the roots (a walk of its own).
+  static Result<std::unique_ptr<TreeWatcher>> Open(std::vector<Root> roots);
+  // Watches nothing yet: the caller adds directories with Watch() as its own walk reaches them.
+  static Result<std::unique_ptr<TreeWatcher>> OpenEmpty(std::vector<Root> roots);
+  // Watches the directory `rel` of root `root` (not what is below it). A directory that is gone
+  // or unreadable is skipped: whoever reads it next reports that.
+  void Watch(size_t root, const std::string& rel);
+  ~TreeWatcher();
+  TreeWatcher(const TreeWatcher&) = delete;
+  TreeWatcher& operator=(const TreeWatcher&) = delete;
+
+  // Waits up to `timeout` for a change that is not ignored.
+  Result<Event> Wait(std::chrono::milliseconds timeout);
+  // Which roots (by index) saw a change since the last call; a queue overflow marks them all.
+  std::vector<bool> TakeChangedRoots();
+  void Stop();
+
+  size_t watch_count() const;
+  uint64_t overflows() const { return overflows_; }
+
+ private:
+  struct Impl;
+  explicit TreeWatcher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  uint64_t overflows_ = 0;
+};
+
+}  // namespace ocifs
