@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/oci/base_test_util.h"
 #include "core/support/test_util.h"
 
 namespace ocifs {
@@ -137,76 +138,6 @@ TEST(ImageTest, ConfigManifestAndIndex) {
   EXPECT_EQ(manifest["layers"][0]["digest"], config["rootfs"]["diff_ids"][0]);
 }
 
-// A synthetic OCI layout base, as skopeo writes it: optionally an index with several platforms.
-struct BaseLayout {
-  TempDir dir;
-  Digest layer;
-  Digest manifest_amd64;
-  json history;
-  json env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
-
-  std::string Put(const std::string& content) {
-    Digest d = Digest::Of(content);
-    dir.Write("blobs/sha256/" + d.hex(), content);
-    return d.str();
-  }
-
-  json ManifestFor(const std::string& arch, const std::string& layer_content) {
-    std::string layer_digest = Put(layer_content);
-    json config = {
-        {"architecture", arch},
-        {"os", "linux"},
-        {"config",
-         {{"Env", env}, {"Cmd", {"python3"}}, {"User", ""}, {"Labels", {{"base", "yes"}}}}},
-        {"rootfs", {{"type", "layers"}, {"diff_ids", {Digest::Of(layer_content).str()}}}},
-        {"history", history}};
-    std::string config_text = config.dump();
-    std::string config_digest = Put(config_text);
-    return {{"schemaVersion", 2},
-            {"mediaType", kMediaTypeOciManifest},
-            {"config",
-             {{"mediaType", kMediaTypeOciConfig},
-              {"digest", config_digest},
-              {"size", config_text.size()}}},
-            {"layers",
-             {{{"mediaType", kMediaTypeOciLayer},
-               {"digest", layer_digest},
-               {"size", layer_content.size()}}}}};
-  }
-
-  // `base_history`: the history of the base's config (one entry for its one layer by default).
-  // `base_env`: its config's Env.
-  explicit BaseLayout(bool multi_platform, json base_history = {{{"created_by", "base"}}},
-                      std::optional<json> base_env = std::nullopt)
-      : history(std::move(base_history)) {
-    if (base_env) env = *std::move(base_env);
-    dir.Write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-    std::string layer_content(2048, 'L');
-    layer = Digest::Of(layer_content);
-    std::string m = ManifestFor("amd64", layer_content).dump();
-    manifest_amd64 = Digest::Of(m);
-    json top = {{"mediaType", kMediaTypeOciManifest}, {"digest", Put(m)}, {"size", m.size()}};
-    if (multi_platform) {
-      std::string arm = ManifestFor("arm64", std::string(1024, 'A')).dump();
-      json index = {{"schemaVersion", 2},
-                    {"mediaType", kMediaTypeOciIndex},
-                    {"manifests",
-                     {{{"mediaType", kMediaTypeOciManifest},
-                       {"digest", Put(arm)},
-                       {"size", arm.size()},
-                       {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
-                      {{"mediaType", kMediaTypeOciManifest},
-                       {"digest", manifest_amd64.str()},
-                       {"size", m.size()},
-                       {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
-      std::string it = index.dump();
-      top = {{"mediaType", kMediaTypeOciIndex}, {"digest", Put(it)}, {"size", it.size()}};
-    }
-    top["annotations"] = {{"org.opencontainers.image.ref.name", "3.11-slim"}};
-    dir.Write("index.json", json({{"schemaVersion", 2}, {"manifests", {top}}}).dump());
-  }
-};
-
 TEST(ImageTest, HistoryHasOneEntryPerLayerWhateverTheBaseRecorded) {
   struct Case {
     std::string name;
@@ -249,55 +180,6 @@ TEST(ImageTest, HistoryHasOneEntryPerLayerWhateverTheBaseRecorded) {
 
 // A base whose PYTHON_VERSION (the official images set it) is not the image's Python, or is
 // excluded by requires-python, is a warning that names both.
-TEST(ImageTest, TheBasesPythonIsCheckedAgainstTheImagesAndRequiresPython) {
-  struct Case {
-    std::string name, base_python, requires_python, python;
-    std::vector<std::string> says;  // each in some warning; empty: no warning about it
-  };
-  const std::vector<Case> cases = {
-      {"the same minor", "3.12.7", ">=3.10", "3.12", {}},
-      {"another minor",
-       "3.11.9",
-       "",
-       "3.12",
-       {"has Python 3.11.9 (its PYTHON_VERSION), but the image is for Python 3.12"}},
-      {"requires-python excludes it",
-       "3.14.0",
-       ">=3.10,<3.14",
-       "3.14",
-       {"has Python 3.14.0, which requires-python `>=3.10,<3.14`"}},
-      {"no PYTHON_VERSION: nothing to tell", "", ">=3.13", "3.12", {}},
-  };
-  for (const auto& c : cases) {
-    json env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
-    if (!c.base_python.empty()) env.push_back("PYTHON_VERSION=" + c.base_python);
-    BaseLayout base(false, {{{"created_by", "base"}}}, env);
-    TempDir d;
-    d.Write("app.py", "print('hi')\n");
-    if (!c.requires_python.empty())
-      d.Write("pyproject.toml",
-              "[project]\nname = \"x\"\nrequires-python = \"" + c.requires_python + "\"\n");
-    PlanInputs in;
-    in.project_dir = d.path();
-    in.flags.base = "oci:" + base.dir.path() + ":3.11-slim";
-    in.flags.platform = "linux/amd64";
-    in.flags.python = c.python;
-    auto plan = PlanProject(in);
-    ASSERT_TRUE(plan.ok()) << c.name << ": " << plan.status().message();
-    std::vector<std::string> about_base;
-    for (const auto& w : plan->warnings) {
-      if (w.find("the base `") != std::string::npos) about_base.push_back(w);
-    }
-    EXPECT_EQ(about_base.size(), c.says.size()) << c.name;
-    for (const auto& want : c.says) {
-      EXPECT_TRUE(
-          std::any_of(about_base.begin(), about_base.end(),
-                      [&](const std::string& w) { return w.find(want) != std::string::npos; }))
-          << c.name << ": " << want;
-    }
-  }
-}
-
 TEST(ImageTest, BaseFromOciLayoutIsMerged) {
   for (bool multi : {false, true}) {
     BaseLayout base(multi);
@@ -328,86 +210,6 @@ TEST(ImageTest, BaseFromOciLayoutIsMerged) {
     ASSERT_TRUE(layer->ReadAt(0, std::as_writable_bytes(std::span(bytes))).ok());
     EXPECT_EQ(bytes, std::string(2048, 'L'));
   }
-}
-
-TEST(ImageTest, CorruptBaseBlobFailsEveryRead) {
-  BaseLayout base(false);
-  TempDir d;
-  WriteFixture(d);
-  ImageOptions flags;
-  flags.base = "oci:" + base.dir.path();
-  auto g = Build(d.path(), flags);
-  ASSERT_TRUE(g.ok()) << g.status().message();
-  // Same size, other bytes: only hashing can tell.
-  base.dir.Write("blobs/sha256/" + base.layer.hex(), std::string(2047, 'L') + "X");
-  const Blob* layer = (*g)->FindBlob(base.layer.hex());
-  std::string bytes(16, '\0');
-  for (int i = 0; i < 2; ++i) {
-    Status s = layer->ReadAt(0, std::as_writable_bytes(std::span(bytes)));
-    EXPECT_EQ(s.code(), Code::kCorrupt) << s.message();
-    EXPECT_NE(s.message().find(base.layer.hex()), std::string::npos) << s.message();
-  }
-}
-
-TEST(ImageTest, BadBaseLayouts) {
-  struct Case {
-    std::string what;
-    std::function<std::string(BaseLayout&)> ref;  // may break the layout, returns the --base
-    std::string want;
-  };
-  const Case cases[] = {
-      {"not a layout",
-       [](BaseLayout& b) {
-         fs::remove(b.dir.path() + "/oci-layout");
-         return "oci:" + b.dir.path();
-       },
-       "is not an OCI image layout"},
-      {"missing directory", [](BaseLayout& b) { return "oci:" + b.dir.path() + "/nope"; },
-       "does not exist"},
-      {"unknown tag", [](BaseLayout& b) { return "oci:" + b.dir.path() + ":3.12"; },
-       "no tag `3.12`"},
-      {"missing layer blob",
-       [](BaseLayout& b) {
-         fs::remove(b.dir.path() + "/blobs/sha256/" + b.layer.hex());
-         return "oci:" + b.dir.path();
-       },
-       "is missing"},
-      {"corrupt manifest",
-       [](BaseLayout& b) {
-         b.dir.Write("blobs/sha256/" + b.manifest_amd64.hex(), "{}");
-         return "oci:" + b.dir.path();
-       },
-       "is "},
-      {"bad registry reference", [](BaseLayout&) { return std::string("Python:3.11-slim"); },
-       "base: image reference `Python:3.11-slim`: repository names must be lowercase"},
-      {"registry reference without a registry context",
-       [](BaseLayout&) { return std::string("python:3.11-slim"); },
-       "no registry context to pull it with"},
-  };
-  for (const auto& c : cases) {
-    BaseLayout base(false);
-    TempDir d;
-    WriteFixture(d);
-    ImageOptions flags;
-    flags.base = c.ref(base);
-    auto g = Build(d.path(), flags);
-    ASSERT_FALSE(g.ok()) << c.what;
-    EXPECT_NE(g.status().message().find(c.want), std::string::npos)
-        << c.what << ": " << g.status().message();
-  }
-  // A platform the layout does not have.
-  BaseLayout multi(true);
-  TempDir d;
-  WriteFixture(d);
-  ImageOptions flags;
-  flags.base = "oci:" + multi.dir.path();
-  flags.platform = "linux/s390x";
-  auto g = Build(d.path(), flags);
-  ASSERT_FALSE(g.ok());
-  EXPECT_NE(
-      g.status().message().find("no manifest for linux/s390x (it has: linux/arm64, linux/amd64)"),
-      std::string::npos)
-      << g.status().message();
 }
 
 // --platform a,b: an image index per tag, one manifest per platform on that platform's base;
@@ -480,39 +282,6 @@ TEST(ImageTest, SeveralPlatformsMakeAnImageIndex) {
   }
 }
 
-TEST(ImageTest, BadPlatformLists) {
-  BaseLayout base(true);
-  TempDir d;
-  WriteFixture(d);
-  TempDir deps;
-  struct Case {
-    std::string platform;
-    KeyValues platform_deps;
-    std::string want;
-  };
-  const Case cases[] = {
-      {"linux/amd64,linux/amd64", {}, "platform `linux/amd64` is named twice"},
-      {"linux/amd64,", {}, "platform ``: want OS/ARCH[/VARIANT]"},
-      {"linux/amd64,linux/arm/v7", {}, "linux/arm/v7: base `oci:"},
-      {"linux/amd64,linux/arm64",
-       {{"linux/s390x", deps.path()}},
-       "`linux/s390x` is not a platform of the image (--platform: linux/amd64,linux/arm64)"},
-      {"linux/amd64,linux/arm64",
-       {{"linux/arm64", deps.path() + "/nope"}},
-       "deps for linux/arm64: dependencies directory"},
-  };
-  for (const auto& c : cases) {
-    ImageOptions flags;
-    flags.base = "oci:" + base.dir.path();
-    flags.platform = c.platform;
-    flags.platform_deps = c.platform_deps;
-    auto g = Build(d.path(), flags);
-    ASSERT_FALSE(g.ok()) << c.platform;
-    EXPECT_NE(g.status().message().find(c.want), std::string::npos)
-        << c.platform << ": " << g.status().message();
-  }
-}
-
 TEST(ImageTest, DependencyConsoleScripts) {
   MemTree deps;
   deps.AddDir("click-8.1.3.egg-info").AddFile("click-8.1.3.egg-info/entry_points.txt", "");
@@ -559,23 +328,6 @@ TEST(ImageTest, HashProgressAndCancellation) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Code::kFailedPrecondition);
   EXPECT_NE(none.status().message().find("cancelled"), std::string::npos);
-}
-
-TEST(ImageTest, WriteLayoutRefusesANonEmptyDirectory) {
-  TempDir d, out;
-  WriteFixture(d);
-  auto g = Build(d.path(), {});
-  ASSERT_TRUE(g.ok());
-  out.Write("existing", "x");
-  Status s = WriteLayout(**g, out.path());
-  EXPECT_EQ(s.code(), Code::kAlreadyExists);
-  EXPECT_NE(s.message().find(out.path()), std::string::npos);
-  const std::string fresh = out.path() + "/layout";
-  ASSERT_TRUE(WriteLayout(**g, fresh).ok());
-  EXPECT_EQ(ReadFileOrDie(fresh + "/index.json"), (*g)->index_json());
-  for (const auto& [hex, blob] : (*g)->blobs()) {
-    EXPECT_EQ(Digest::Of(ReadFileOrDie(fresh + "/blobs/sha256/" + hex)).hex(), hex);
-  }
 }
 
 TEST(ImageTest, LeftOutDependencyEntriesAreOneWarningAndListedWhole) {

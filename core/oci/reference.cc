@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "ocifs/reference.hpp"
+
 namespace ocifs {
 namespace {
 
@@ -112,11 +114,10 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
     ref.digest = *d;
   }
   // A ':' after the last '/' starts the tag (an earlier one belongs to the domain's port).
-  size_t slash = rest.rfind('/');
-  size_t colon = rest.rfind(':');
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-    ref.tag = std::string(rest.substr(colon + 1));
-    rest = rest.substr(0, colon);
+  const sdk::NameTag name_tag = sdk::SplitNameTag(rest);
+  if (name_tag.tag) {
+    ref.tag = *name_tag.tag;
+    rest = rest.substr(0, name_tag.name.size());
     if (!IsTag(ref.tag)) {
       return bad(fmt::format(
           "tag `{}` is not valid (letters, digits, `_`, `.`, `-`; at most 128; not starting with "
@@ -133,7 +134,7 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   }
   // The first component is a domain if it has '.' or ':', is `localhost`, or has upper case.
   std::string_view remainder = rest;
-  slash = rest.find('/');
+  size_t slash = rest.find('/');
   std::string_view first = rest.substr(0, slash);
   bool has_domain =
       slash != std::string_view::npos &&
@@ -224,16 +225,9 @@ ImageReference Mirrored(const ImageReference& ref, const RegistryMirror& mirror)
 }
 
 std::optional<OciLayoutRef> SplitOciLayoutRef(std::string_view reference) {
-  if (!reference.starts_with("oci:")) return std::nullopt;
-  std::string_view rest = reference.substr(4);
-  OciLayoutRef ref;
-  size_t colon = rest.rfind(':');
-  if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
-    ref.tag = std::string(rest.substr(colon + 1));
-    rest = rest.substr(0, colon);
-  }
-  ref.path = std::string(rest);
-  return ref;
+  sdk::ReferenceParts parts = sdk::SplitReference(reference);
+  if (!parts.layout) return std::nullopt;
+  return OciLayoutRef{std::move(parts.name), std::move(parts.tag)};
 }
 
 std::string AbsoluteBase(std::string_view reference, const std::string& dir) {

@@ -38,6 +38,7 @@
 #include "documents.h"
 #include "licenses.h"
 #include "ocifs/plugin.hpp"
+#include "ocifs/reference.hpp"
 #include "os_packages.h"
 #include "python_metadata.h"
 #include "text.h"
@@ -170,23 +171,16 @@ struct BaseName {
 // "oci:/var/cache/base:3.11-slim" -> {"base:3.11-slim", "base", "", "3.11-slim"};
 // "registry.example/team/python:3.12" -> {..., "python", "registry.example/team/python", "3.12"}.
 BaseName ParseBaseReference(std::string_view ref) {
+  const sdk::ReferenceParts parts = sdk::SplitReference(ref);
   BaseName b;
-  const bool layout = ref.starts_with("oci:");
-  std::string_view rest = layout ? ref.substr(4) : ref;
-  const size_t at = rest.find('@');
-  if (at != std::string_view::npos) rest = rest.substr(0, at);
-  const size_t colon = rest.rfind(':'), slash = rest.rfind('/');
-  std::string_view repo = rest;
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-    b.tag = std::string(rest.substr(colon + 1));
-    repo = rest.substr(0, colon);
-  }
+  b.tag = parts.tag.value_or("");
+  std::string_view repo = parts.name;
   while (repo.ends_with("/")) repo.remove_suffix(1);
   std::string_view last = repo.substr(repo.rfind('/') + 1);
   for (char c : last)
     b.repository += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!layout) b.repository_url = std::string(repo);
-  b.name = layout ? std::string(last) + (b.tag.empty() ? "" : ":" + b.tag) : std::string(ref);
+  if (!parts.layout) b.repository_url = std::string(repo);
+  b.name = parts.layout ? std::string(last) + (b.tag.empty() ? "" : ":" + b.tag) : std::string(ref);
   return b;
 }
 
