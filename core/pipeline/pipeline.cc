@@ -14,23 +14,6 @@
 namespace ocifs {
 namespace {
 
-class RegistrySource : public BaseSource {
- public:
-  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry,
-                 std::vector<RegistryMirror> mirrors)
-      : reference_(std::move(reference)),
-        registry_(std::move(registry)),
-        mirrors_(std::move(mirrors)) {}
-  Result<BaseImage> Resolve(const Platform& platform) override {
-    return registry_->Resolve(reference_, platform, mirrors_);
-  }
-
- private:
-  std::string reference_;
-  std::shared_ptr<RegistryContext> registry_;
-  std::vector<RegistryMirror> mirrors_;
-};
-
 // ResolveProject, told whether a detect plugin may still give the command.
 Result<ResolvedProject> Resolve(const PlanInputs& in) {
   ProjectInputs project = in;
@@ -187,8 +170,7 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
   OCIFS_RETURN_IF_ERROR(ParseImageReference(reference).status().WithContext("base"));
   if (!registry)
     return Internal(fmt::format("base `{}`: no registry context to pull it with", reference));
-  return std::unique_ptr<BaseSource>(
-      std::make_unique<RegistrySource>(reference, registry, mirrors));
+  return RegistryBase(reference, std::move(registry), mirrors);
 }
 
 Result<ImagePlan> PlanProject(

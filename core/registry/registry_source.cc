@@ -316,4 +316,32 @@ Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const P
   return b;
 }
 
+namespace {
+
+class RegistrySource : public BaseSource {
+ public:
+  RegistrySource(std::string reference, std::shared_ptr<RegistryContext> registry,
+                 std::vector<RegistryMirror> mirrors)
+      : reference_(std::move(reference)),
+        registry_(std::move(registry)),
+        mirrors_(std::move(mirrors)) {}
+  Result<BaseImage> Resolve(const Platform& platform) override {
+    return registry_->Resolve(reference_, platform, mirrors_);
+  }
+
+ private:
+  std::string reference_;
+  std::shared_ptr<RegistryContext> registry_;
+  std::vector<RegistryMirror> mirrors_;
+};
+
+}  // namespace
+
+std::unique_ptr<BaseSource> RegistryBase(std::string reference,
+                                         std::shared_ptr<RegistryContext> registry,
+                                         std::vector<RegistryMirror> mirrors) {
+  return std::make_unique<RegistrySource>(std::move(reference), std::move(registry),
+                                          std::move(mirrors));
+}
+
 }  // namespace ocifs

@@ -66,4 +66,10 @@ class RegistryContext {
   std::map<std::string, BaseImage> resolved_;  // by "reference platform"
 };
 
+// The BaseSource of an image reference pulled through `registry` (REQUIRES: not null), from
+// `mirrors` first.
+std::unique_ptr<BaseSource> RegistryBase(std::string reference,
+                                         std::shared_ptr<RegistryContext> registry,
+                                         std::vector<RegistryMirror> mirrors);
+
 }  // namespace ocifs
