@@ -8,6 +8,8 @@
 #include <csignal>
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -94,13 +97,37 @@ struct Found {
   std::shared_ptr<const Blob> blob;
 };
 
+// Pages stored ahead. While a layer is hashed, its bytes (the very bytes its digest is computed
+// from) are put into the kernel's page cache of the inode that will serve it, with
+// fuse_lowlevel_notify_store, so that reading the layer after a cold mount never reaches the
+// daemon. The digest, and so the blob's name, is known only at the end; the inode number is not:
+// a layer gets its inode number when its hashing starts, and the kernel learns that inode through
+// a name only the daemon asks for, blobs/.pending-<ino> (never listed), which the hashing thread
+// stats. When the generation is published, the digest's name gets the same number: the kernel
+// finds its inode, pages and all, under the new name (same size and mtime, so nothing is
+// invalidated), the daemon stats that name, and the pending name is dropped.
+//
+// The pending names live in blobs/ because no lookup in the root or in blobs/ ever waits for a
+// generation: libfuse 3.14 does not ask for parallel lookups, so the kernel lets one lookup at a
+// time into a directory, and a lookup there that waited for the first generation would keep out
+// the hashing thread that makes it.
+//
+// The kernel keeps an inode only while a name of it is cached, and its pages stay reclaimable: a
+// store that fails (the inode was evicted, or the stat did not reach it) stops storing that
+// layer, and reads of what is missing come to the daemon as READs. Stores are made from the
+// hashing threads, never from a thread that answers requests.
+constexpr std::string_view kPendingPrefix = ".pending-";
+
 class ImageFs {
  public:
-  explicit ImageFs(struct fuse_session** session) : session_(session) {}
+  ImageFs(struct fuse_session** session, std::string mountpoint)
+      : session_(session), mountpoint_(std::move(mountpoint)) {}
 
   // Called by the source's thread: the first generation (or why there is none), then newer ones.
   void Publish(Result<std::shared_ptr<const Generation>> made) {
     bool replaced = false;
+    std::vector<std::string> named;         // blob names whose inodes hold stored pages
+    std::vector<fuse_ino_t> pending_names;  // pending names to drop
     {
       std::lock_guard lock(mu_);
       if (made.ok()) {
@@ -110,6 +137,7 @@ class ImageFs {
           replaced = true;
         }
         current_ = made.value();  // a copy: the warnings are logged below
+        NamePendingLocked(named, pending_names);
         for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
       } else if (!current_) {
         error_ = made.status();
@@ -117,17 +145,92 @@ class ImageFs {
       ready_ = true;
     }
     ready_cv_.notify_all();
+    // Not under mu_, and never from a request handler (this is the source's thread).
+    for (const auto& hex : named) {
+      struct stat st;
+      ::stat(fmt::format("{}/blobs/sha256/{}", mountpoint_, hex).c_str(), &st);
+    }
+    for (fuse_ino_t ino : pending_names) DropPendingName(ino);
     if (!made.ok()) {
       Log(LogLevel::kError, "making the image failed: " + made.status().message());
       return;
     }
     for (const auto& w : (*made)->warnings()) Log(LogLevel::kWarning, w);
     if (replaced) {
-      // index.json moved: drop what the kernel may hold of it and of the blob listing. Not under
-      // mu_, and never from a request handler (this is the source's thread).
+      // index.json moved: drop what the kernel may hold of it and of the blob listing.
       fuse_lowlevel_notify_inval_inode(*session_, kIndexIno, 0, 0);
       fuse_lowlevel_notify_inval_inode(*session_, kSha256Ino, 0, 0);
     }
+  }
+
+  // Called by a hashing thread with each chunk of `tar` it hashed (BuildOptions::on_hashed):
+  // stores it in the page cache of the layer's inode to be.
+  void StoreHashed(const VirtualTar& tar, uint64_t offset, std::span<const std::byte> bytes) {
+    fuse_ino_t ino = 0, abandoned = 0;
+    bool introduce = false;
+    {
+      std::lock_guard lock(mu_);
+      if (offset == 0) {  // hashing starts (again): a new inode number
+        if (auto old = pending_.find(&tar); old != pending_.end() && old->second.known)
+          abandoned = old->second.ino;
+        pending_[&tar] = {NewInoLocked(), tar.size()};
+      }
+      auto it = pending_.find(&tar);
+      if (it == pending_.end()) return;
+      it->second.done = offset + bytes.size() == tar.size();
+      if (it->second.failed) return;
+      ino = it->second.ino;
+      introduce = !it->second.known;
+    }
+    if (abandoned != 0) DropPendingName(abandoned);
+    if (introduce) {
+      struct stat st;
+      const std::string path = fmt::format("{}/blobs/{}{}", mountpoint_, kPendingPrefix, ino);
+      const bool known = ::stat(path.c_str(), &st) == 0 && st.st_ino == ino;
+      std::lock_guard lock(mu_);
+      if (auto it = pending_.find(&tar); it != pending_.end() && it->second.ino == ino) {
+        it->second.known = known;
+        it->second.failed = !known;
+      }
+      if (!known) return;
+    }
+    struct fuse_bufvec buf = FUSE_BUFVEC_INIT(bytes.size());
+    buf.buf[0].mem = const_cast<std::byte*>(bytes.data());
+    if (fuse_lowlevel_notify_store(*session_, ino, offset, &buf, fuse_buf_copy_flags{}) != 0) {
+      std::lock_guard lock(mu_);
+      if (auto it = pending_.find(&tar); it != pending_.end() && it->second.ino == ino)
+        it->second.failed = true;
+      return;
+    }
+    stored_bytes_ += bytes.size();
+  }
+
+  // Makes the kernel forget a pending name (and so, unless the blob's name holds it, the inode
+  // and its pages). Not from a request handler.
+  void DropPendingName(fuse_ino_t ino) {
+    const std::string name = fmt::format("{}{}", kPendingPrefix, ino);
+    fuse_lowlevel_notify_inval_entry(*session_, kBlobsIno, name.c_str(), name.size());
+  }
+
+  // The size of a pending inode (see kPendingPrefix), or nullopt.
+  std::optional<uint64_t> PendingSize(fuse_ino_t ino) {
+    std::lock_guard lock(mu_);
+    for (const auto& [tar, p] : pending_) {
+      if (p.ino == ino) return p.size;
+    }
+    return std::nullopt;
+  }
+
+  void CountRead(size_t bytes) {
+    ++read_requests_;
+    read_bytes_ += bytes;
+  }
+
+  // The counters `ocifs status` shows under "serving".
+  nlohmann::json Counters() const {
+    return {{"read_requests", read_requests_.load()},
+            {"read_bytes", read_bytes_.load()},
+            {"stored_bytes", stored_bytes_.load()}};
   }
 
   // Waits for the first generation. Null with `err` set when making it failed.
@@ -136,6 +239,12 @@ class ImageFs {
     ready_cv_.wait(lock, [&] { return ready_; });
     err = current_ ? 0 : ErrnoFor(error_);
     return current_;
+  }
+
+  // Whether the first generation (or why there is none) is there.
+  bool Ready() {
+    std::lock_guard lock(mu_);
+    return ready_;
   }
 
   // Pins `reader` (a process that opened index.json) to `gen` (see kPinIdle).
@@ -210,7 +319,39 @@ class ImageFs {
     return it->second;
   }
 
+  // A blob inode number without a name yet (a layer being hashed).
+  fuse_ino_t NewInoLocked() {
+    hex_of_.emplace_back();
+    return kFirstBlobIno + hex_of_.size() - 1;
+  }
+
+  // For the generation just made current: gives each of its layers whose pages were stored the
+  // pending inode as its digest's inode (unless the digest has one already), and drops every
+  // pending layer whose hashing is over. Appends the names to stat and the pending inodes whose
+  // names to drop.
+  void NamePendingLocked(std::vector<std::string>& named, std::vector<fuse_ino_t>& dropped) {
+    for (const auto& [hex, blob] : current_->blobs()) {
+      const auto* layer = dynamic_cast<const TarBlob*>(blob.get());
+      auto it = layer ? pending_.find(&layer->tar()) : pending_.end();
+      if (it == pending_.end() || !it->second.done) continue;
+      const Pending& p = it->second;
+      if (p.known && !p.failed && !ino_of_.contains(hex)) {
+        ino_of_.emplace(hex, p.ino);
+        hex_of_[p.ino - kFirstBlobIno] = hex;
+        named.push_back(hex);
+      }
+    }
+    std::erase_if(pending_, [&](const auto& entry) {
+      const Pending& p = entry.second;
+      if (!p.done) return false;  // still being hashed (a later generation's layer)
+      if (p.known) dropped.push_back(p.ino);
+      return true;
+    });
+  }
+
   struct fuse_session** const session_;  // set before the loop starts
+  const std::string mountpoint_;         // real path, for the daemon's own stats
+  std::atomic<uint64_t> read_requests_{0}, read_bytes_{0}, stored_bytes_{0};
   std::mutex mu_;  // guards everything below; never held across a FUSE reply or a notification
   std::condition_variable ready_cv_;
   bool ready_ = false;
@@ -224,6 +365,14 @@ class ImageFs {
     std::chrono::steady_clock::time_point used;  // the last open, lookup or listing it served
   };
   std::unordered_map<pid_t, PinnedGeneration> pins_;  // by the reader's pid
+  struct Pending {
+    fuse_ino_t ino = 0;
+    uint64_t size = 0;
+    bool known = false;   // the kernel has the inode (the pending name was looked up)
+    bool failed = false;  // a store failed: no more stores, and the pages are not used
+    bool done = false;    // the last chunk was stored
+  };
+  std::unordered_map<const VirtualTar*, Pending> pending_;  // layers being (or just) hashed
 };
 
 pid_t Reader(fuse_req_t req) { return fuse_req_ctx(req)->pid; }
@@ -278,7 +427,12 @@ int AttrOf(ImageFs& fs, fuse_ino_t ino, pid_t reader, struct stat& st, double& t
       break;
   }
   std::string hex = fs.HexOf(ino);
-  if (hex.empty()) return ENOENT;
+  if (hex.empty()) {
+    std::optional<uint64_t> pending = fs.PendingSize(ino);
+    if (!pending) return ENOENT;
+    st = FileAttr(ino, *pending);
+    return 0;
+  }
   int err = 0;
   if (!fs.Wait(err)) return err;
   Found found = fs.FindBlob(hex, reader);
@@ -306,10 +460,30 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string_view n(name);
   if (parent == kRootIno) {
     if (n == "oci-layout") return ReplyEntry(req, fs, kLayoutIno);
-    if (n == "index.json") return ReplyEntry(req, fs, kIndexIno);
+    if (n == "index.json") {
+      if (!fs.Ready()) {
+        // A lookup in the root or in blobs/ never waits for the first generation: the kernel
+        // holds the directory meanwhile, and the hashing thread that makes the generation looks
+        // up blobs/ and its pending names (kPendingPrefix). The entry says size 0 and expires at
+        // once (as index.json always does): a stat or a read asks again with GETATTR, which waits.
+        struct fuse_entry_param e = {};
+        e.ino = kIndexIno;
+        e.attr = FileAttr(kIndexIno, 0);
+        e.entry_timeout = kForever;
+        fuse_reply_entry(req, &e);
+        return;
+      }
+      return ReplyEntry(req, fs, kIndexIno);
+    }
     if (n == "blobs") return ReplyEntry(req, fs, kBlobsIno);
   } else if (parent == kBlobsIno) {
     if (n == "sha256") return ReplyEntry(req, fs, kSha256Ino);
+    if (n.starts_with(kPendingPrefix)) {  // asked by the daemon's hashing thread
+      fuse_ino_t ino = 0;
+      const std::string_view digits = n.substr(kPendingPrefix.size());
+      std::from_chars(digits.data(), digits.data() + digits.size(), ino);
+      if (fs.PendingSize(ino)) return ReplyEntry(req, fs, ino);
+    }
   } else if (parent == kSha256Ino) {
     int err = 0;
     auto gen = fs.Wait(err);
@@ -438,14 +612,22 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
     return;
   }
   size_t n = static_cast<size_t>(std::min<uint64_t>(size, total - static_cast<uint64_t>(off)));
-  std::unique_ptr<std::byte[]> buf(new std::byte[n]);
-  Status s = h.blob->ReadAt(static_cast<uint64_t>(off), std::span(buf.get(), n));
+  // One buffer per loop thread, kept: a fresh 1 MiB buffer per request costs 256 page faults.
+  thread_local std::unique_ptr<std::byte[]> buffer(new std::byte[kIoSize]);
+  thread_local std::unique_ptr<std::byte[]> large;  // for a request over kIoSize (not asked for)
+  std::byte* buf = buffer.get();
+  if (n > kIoSize) {
+    large.reset(new std::byte[n]);
+    buf = large.get();
+  }
+  Status s = h.blob->ReadAt(static_cast<uint64_t>(off), std::span(buf, n));
   if (!s.ok()) {
     Log(LogLevel::kError, fmt::format("read of {} bytes at {}: {}", n, off, s.message()));
     fuse_reply_err(req, EIO);  // never a short read, never other bytes
     return;
   }
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), n);
+  Fs(req).CountRead(n);
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf), n);
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
@@ -611,7 +793,7 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
   }();
 
   struct fuse_session* se = nullptr;
-  ImageFs fs(&se);
+  ImageFs fs(&se, real_mountpoint);
   se = fuse_session_new(&args, &kOps, sizeof kOps, &fs);
   fuse_opt_free_args(&args);
   if (se == nullptr)
@@ -646,8 +828,13 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
-  std::jthread maker(
-      [&fs, &source] { source.Run([&fs](auto made) { fs.Publish(std::move(made)); }); });
+  std::jthread maker([&fs, &source] {
+    source.Run(
+        {.publish = [&fs](auto made) { fs.Publish(std::move(made)); },
+         .hashed = [&fs](const VirtualTar& tar, uint64_t offset,
+                         std::span<const std::byte> bytes) { fs.StoreHashed(tar, offset, bytes); },
+         .status = [&fs] { return fs.Counters(); }});
+  });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   struct fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, options.max_threads);

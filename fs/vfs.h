@@ -8,9 +8,13 @@
 // cached. An open file handle holds the Generation it was opened on until it is released.
 //
 // Until the first generation is ready (digests are computed in the background after mounting),
-// requests that need it (index.json, a listing or lookup in blobs/sha256) wait for it; if making
-// it failed, they fail with EIO and the error is logged. Later generations replace it live. Later
-// generations replace it live.
+// requests that need it (opening or stat-ing index.json, a listing or lookup in blobs/sha256)
+// wait for it; if making it failed, they fail with EIO and the error is logged. Later generations
+// replace it live.
+//
+// Pages stored ahead: the bytes of a layer, as they are hashed, go into the kernel's page cache
+// of the inode that will serve it (fuse_lowlevel_notify_store), so a read after a cold mount
+// seldom reaches the daemon. A READ is the fallback for whatever the kernel evicted. See vfs.cc.
 //
 // Threads: libfuse's multithreaded loop calls the handlers concurrently; see vfs.cc for locks.
 #pragma once

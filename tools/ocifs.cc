@@ -451,6 +451,15 @@ int ShowStatus(const std::string& mountpoint, bool as_json) {
                 static_cast<unsigned long long>(j["cache"].value("misses", 0ULL)),
                 j["cache"].value("dir", "").c_str());
   }
+  if (j.contains("serving")) {
+    const nlohmann::json& s = j["serving"];
+    std::printf(
+        "reads:       %llu requests (%llu bytes) reached the daemon; %llu bytes were "
+        "stored in the page cache while hashing\n",
+        static_cast<unsigned long long>(s.value("read_requests", 0ULL)),
+        static_cast<unsigned long long>(s.value("read_bytes", 0ULL)),
+        static_cast<unsigned long long>(s.value("stored_bytes", 0ULL)));
+  }
   const nlohmann::json plugins = j.value("plugins", nlohmann::json::object());
   for (const auto& [name, plugin] : plugins.items()) {
     std::printf("plugin %-12s %s\n", (name + ":").c_str(),

@@ -327,7 +327,8 @@ std::string_view StateName(HashProgress::State state) {
 // Hashes a layer with reading and hashing overlapped: a reader thread fills 1 MiB buffers with
 // ReadAt (file opens, fstat, pread), this thread hashes them in order. On two cores this takes
 // about the time of the slower of the two instead of their sum.
-Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t layer) {
+Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t layer,
+                         const HashedChunkFn& on_hashed) {
   constexpr size_t kSlots = 4;
   // 1 MiB chunks, smaller for a small layer; left uninitialized: an edit re-hashes a small
   // application layer, and zeroing and faulting in 4 MiB would cost more than hashing it.
@@ -373,6 +374,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
   });
 
   Sha256 h;
+  uint64_t hashed = 0;
   for (;;) {
     size_t slot;
     {
@@ -382,8 +384,11 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
       slot = full.front();
       full.pop_front();
     }
-    h.Update(std::span<const std::byte>(slots[slot].data.get(), slots[slot].length));
-    if (progress) progress->Advance(layer, slots[slot].length);
+    const std::span<const std::byte> bytes(slots[slot].data.get(), slots[slot].length);
+    h.Update(bytes);
+    if (on_hashed) on_hashed(tar, hashed, bytes);
+    hashed += bytes.size();
+    if (progress) progress->Advance(layer, bytes.size());
     std::lock_guard lock(mu);
     empty.push_back(slot);
     cv.notify_all();
@@ -634,7 +639,7 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
           }
         }
         if (progress) progress->Set(i, HashProgress::State::kHashing);
-        auto d = HashLayer(tar, progress, i);
+        auto d = HashLayer(tar, progress, i, options.on_hashed);
         if (!d.ok()) {
           if (progress) progress->Set(i, HashProgress::State::kFailed);
           digests[i] = d.status().WithContext(distinct.layers[i].name + " layer");

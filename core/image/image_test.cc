@@ -392,6 +392,22 @@ TEST(ImageTest, ExtensionModulesForAnotherPythonAreAWarning) {
   }
 }
 
+// A plan of one application layer: `tree` packed under /app.
+ImagePlan OneLayerPlan(std::shared_ptr<const Tree> tree) {
+  PackOptions o;
+  o.dest = "app";
+  auto packed = PackTree(std::move(tree), o);
+  EXPECT_TRUE(packed.ok());
+  ImagePlan plan;
+  auto project = std::make_shared<ResolvedProject>();
+  project->platform = {"linux", "amd64", ""};
+  project->workdir = "/app";
+  project->tags = {"latest"};
+  plan.project = project;
+  plan.layers.push_back({"application", "test", VirtualTar::Build(std::move(packed->entries), 0)});
+  return plan;
+}
+
 // The acceptance of the generations issue: a warm start reads no file content, and its digests
 // equal the cold ones.
 TEST(BuildGenerationTest, WarmBuildReadsNoFileContentFromTheDigestCache) {
@@ -403,21 +419,7 @@ TEST(BuildGenerationTest, WarmBuildReadsNoFileContentFromTheDigestCache) {
   auto cache = DigestCache::Open(d.path());
   ASSERT_TRUE(cache.ok());
 
-  auto plan_once = [&]() {
-    PackOptions o;
-    o.dest = "app";
-    auto packed = PackTree(tree, o);
-    EXPECT_TRUE(packed.ok());
-    ImagePlan plan;
-    auto project = std::make_shared<ResolvedProject>();
-    project->platform = {"linux", "amd64", ""};
-    project->workdir = "/app";
-    project->tags = {"latest"};
-    plan.project = project;
-    plan.layers.push_back(
-        {"application", "test", VirtualTar::Build(std::move(packed->entries), 0)});
-    return plan;
-  };
+  auto plan_once = [&] { return OneLayerPlan(tree); };
   auto cold_plan = plan_once();
   auto cold = BuildGeneration(cold_plan, 1, {.cache = cache->get()});
   ASSERT_TRUE(cold.ok()) << cold.status().message();
@@ -442,6 +444,40 @@ TEST(BuildGenerationTest, WarmBuildReadsNoFileContentFromTheDigestCache) {
   EXPECT_GT(tree->content_reads(), reads_after_cold);
   EXPECT_NE((*changed)->own_layers()[0].descriptor.digest,
             (*cold)->own_layers()[0].descriptor.digest);
+}
+
+// What a server may store ahead: the chunks given to on_hashed are the layer's bytes, in order, at
+// page-aligned offsets, and hash to its digest; a layer the cache knows gives none.
+TEST(BuildGenerationTest, HashedChunksAreTheLayerInPageAlignedOrder) {
+  auto tree = std::make_shared<MemTree>();
+  tree->AddFile("big.bin", std::string(3 * 1024 * 1024 + 12345, 'b')).AddFile("a.py", "x = 1\n");
+  ImagePlan plan = OneLayerPlan(tree);
+  auto tar = plan.layers[0].tar;
+
+  TempDir d;
+  auto cache = DigestCache::Open(d.path());
+  ASSERT_TRUE(cache.ok());
+  std::string stored;
+  std::vector<uint64_t> offsets;
+  HashedChunkFn keep = [&](const VirtualTar& layer, uint64_t offset,
+                           std::span<const std::byte> bytes) {
+    EXPECT_EQ(&layer, tar.get());
+    EXPECT_EQ(offset, stored.size()) << "in order, no gap";
+    offsets.push_back(offset);
+    stored.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  };
+  auto g = BuildGeneration(plan, 1, {.cache = cache->get(), .on_hashed = keep});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ(stored.size(), tar->size());
+  EXPECT_EQ(Digest::Of(stored), (*g)->own_layers()[0].descriptor.digest);
+  EXPECT_GE(offsets.size(), 4u);
+  for (uint64_t off : offsets) EXPECT_EQ(off % 4096, 0u) << off;
+
+  stored.clear();
+  offsets.clear();
+  auto warm = BuildGeneration(plan, 2, {.cache = cache->get(), .on_hashed = keep});
+  ASSERT_TRUE(warm.ok());
+  EXPECT_TRUE(offsets.empty()) << "a layer from the digest cache is not read";
 }
 
 }  // namespace

@@ -102,6 +102,7 @@ nlohmann::json LiveImage::StatusJson() {
     nlohmann::json plugins = options_.inputs.plugins->Statuses();
     if (!plugins.empty()) j["plugins"] = std::move(plugins);
   }
+  if (server_status_) j["serving"] = server_status_();
   if (options_.cache) {
     j["cache"] = {{"dir", options_.cache->dir()},
                   {"hits", options_.cache->hits()},
@@ -143,7 +144,9 @@ bool LiveImage::Stopped() {
   return stopped_;
 }
 
-void LiveImage::Run(const PublishFn& publish) {
+void LiveImage::Run(const GenerationSink& sink) {
+  const PublishFn& publish = sink.publish;
+  server_status_ = sink.status;  // before the reporter starts
   std::jthread reporter([this] { Report(); });
   // Watch from before the first hashing, so that a change made while hashing is seen.
   std::unique_ptr<TreeWatcher> watcher = std::move(first_watcher_);
@@ -181,8 +184,9 @@ void LiveImage::Run(const PublishFn& publish) {
     Status failed;
     if (plan.ok()) {
       const auto build_start = std::chrono::steady_clock::now();
-      auto gen = BuildGeneration(*plan, number_ + 1,
-                                 {.progress = &progress_, .cache = options_.cache.get()});
+      auto gen = BuildGeneration(
+          *plan, number_ + 1,
+          {.progress = &progress_, .cache = options_.cache.get(), .on_hashed = sink.hashed});
       if (gen.ok() && options_.inputs.plugins) {
         // Generation plugins see it before it is served; an error fails it like a hashing error.
         Status told = options_.inputs.plugins->OnGeneration(

@@ -44,10 +44,19 @@ namespace ocifs {
 
 using PublishFn = std::function<void(Result<std::shared_ptr<const Generation>>)>;
 
+// What a source tells the server that runs it.
+struct GenerationSink {
+  PublishFn publish = nullptr;  // each generation, or why there is none
+  // The bytes of each layer as it is hashed (BuildOptions::on_hashed); may be empty.
+  HashedChunkFn hashed = nullptr;
+  // The server's own counters, put under "serving" in the status file; may be empty.
+  std::function<nlohmann::json()> status = nullptr;
+};
+
 class GenerationSource {
  public:
   virtual ~GenerationSource() = default;
-  virtual void Run(const PublishFn& publish) = 0;
+  virtual void Run(const GenerationSink& sink) = 0;
   virtual void Stop() = 0;
 };
 
@@ -82,7 +91,7 @@ class LiveImage : public GenerationSource {
   // `watcher`: the one PlanAndWatch opened for `first`; when null and options.watch, Run()
   // opens one.
   LiveImage(ImagePlan first, LiveOptions options, std::unique_ptr<TreeWatcher> watcher = nullptr);
-  void Run(const PublishFn& publish) override;
+  void Run(const GenerationSink& sink) override;
   void Stop() override;
   HashProgress& progress() { return progress_; }
   uint64_t generations() const { return number_; }
@@ -112,6 +121,7 @@ class LiveImage : public GenerationSource {
 
   ImagePlan plan_;
   LiveOptions options_;
+  std::function<nlohmann::json()> server_status_;  // set by Run
   HashProgress progress_;
   std::atomic<uint64_t> number_{0};
   std::unique_ptr<TreeWatcher> first_watcher_;  // handed to Run()

@@ -43,12 +43,12 @@ class LiveFixture {
     };
     live_ = std::make_unique<LiveImage>(std::move(plan).value(), std::move(o));
     thread_ = std::thread([this] {
-      live_->Run([this](Result<std::shared_ptr<const Generation>> g) {
+      live_->Run({.publish = [this](Result<std::shared_ptr<const Generation>> g) {
         std::lock_guard lock(mu_);
         EXPECT_TRUE(g.ok()) << g.status().message();
         if (g.ok()) published_.push_back(*g);
         cv_.notify_all();
-      });
+      }});
     });
   }
   ~LiveFixture() {

@@ -62,7 +62,8 @@ Status CheckStatusJson(const json& j) {
                                      {"last_error", kString},
                                      {"updated", kString},
                                      {"plugins", kObject},
-                                     {"cache", kObject}}));
+                                     {"cache", kObject},
+                                     {"serving", kObject}}));
   if (j.contains("layers")) {
     for (size_t i = 0; i < j["layers"].size(); ++i) {
       const json& l = j["layers"][i];
@@ -76,6 +77,11 @@ Status CheckStatusJson(const json& j) {
   if (j.contains("cache")) {
     OCIFS_RETURN_IF_ERROR(CheckFields(
         j["cache"], "cache.", {{"dir", kString}, {"hits", kUnsigned}, {"misses", kUnsigned}}));
+  }
+  if (j.contains("serving")) {
+    OCIFS_RETURN_IF_ERROR(CheckFields(
+        j["serving"], "serving.",
+        {{"read_requests", kUnsigned}, {"read_bytes", kUnsigned}, {"stored_bytes", kUnsigned}}));
   }
   if (j.contains("plugins")) {
     for (const auto& [name, plugin] : j["plugins"].items()) {

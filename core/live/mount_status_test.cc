@@ -94,5 +94,34 @@ TEST(MountStatusTest, WritesAndReadsInAPrivateDirectoryOnly) {
   EXPECT_EQ(ReadStatusFile(path).status().code(), Code::kNotFound);
 }
 
+// The shape a reader may rely on: each field the daemon writes has its type, wherever it is.
+TEST(MountStatusTest, CheckStatusJsonNamesTheFieldOfTheWrongType) {
+  const std::string serving =
+      R"("serving": {"read_requests": 3, "read_bytes": 4096, "stored_bytes": 0})";
+  const struct {
+    std::string json;
+    std::string error;  // "" = accepted
+  } cases[] = {
+      {R"({"pid": 42, "generation": 1, "layers": []})", ""},
+      {"{" + serving + "}", ""},
+      {R"({"serving": {}})", ""},
+      {R"({"serving": []})", "serving"},
+      {R"({"serving": {"read_requests": -1}})", "serving.read_requests"},
+      {R"({"serving": {"stored_bytes": "lots"}})", "serving.stored_bytes"},
+      {R"({"cache": {"hits": "x"}})", "cache.hits"},
+      {R"({"layers": [{"name": 1}]})", "layers[0].name"},
+      {R"({"pid": "42"})", "pid"},
+  };
+  for (const auto& c : cases) {
+    Status s = CheckStatusJson(nlohmann::json::parse(c.json));
+    if (c.error.empty()) {
+      EXPECT_TRUE(s.ok()) << c.json << ": " << s.message();
+    } else {
+      ASSERT_FALSE(s.ok()) << c.json;
+      EXPECT_NE(s.message().find(c.error), std::string::npos) << c.json << ": " << s.message();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ocifs

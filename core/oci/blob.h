@@ -44,6 +44,7 @@ class TarBlob : public Blob {
   Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
     return tar_->ReadAt(offset, out);
   }
+  const VirtualTar& tar() const { return *tar_; }
 
  private:
   std::shared_ptr<const VirtualTar> tar_;

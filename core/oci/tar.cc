@@ -99,6 +99,12 @@ std::string PaxRecords(const TarEntry& e) {
   return records;
 }
 
+Status SourceChanged(const TarEntry& e, std::string_view why) {
+  return Status(Code::kChanged, fmt::format("file `{}` in `{}` {} since it was hashed; the layer "
+                                            "can no longer be served",
+                                            e.source_path, e.tree->root_name(), why));
+}
+
 }  // namespace
 
 uint64_t TarHeaderSize(const TarEntry& e) {
@@ -231,27 +237,38 @@ Digest VirtualTar::ComputeCacheKey() const {
   return h.Finish();
 }
 
-Status VirtualTar::ReadFile(const TarEntry& e, uint64_t from, std::span<std::byte> out) const {
+Result<std::shared_ptr<File>> VirtualTar::OpenSource(size_t entry) const {
+  const TarEntry& e = entries_[entry];
+  OpenFile& slot = open_files_[entry % kOpenFiles];
+  {
+    std::lock_guard lock(slot.mu);
+    if (slot.entry == entry) return slot.file;
+  }
+  OCIFS_ASSIGN_OR_RETURN(std::unique_ptr<File> opened, e.tree->Open(e.source_path));
+  std::shared_ptr<File> file = std::move(opened);
+  if (!file->info_at_open().SameVersion(e.source_info)) return SourceChanged(e, "changed");
+  std::lock_guard lock(slot.mu);
+  slot.entry = entry;
+  slot.file = file;  // the file it replaces closes when its last reader is done
+  return file;
+}
+
+Status VirtualTar::ReadFile(size_t entry, uint64_t from, std::span<std::byte> out) const {
+  const TarEntry& e = entries_[entry];
   if (e.data) {
     std::memcpy(out.data(), e.data->data() + from, out.size());
     return Status::Ok();
   }
-  auto changed = [&](std::string_view why) {
-    return Status(Code::kChanged,
-                  fmt::format("file `{}` in `{}` {} since it was hashed; the layer can no "
-                              "longer be served",
-                              e.source_path, e.tree->root_name(), why));
-  };
-  OCIFS_ASSIGN_OR_RETURN(auto file, e.tree->Open(e.source_path));
-  if (!file->info_at_open().SameVersion(e.source_info)) return changed("changed");
+  OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, OpenSource(entry));
   size_t done = 0;
   while (done < out.size()) {
     OCIFS_ASSIGN_OR_RETURN(size_t n, file->Pread(out.subspan(done), from + done));
-    if (n == 0) return changed("shrank");
+    if (n == 0) return SourceChanged(e, "shrank");
     done += n;
   }
+  // After the read: a change made before or during it has moved the mtime or ctime by now.
   OCIFS_ASSIGN_OR_RETURN(FileInfo after, file->Stat());
-  if (!after.SameVersion(e.source_info)) return changed("changed");
+  if (!after.SameVersion(e.source_info)) return SourceChanged(e, "changed");
   return Status::Ok();
 }
 
@@ -286,7 +303,7 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
         std::memset(dst.data(), 0, n);
         break;
       case Kind::kFile:
-        OCIFS_RETURN_IF_ERROR(ReadFile(entries_[s.ref], within, dst));
+        OCIFS_RETURN_IF_ERROR(ReadFile(s.ref, within, dst));
         break;
     }
     done += n;
@@ -306,12 +323,11 @@ Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>&
   for (const Segment& s : segments_) {
     uint64_t within = 0;
     if (s.kind == Kind::kFile) {
-      // One open per file: read it front to back into the chunk buffer.
-      const TarEntry& e = entries_[s.ref];
+      // Read front to back into the chunk buffer (opened once: the cache of open files).
       while (within < s.length) {
         if (used == buf.size()) flush();
         size_t n = static_cast<size_t>(std::min<uint64_t>(s.length - within, buf.size() - used));
-        OCIFS_RETURN_IF_ERROR(ReadFile(e, within, std::span<std::byte>(buf.data() + used, n)));
+        OCIFS_RETURN_IF_ERROR(ReadFile(s.ref, within, std::span<std::byte>(buf.data() + used, n)));
         used += n;
         within += n;
       }

@@ -13,13 +13,20 @@
 //   * directories are named with a trailing '/', hardlinks are type '1' naming an earlier entry;
 //   * the stream ends with two zero blocks (no padding to a 10 KiB record).
 //
-// Integrity: before a source file is read, its metadata is compared with what the layer was
-// planned from (FileInfo::SameVersion); a mismatch or a short read fails the read with kChanged.
-// Never a short read, never zero fill.
+// Integrity: when a source file is opened, and again after each read of it, its metadata is
+// compared with what the layer was planned from (FileInfo::SameVersion); a mismatch or a short
+// read fails the read with kChanged. Never a short read, never zero fill.
 //
-// Thread safety: immutable after Build(); ReadAt and Stream may run concurrently.
+// Open files: the last few source files read stay open (kOpenFiles of them, by entry), so a file
+// read in several requests is opened once, and a read costs one pread and one fstat per file.
+// An open file whose name was replaced since still reads the version that was planned, which is
+// the right one; a file changed in place fails the check after the read.
+//
+// Thread safety: immutable after Build() but for the cache of open files, which has its own
+// locks; ReadAt and Stream may run concurrently.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -95,7 +102,9 @@ class VirtualTar {
     uint64_t ref;  // kHeader, kFile: index in entries_
     Kind kind;
   };
-  Status ReadFile(const TarEntry& e, uint64_t from, std::span<std::byte> out) const;
+  Status ReadFile(size_t entry, uint64_t from, std::span<std::byte> out) const;
+  // The open source file of `entry`: from the cache, else opened, checked and cached.
+  Result<std::shared_ptr<File>> OpenSource(size_t entry) const;
   // Encodes the header of segment `s` (into `scratch`) and copies its bytes from `within` on.
   void CopyHeader(const Segment& s, uint64_t within, std::span<std::byte> out,
                   std::string& scratch) const;
@@ -105,6 +114,13 @@ class VirtualTar {
   std::vector<Segment> segments_;
   uint64_t size_ = 0;
   int64_t mtime_ = 0;
+  static constexpr size_t kOpenFiles = 64;
+  struct OpenFile {
+    std::mutex mu;  // guards entry and file
+    size_t entry = SIZE_MAX;
+    std::shared_ptr<File> file;
+  };
+  mutable std::array<OpenFile, kOpenFiles> open_files_;  // entry i in slot i % kOpenFiles
   mutable std::once_flag key_once_;
   mutable Digest key_;
 };

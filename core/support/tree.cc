@@ -244,7 +244,9 @@ class MemFile : public File {
   MemFile(const MemTree* tree, FileInfo info, std::shared_ptr<std::string> content)
       : tree_(tree), info_(info), content_(std::move(content)) {}
   const FileInfo& info_at_open() const override { return info_; }
-  Result<FileInfo> Stat() override { return info_; }
+  // As fstat: what the inode is now (Modify changes it in place), or what it was when it has no
+  // name left.
+  Result<FileInfo> Stat() override { return tree_->InodeInfo(content_.get()).value_or(info_); }
   Result<size_t> Pread(std::span<std::byte> buf, uint64_t offset) override {
     ++tree_->content_reads_;
     if (offset >= content_->size()) return size_t{0};
@@ -381,6 +383,13 @@ Result<std::string> MemTree::ReadLink(std::string_view path) const {
   if (n->info.type != FileType::kSymlink)
     return ErrnoStatus(EINVAL, Quote(name_, path), "readlink");
   return n->target;
+}
+
+std::optional<FileInfo> MemTree::InodeInfo(const std::string* content) const {
+  for (const auto& [path, node] : nodes_) {
+    if (node.content.get() == content) return node.info;
+  }
+  return std::nullopt;
 }
 
 Result<std::unique_ptr<File>> MemTree::Open(std::string_view path) const {

@@ -10,13 +10,14 @@
 //     resolves outside the root. It does not block on FIFOs.
 //
 // Thread safety: implementations are safe for concurrent calls (the daemon reads many files at
-// once). A File is used by one thread at a time.
+// once). A File's Pread and Stat may be called concurrently.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -134,6 +135,8 @@ class MemTree : public Tree {
     int error = 0;
   };
   Result<const Node*> Find(std::string_view path, std::string_view op) const;
+  // The info of a name of the file whose content is `content` (O(files): a test double).
+  std::optional<FileInfo> InodeInfo(const std::string* content) const;
   Node& Put(std::string path, Node node);
 
   std::string name_;

@@ -175,6 +175,46 @@ class IntegrityTest(unittest.TestCase):
             self.assertFalse(is_mounted(m.path))
 
 
+class StoredPagesTest(unittest.TestCase):
+    """The layers' bytes stored in the page cache while they are hashed are read without a READ
+    reaching the daemon; once evicted, READs serve the same bytes."""
+
+    def serving(self, m):
+        # The daemon rewrites its status file every 200 ms: wait for one written after now.
+        time.sleep(0.5)
+        return json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)["serving"]
+
+    def test_a_cold_mount_stores_what_it_hashed_and_eviction_falls_back_to_reads(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            args = ["--base", "scratch", "--deps", DEPS, "--cache-dir", f"{tmp}/cache"]
+            with Mount(EXAMPLE, *args) as m:
+                index = read_json(f"{m.path}/index.json")
+                manifest = read_json(f"{m.path}/blobs/sha256/{index['manifests'][0]['digest'][7:]}")
+                layers = [(l["digest"][7:], l["size"]) for l in manifest["layers"]]
+                self.assertEqual(len(layers), 2)  # dependencies and application
+                before = self.serving(m)
+                self.assertEqual(before["stored_bytes"], sum(size for _, size in layers))
+                for digest, _ in layers:
+                    self.assertEqual(sha256_of(f"{m.path}/blobs/sha256/{digest}"), digest)
+                after = self.serving(m)
+                self.assertEqual(after["read_requests"], before["read_requests"],
+                                 "the stored pages were read without a READ")
+                # Evicted: the same bytes come back through READs.
+                run(["sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches"])
+                for digest, _ in layers:
+                    self.assertEqual(sha256_of(f"{m.path}/blobs/sha256/{digest}"), digest)
+                evicted = self.serving(m)
+                self.assertGreater(evicted["read_requests"], after["read_requests"])
+                self.assertGreaterEqual(evicted["read_bytes"] - after["read_bytes"],
+                                        sum(size for _, size in layers))
+                # Nothing of the pending names shows.
+                self.assertEqual(sorted(os.listdir(f"{m.path}/blobs")), ["sha256"])
+            with Mount(EXAMPLE, *args) as m:  # warm: nothing hashed, so nothing stored
+                read_bytes(f"{m.path}/index.json")
+                self.assertEqual(self.serving(m)["stored_bytes"], 0)
+                assert_reads_ok(self, m.path)
+
+
 class DigestCacheTest(unittest.TestCase):
     def manifest_digest(self, layout):
         return read_json(f"{layout}/index.json")["manifests"][0]["digest"]

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Read benchmark: copying the image out of the mount against the same commands on the layout
+# `ocifs build` wrote for the same project, measured in one run. Results: docs/benchmarks.md.
+#
+#   sudo bench/read.sh [OCIFS_BINARY] [ROUNDS]      (default build/tools/ocifs, 5 rounds)
+#
+# Uses the corpus of bench/run.sh (made on first use). The page cache stays warm (the source
+# files and the built layout are read once before timing), so each ratio compares the daemon's
+# path with the kernel's page cache. Per round:
+#   cold mount      an empty digest cache: the mount hashes every layer; then `cat` of every blob
+#                   (goal: <= 2x the built layout's), then the same again (a second read, >= 0.9x);
+#   warm remount    the digest cache filled: nothing hashed; `cat` of every blob (<= 3x);
+#   cp -r, skopeo   each on a fresh warm remount: `cp -r MNT DIR` and
+#                   `skopeo copy oci:MNT:latest oci:DIR:latest` (<= 1.5x the built layout's).
+# A ratio is "through the mount / built layout": time, so lower is better, except for the second
+# read, given as throughput (built / mount), higher is better.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_init "bench/read.sh" "$@"
+ensure_corpus
+command -v skopeo >/dev/null || { echo "bench/read.sh: needs skopeo (apt-get install skopeo)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/ocifs-read-bench.XXXXXX)
+mnt=$work/mnt
+mkdir "$mnt"
+cleanup() { mountpoint -q "$mnt" && "$ocifs" umount "$mnt"; rm -rf "$work"; }
+trap cleanup EXIT
+args=(--base scratch --deps "$corpus/site-packages" --python 3.11)
+
+"$ocifs" build "$corpus/app" --output "$work/built" "${args[@]}" --cache-dir "$work/build-digests" 2>/dev/null
+built=$work/built
+mb=$(du -sb "$built/blobs" | awk '{printf "%d", $1 / 1000000}')
+timed() {  # timed COMMAND...: runs it, prints milliseconds
+  local t0 t1
+  t0=$(now)
+  "$@" >/dev/null
+  t1=$(now)
+  ms "$t0" "$t1"
+}
+cat_blobs() { cat "$1"/blobs/sha256/*; }
+cp_r() { cp -r "$1" "$2"; }
+skopeo_copy() { skopeo copy -q "oci:$1:latest" "oci:$2:latest"; }
+copy_out() {  # copy_out COMMAND SOURCE: times COMMAND SOURCE DEST, then removes DEST
+  local t
+  t=$(timed "$1" "$2" "$work/out")
+  rm -rf "$work/out"
+  echo "$t"
+}
+remount() {  # a fresh mount with the digest cache filled: nothing is hashed
+  mountpoint -q "$mnt" && unmount "$ocifs" "$mnt"
+  "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}" --cache-dir "$work/digests" 2>/dev/null
+  cat "$mnt/index.json" >/dev/null
+}
+
+cat_blobs "$built" >/dev/null
+tar -C "$corpus" -cf - site-packages app >/dev/null
+declare -A t
+for ((i = 0; i < rounds; i++)); do
+  t[built.cat]+=" $(timed cat_blobs "$built")"
+  rm -rf "$work/digests"
+  mountpoint -q "$mnt" && unmount "$ocifs" "$mnt"
+  "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}" --cache-dir "$work/digests" 2>/dev/null
+  cat "$mnt/index.json" >/dev/null
+  t[cold.cat]+=" $(timed cat_blobs "$mnt")"
+  t[cold.again]+=" $(timed cat_blobs "$mnt")"
+  remount
+  t[warm.cat]+=" $(timed cat_blobs "$mnt")"
+  t[built.cp]+=" $(copy_out cp_r "$built")"
+  remount
+  t[mount.cp]+=" $(copy_out cp_r "$mnt")"
+  t[built.skopeo]+=" $(copy_out skopeo_copy "$built")"
+  remount
+  t[mount.skopeo]+=" $(copy_out skopeo_copy "$mnt")"
+  echo "round $((i + 1)):$(for k in built.cat cold.cat cold.again warm.cat built.cp mount.cp built.skopeo mount.skopeo; do printf ' %s=%s' "$k" "${t[$k]##* }"; done)" >&2
+done
+unmount "$ocifs" "$mnt"
+
+med() { echo "${t[$1]}" | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+bc=$(med built.cat) bcp=$(med built.cp) bsk=$(med built.skopeo)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"
+echo "layout: $mb MB of blobs; $rounds rounds, medians; page cache warm"
+echo
+echo "| measure | built layout (ms) | through the mount (ms) | ratio | goal |"
+echo "| --- | --- | --- | --- | --- |"
+echo "| cat of every blob after a cold mount | $bc | $(med cold.cat) | $(ratio "$(med cold.cat)" "$bc") | ≤ 2 |"
+echo "| cat of every blob after a warm remount | $bc | $(med warm.cat) | $(ratio "$(med warm.cat)" "$bc") | ≤ 3 |"
+echo "| a second cat of every blob (throughput, built / mount) | $bc | $(med cold.again) | $(ratio "$bc" "$(med cold.again)") | ≥ 0.9 |"
+echo "| cp -r, fresh warm remount | $bcp | $(med mount.cp) | $(ratio "$(med mount.cp)" "$bcp") | ≤ 1.5 |"
+echo "| skopeo copy oci:…:latest oci:DIR:latest, fresh warm remount | $bsk | $(med mount.skopeo) | $(ratio "$(med mount.skopeo)" "$bsk") | ≤ 1.5 |"
