@@ -117,6 +117,11 @@ struct Found {
 // layer, and reads of what is missing come to the daemon as READs. Stores are made from the
 // hashing threads, never from a thread that answers requests.
 constexpr std::string_view kPendingPrefix = ".pending-";
+// At most this much is stored per generation (a quarter of the machine's memory): beyond it, a
+// generation's layers would push out of the page cache what the machine is doing, and likely
+// their own first pages before anyone reads them. What is not stored is read through READ.
+const uint64_t kStoreBudget = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                              static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 4;
 
 class ImageFs {
  public:
@@ -124,6 +129,7 @@ class ImageFs {
       : session_(session), mountpoint_(std::move(mountpoint)) {}
 
   // Called by the source's thread: the first generation (or why there is none), then newer ones.
+  // That thread also hashes (BuildGeneration runs on it): no layer is being hashed meanwhile.
   void Publish(Result<std::shared_ptr<const Generation>> made) {
     bool replaced = false;
     std::vector<std::string> named;         // blob names whose inodes hold stored pages
@@ -137,11 +143,19 @@ class ImageFs {
           replaced = true;
         }
         current_ = made.value();  // a copy: the warnings are logged below
-        NamePendingLocked(named, pending_names);
+        NamePendingLocked(named);
         for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
       } else if (!current_) {
         error_ = made.status();
       }
+      // Every pending name goes: a named layer's inode is held by its digest's name (stat'ed
+      // below, first); the kernel forgets any other (a layer whose digest had an inode already,
+      // or of a round that failed and published nothing), and its pages.
+      for (const auto& [tar, p] : pending_) {
+        if (p.known) pending_names.push_back(p.ino);
+      }
+      pending_.clear();
+      stored_since_publish_ = 0;
       ready_ = true;
     }
     ready_cv_.notify_all();
@@ -170,15 +184,14 @@ class ImageFs {
     bool introduce = false;
     {
       std::lock_guard lock(mu_);
+      if (stored_since_publish_ + bytes.size() > kStoreBudget) return;
       if (offset == 0) {  // hashing starts (again): a new inode number
         if (auto old = pending_.find(&tar); old != pending_.end() && old->second.known)
           abandoned = old->second.ino;
         pending_[&tar] = {NewInoLocked(), tar.size()};
       }
       auto it = pending_.find(&tar);
-      if (it == pending_.end()) return;
-      it->second.done = offset + bytes.size() == tar.size();
-      if (it->second.failed) return;
+      if (it == pending_.end() || it->second.failed) return;
       ino = it->second.ino;
       introduce = !it->second.known;
     }
@@ -203,6 +216,8 @@ class ImageFs {
       return;
     }
     stored_bytes_ += bytes.size();
+    std::lock_guard lock(mu_);
+    stored_since_publish_ += bytes.size();
   }
 
   // Makes the kernel forget a pending name (and so, unless the blob's name holds it, the inode
@@ -326,14 +341,13 @@ class ImageFs {
   }
 
   // For the generation just made current: gives each of its layers whose pages were stored the
-  // pending inode as its digest's inode (unless the digest has one already), and drops every
-  // pending layer whose hashing is over. Appends the names to stat and the pending inodes whose
-  // names to drop.
-  void NamePendingLocked(std::vector<std::string>& named, std::vector<fuse_ino_t>& dropped) {
+  // pending inode as its digest's inode (unless the digest has one already), and appends the
+  // names to stat.
+  void NamePendingLocked(std::vector<std::string>& named) {
     for (const auto& [hex, blob] : current_->blobs()) {
       const auto* layer = dynamic_cast<const TarBlob*>(blob.get());
       auto it = layer ? pending_.find(&layer->tar()) : pending_.end();
-      if (it == pending_.end() || !it->second.done) continue;
+      if (it == pending_.end()) continue;
       const Pending& p = it->second;
       if (p.known && !p.failed && !ino_of_.contains(hex)) {
         ino_of_.emplace(hex, p.ino);
@@ -341,12 +355,6 @@ class ImageFs {
         named.push_back(hex);
       }
     }
-    std::erase_if(pending_, [&](const auto& entry) {
-      const Pending& p = entry.second;
-      if (!p.done) return false;  // still being hashed (a later generation's layer)
-      if (p.known) dropped.push_back(p.ino);
-      return true;
-    });
   }
 
   struct fuse_session** const session_;  // set before the loop starts
@@ -370,9 +378,9 @@ class ImageFs {
     uint64_t size = 0;
     bool known = false;   // the kernel has the inode (the pending name was looked up)
     bool failed = false;  // a store failed: no more stores, and the pages are not used
-    bool done = false;    // the last chunk was stored
   };
-  std::unordered_map<const VirtualTar*, Pending> pending_;  // layers being (or just) hashed
+  std::unordered_map<const VirtualTar*, Pending> pending_;  // layers hashed since the last Publish
+  uint64_t stored_since_publish_ = 0;
 };
 
 pid_t Reader(fuse_req_t req) { return fuse_req_ctx(req)->pid; }
@@ -841,8 +849,12 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
-  // Unmounted or signalled: stop the source (and any hashing it is doing), then wait for it.
+  // Unmounted or signalled: stop the source (and any hashing it is doing), unmount, then wait for
+  // it. Unmounting first: nothing answers requests any more, and a hashing thread that stats its
+  // pending name (see kPendingPrefix) would wait for an answer until the mount is gone.
   source.Stop();
+  fuse_session_unmount(se);
+  guard.mounted = false;
   maker.join();
   if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
     return Status(Code::kIo, fmt::format("the FUSE loop ended with error {}", rc));

@@ -184,13 +184,17 @@ class StoredPagesTest(unittest.TestCase):
         time.sleep(0.5)
         return json.loads(run([OCIFS, "status", m.path, "--json"]).stdout)["serving"]
 
+    def layers(self, m):
+        index = read_json(f"{m.path}/index.json")
+        manifest = read_json(f"{m.path}/blobs/sha256/{index['manifests'][0]['digest'][7:]}")
+        return [(l["digest"][7:], l["size"]) for l in manifest["layers"]]
+
     def test_a_cold_mount_stores_what_it_hashed_and_eviction_falls_back_to_reads(self):
         with tempfile.TemporaryDirectory() as tmp:
+            project = shutil.copytree(EXAMPLE, f"{tmp}/project")
             args = ["--base", "scratch", "--deps", DEPS, "--cache-dir", f"{tmp}/cache"]
-            with Mount(EXAMPLE, *args) as m:
-                index = read_json(f"{m.path}/index.json")
-                manifest = read_json(f"{m.path}/blobs/sha256/{index['manifests'][0]['digest'][7:]}")
-                layers = [(l["digest"][7:], l["size"]) for l in manifest["layers"]]
+            with Mount(project, *args) as m:
+                layers = self.layers(m)
                 self.assertEqual(len(layers), 2)  # dependencies and application
                 before = self.serving(m)
                 self.assertEqual(before["stored_bytes"], sum(size for _, size in layers))
@@ -207,9 +211,17 @@ class StoredPagesTest(unittest.TestCase):
                 self.assertGreater(evicted["read_requests"], after["read_requests"])
                 self.assertGreaterEqual(evicted["read_bytes"] - after["read_bytes"],
                                         sum(size for _, size in layers))
+                # An edit: the new application layer is hashed and stored, and read without READs.
+                write_text(f"{project}/src/hello/extra.py", "EXTRA = 1\n")
+                wait_until(lambda: self.layers(m)[1] != layers[1], 20, "the edit's generation")
+                app, size = self.layers(m)[1]
+                edited = self.serving(m)
+                self.assertEqual(edited["stored_bytes"] - evicted["stored_bytes"], size)
+                self.assertEqual(sha256_of(f"{m.path}/blobs/sha256/{app}"), app)
+                self.assertEqual(self.serving(m)["read_requests"], edited["read_requests"])
                 # Nothing of the pending names shows.
                 self.assertEqual(sorted(os.listdir(f"{m.path}/blobs")), ["sha256"])
-            with Mount(EXAMPLE, *args) as m:  # warm: nothing hashed, so nothing stored
+            with Mount(project, *args) as m:  # warm: nothing hashed, so nothing stored
                 read_bytes(f"{m.path}/index.json")
                 self.assertEqual(self.serving(m)["stored_bytes"], 0)
                 assert_reads_ok(self, m.path)
