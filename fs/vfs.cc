@@ -2,6 +2,7 @@
 #include "fs/vfs.h"
 
 #include <fuse_lowlevel.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -694,6 +695,16 @@ void RaiseReadahead(const std::string& real_mountpoint) {
         "could not raise the readahead of " + device + " to 1 MiB; reads stay at 128 KiB");
 }
 
+// Each layer keeps a few source files open (VirtualTar), and the generations a mount keeps (the
+// previous few, and those readers are pinned to) each have their layers: the daemon raises its
+// soft limit of open files to the hard one, so that reads never fail for want of a descriptor.
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int ErrnoFor(const Status& status) {
@@ -829,6 +840,7 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
     return Status(Code::kIo, "could not daemonize");
   ::openlog("ocifs", LOG_PID, LOG_DAEMON);
   RaiseReadahead(real_mountpoint);
+  RaiseOpenFileLimit();
 
   // libfuse blocks every signal in its workers so that SIGTERM/SIGINT reach the loop's thread;
   // the source's thread (and the hashing threads it starts, which inherit its mask) must block

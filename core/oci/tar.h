@@ -19,8 +19,8 @@
 //
 // Open files: the last few source files read stay open (kOpenFiles of them, by entry), so a file
 // read in several requests is opened once, and a read costs one pread and one fstat per file.
-// An open file whose name was replaced since still reads the version that was planned, which is
-// the right one; a file changed in place fails the check after the read.
+// A kept file changed since fails the check after the read, and so does one whose name was
+// replaced (its ctime moves when it loses the name), as a file opened again by name would.
 //
 // Thread safety: immutable after Build() but for the cache of open files, which has its own
 // locks; ReadAt and Stream may run concurrently.
@@ -114,7 +114,7 @@ class VirtualTar {
   std::vector<Segment> segments_;
   uint64_t size_ = 0;
   int64_t mtime_ = 0;
-  static constexpr size_t kOpenFiles = 64;
+  static constexpr size_t kOpenFiles = 16;
   struct OpenFile {
     std::mutex mu;  // guards entry and file
     size_t entry = SIZE_MAX;

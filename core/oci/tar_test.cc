@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "core/oci/layer.h"
 #include "core/support/test_util.h"
@@ -186,6 +187,54 @@ TEST(TarTest, ChangedSourceFailsTheRead) {
   // Headers alone (which do not touch the file) still read.
   std::string head(512, '\0');
   EXPECT_TRUE(tar->ReadAt(0, std::as_writable_bytes(std::span(head))).ok());
+}
+
+// Source files stay open between reads (VirtualTar's open files). What the kept descriptor then
+// reads: the planned bytes while nothing changed, kChanged once the file or its name did, never
+// other bytes.
+TEST(TarTest, KeptOpenSourceFilesGiveThePlannedBytesOrFail) {
+  const struct {
+    const char* name;
+    void (*change)(const std::string& file);
+    bool still_reads;
+  } cases[] = {
+      {"unchanged", [](const std::string&) {}, true},
+      {"replaced by a rename (the kept file's ctime moved as it lost its name)",
+       [](const std::string& file) {
+         std::ofstream(file + ".new") << "bbbbbbbb";
+         std::filesystem::rename(file + ".new", file);
+       },
+       false},
+      {"written in place, same size",
+       [](const std::string& file) {
+         std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+         f << "bbbb";
+       },
+       false},
+      {"truncated", [](const std::string& file) { std::filesystem::resize_file(file, 2); }, false},
+  };
+  for (const auto& c : cases) {
+    TempDir dir;
+    dir.Write("a.txt", "aaaaaaaa");
+    auto tree = OpenPosixTree(dir.path());
+    ASSERT_TRUE(tree.ok());
+    PackOptions o;
+    o.dest = "app";
+    auto packed = PackTree(std::move(tree).value(), o);
+    ASSERT_TRUE(packed.ok());
+    auto tar = VirtualTar::Build(std::move(packed->entries), 0);
+    const std::string before = StreamAll(*tar);                  // opens a.txt, and keeps it open
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime for a write
+    c.change(dir.path() + "/a.txt");
+    std::string again(tar->size(), '\0');
+    Status s = tar->ReadAt(0, std::as_writable_bytes(std::span(again)));
+    if (c.still_reads) {
+      EXPECT_TRUE(s.ok()) << c.name << ": " << s.message();
+      EXPECT_EQ(again, before) << c.name;
+    } else {
+      EXPECT_EQ(s.code(), Code::kChanged) << c.name << ": " << s.message();
+    }
+  }
 }
 
 // GNU tar, bsdtar and Python's tarfile must list and extract the fixture with the same content.
