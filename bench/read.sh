@@ -80,16 +80,15 @@ for ((i = 0; i < rounds; i++)); do
   t[cold.again]+=" $(timed cat_blobs "$mnt")"
   remount
   t[warm.cat]+=" $(timed cat_blobs "$mnt")"
-  t[built.cp]+=" $(copy_out cp_r "$built")"
-  cold_mount
-  t[cold.cp]+=" $(copy_out cp_r "$mnt")"
-  remount
-  t[warm.cp]+=" $(copy_out cp_r "$mnt")"
-  t[built.skopeo]+=" $(copy_out skopeo_copy "$built")"
-  cold_mount
-  t[cold.skopeo]+=" $(copy_out skopeo_copy "$mnt")"
-  remount
-  t[warm.skopeo]+=" $(copy_out skopeo_copy "$mnt")"
+  # Each copy: from the built layout, then from a fresh cold mount and a fresh warm remount.
+  for copy in cp:cp_r skopeo:skopeo_copy; do
+    name=${copy%%:*} command=${copy#*:}
+    t[built.$name]+=" $(copy_out "$command" "$built")"
+    cold_mount
+    t[cold.$name]+=" $(copy_out "$command" "$mnt")"
+    remount
+    t[warm.$name]+=" $(copy_out "$command" "$mnt")"
+  done
   echo "round $((i + 1)):$(for k in $keys; do printf ' %s=%s' "$k" "${t[$k]##* }"; done)" >&2
 done
 unmount "$ocifs" "$mnt"
