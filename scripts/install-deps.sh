@@ -19,6 +19,8 @@ packages=(
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
   procps util-linux openssl iproute2 zstd
+  # system packages: apt signatures are checked with gpgv; the tests sign their archive with gpg
+  gpg gpgv
   # a registry on 127.0.0.1 to pull bases from and copy artifacts to; htpasswd for its Basic auth
   docker-registry apache2-utils
 )

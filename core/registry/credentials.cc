@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <nlohmann/json.hpp>
 
+#include "core/support/text.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs {
@@ -102,28 +102,6 @@ class FileCredentialStore : public CredentialStore {
 };
 
 }  // namespace
-
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(3 * (text.size() / 4), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(static_cast<size_t>(n));
-  // EVP_DecodeBlock counts the padding as zero bytes: drop them.
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) out.pop_back();
-  return out;
-}
 
 Result<std::optional<Credential>> RunCredentialHelper(const std::string& name,
                                                       const std::string& server) {

@@ -38,10 +38,6 @@ using CredentialHelper = std::function<Result<std::optional<Credential>>(
 Result<std::optional<Credential>> RunCredentialHelper(const std::string& name,
                                                       const std::string& server);
 
-// Standard base64 (RFC 4648, padded), as Basic authentication and auth files use it.
-std::string Base64Encode(std::string_view bytes);
-std::optional<std::string> Base64Decode(std::string_view text);
-
 // The files above, in that order, read at each lookup (a `docker login` meanwhile counts).
 std::unique_ptr<CredentialStore> MakeDefaultCredentialStore();
 // The given files, in order; for tests.

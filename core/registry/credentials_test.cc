@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "core/support/test_util.h"
+#include "core/support/text.h"
 
 namespace ocifs {
 namespace {
@@ -66,16 +67,6 @@ TEST(Credentials, FilesAndHelpers) {
   auto no_colon = MakeFileCredentialStore({bad_auth}, helper)->Lookup("x.example");
   ASSERT_FALSE(no_colon.ok());
   EXPECT_EQ(no_colon.status().message().find("secret"), std::string::npos);
-}
-
-TEST(Base64, RoundTrips) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", "user:pässword"}) {
-    auto back = Base64Decode(Base64Encode(s));
-    ASSERT_TRUE(back.has_value()) << s;
-    EXPECT_EQ(*back, s);
-  }
-  EXPECT_EQ(Base64Encode("alice:s3cret"), "YWxpY2U6czNjcmV0");
-  EXPECT_FALSE(Base64Decode("abc").has_value());
 }
 
 // A real helper program, found in PATH, asked for the server on stdin (docker's protocol).

@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "core/support/text.h"
+
 namespace ocifs {
 
 const char kManifestAccept[] =

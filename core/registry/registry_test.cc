@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/support/text.h"
+
 namespace ocifs {
 namespace {
 

@@ -1,5 +1,7 @@
 #include "core/support/text.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 namespace ocifs {
@@ -56,6 +58,28 @@ std::optional<std::string> DotenvValue(std::string_view text, std::string_view k
     value = std::string(v);
   }
   return value;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * (text.size() / 4), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<size_t>(n));
+  // EVP_DecodeBlock counts the padding as zero bytes: drop them.
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) out.pop_back();
+  return out;
 }
 
 }  // namespace ocifs

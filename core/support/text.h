@@ -26,4 +26,9 @@ std::vector<std::string> SplitWords(const std::vector<std::string>& args,
 // Variable references (${X}) are left as written. nullopt when the file does not set it.
 std::optional<std::string> DotenvValue(std::string_view text, std::string_view key);
 
+// Standard base64 (RFC 4648, padded), as Basic authentication, auth files and OpenPGP armor use
+// it. Decoding refuses text whose length is not a multiple of 4 or that holds other characters.
+std::string Base64Encode(std::string_view bytes);
+std::optional<std::string> Base64Decode(std::string_view text);
+
 }  // namespace ocifs

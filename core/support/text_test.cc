@@ -33,5 +33,16 @@ TEST(TextTest, DotenvValue) {
   for (const auto& c : cases) EXPECT_EQ(DotenvValue(c.text, "FLASK_APP"), c.want) << c.text;
 }
 
+TEST(Base64, RoundTrips) {
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "user:pässword"}) {
+    auto back = Base64Decode(Base64Encode(s));
+    ASSERT_TRUE(back.has_value()) << s;
+    EXPECT_EQ(*back, s);
+  }
+  EXPECT_EQ(Base64Encode("alice:s3cret"), "YWxpY2U6czNjcmV0");
+  EXPECT_FALSE(Base64Decode("abc").has_value());
+  EXPECT_FALSE(Base64Decode("ab!=").has_value());
+}
+
 }  // namespace
 }  // namespace ocifs
