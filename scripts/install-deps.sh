@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev
   # pushes compress layers (gzip, zstd); the sbom plugin reads gzip and zstd base layers
   zlib1g-dev libzstd-dev
+  # system packages: .deb members are .xz, .zst or .gz
+  liblzma-dev
   # the fuzzers (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtime
   clang libclang-rt-14-dev
   # runtime

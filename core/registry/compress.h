@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "core/oci/blob.h"
+#include "core/support/byte_stream.h"
 #include "core/support/digest.h"
 #include "core/support/status.h"
 
@@ -45,14 +46,6 @@ struct CompressionSpec {
 
 // "gzip", "zstd", "none", or "gzip:LEVEL" (1-9), "zstd:LEVEL" (1-19). `where` starts the error.
 Result<CompressionSpec> ParseCompression(std::string_view text, std::string_view where);
-
-// Bytes read in order from their start.
-class ByteStream {
- public:
-  virtual ~ByteStream() = default;
-  // Fills the front of `out`; returns how many bytes (0 only at the end).
-  virtual Result<size_t> Read(std::span<std::byte> out) = 0;
-};
 
 // The blob's bytes in order, hashed as they go: reading past the end fails unless they hashed to
 // `digest` (a source that changed, or lied, never gets past its last byte).
