@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/support/byte_stream_test_util.h"
+#include "core/support/test_util.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs::debian {
@@ -16,42 +17,31 @@ namespace {
 class DebTest : public testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ocifs-deb-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-    const std::filesystem::path pkg = dir_ / "libdemo1";
-    std::filesystem::create_directories(pkg / "DEBIAN");
-    std::filesystem::create_directories(pkg / "usr/lib/x86_64-linux-gnu");
-    std::filesystem::create_directories(pkg / "usr/share/doc/libdemo1");
-    std::filesystem::create_directories(pkg / "etc/demo");
-    Write(pkg / "usr/lib/x86_64-linux-gnu/libdemo.so.1.2.3", std::string(70000, '\x7f'));
+    dir_ = tmp_.path();
+    const std::string pkg = "libdemo1/";
+    tmp_.Write(pkg + "usr/lib/x86_64-linux-gnu/libdemo.so.1.2.3", std::string(70000, '\x7f'));
     std::filesystem::create_symlink("libdemo.so.1.2.3",
-                                    pkg / "usr/lib/x86_64-linux-gnu/libdemo.so.1");
-    Write(pkg / "usr/share/doc/libdemo1/copyright",
-          "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n");
-    Write(pkg / "etc/demo/demo.conf", "level = 1\n");
-    Write(pkg / "DEBIAN/control",
-          "Package: libdemo1\nVersion: 1.2.3-1\nArchitecture: amd64\nMaintainer: ocifs "
-          "<test@ocifs.invalid>\n"
-          "Multi-Arch: same\nDepends: libc6 (>= 2.34)\nSection: libs\nPriority: optional\n"
-          "Description: demo library\n A library that only tests use.\n");
-    Write(pkg / "DEBIAN/conffiles", "/etc/demo/demo.conf\n");
-    Write(pkg / "DEBIAN/triggers", "activate-noawait ldconfig\n");
-    Write(pkg / "DEBIAN/md5sums", "0123  usr/share/doc/libdemo1/copyright\n");
+                                    dir_ / pkg / "usr/lib/x86_64-linux-gnu/libdemo.so.1");
+    tmp_.Write(pkg + "usr/share/doc/libdemo1/copyright",
+               "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n");
+    tmp_.Write(pkg + "etc/demo/demo.conf", "level = 1\n");
+    tmp_.Write(pkg + "DEBIAN/control",
+               "Package: libdemo1\nVersion: 1.2.3-1\nArchitecture: amd64\nMaintainer: ocifs "
+               "<test@ocifs.invalid>\n"
+               "Multi-Arch: same\nDepends: libc6 (>= 2.34)\nSection: libs\nPriority: optional\n"
+               "Description: demo library\n A library that only tests use.\n");
+    tmp_.Write(pkg + "DEBIAN/conffiles", "/etc/demo/demo.conf\n");
+    tmp_.Write(pkg + "DEBIAN/triggers", "activate-noawait ldconfig\n");
+    tmp_.Write(pkg + "DEBIAN/md5sums", "0123  usr/share/doc/libdemo1/copyright\n");
     for (const char* z : {"xz", "gzip", "zstd", "none"}) {
-      sdk::RunResult r =
-          sdk::RunProcess({"dpkg-deb", "--root-owner-group", "-Z", z, "--build", pkg.string(),
-                           (dir_ / (std::string("demo-") + z + ".deb")).string()});
+      sdk::RunResult r = sdk::RunProcess({"dpkg-deb", "--root-owner-group", "-Z", z, "--build",
+                                          (dir_ / pkg).string(),
+                                          (dir_ / (std::string("demo-") + z + ".deb")).string()});
       ASSERT_EQ(r.exit, 0) << z << ": " << r.err;
     }
     auto tree = OpenPosixTree(dir_.string());
     ASSERT_TRUE(tree.ok());
     tree_ = std::shared_ptr<Tree>(std::move(*tree));
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  static void Write(const std::filesystem::path& p, const std::string& s) {
-    std::ofstream(p, std::ios::binary) << s;
   }
   std::shared_ptr<File> Open(const std::string& name) {
     auto f = tree_->Open(name);
@@ -59,6 +49,7 @@ class DebTest : public testing::Test {
     return std::shared_ptr<File>(std::move(*f));
   }
 
+  TempDir tmp_;
   std::filesystem::path dir_;
   std::shared_ptr<Tree> tree_;
 };
@@ -126,7 +117,7 @@ TEST_F(DebTest, DamagedPackagesFail) {
       {"only the magic", "!<arch>\n", "its first member is not debian-binary"},
   };
   for (const Case& c : cases) {
-    Write(dir_ / "bad.deb", c.bytes);
+    tmp_.Write("bad.deb", c.bytes);
     std::shared_ptr<File> file = Open("bad.deb");
     auto deb = ReadDeb(*file, "`bad.deb`");
     ASSERT_FALSE(deb.ok()) << c.name;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/support/test_util.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs::debian {
@@ -28,9 +29,7 @@ SHA256:
 class VerifyTest : public testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ocifs-verify-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    home_ = dir;
+    home_ = tmp_.path();
     for (auto [uid, extra] : {std::pair<std::string, std::vector<std::string>>{"archive", {}},
                               {"stranger", {}},
                               {"expired", {"--faked-system-time", "20200101T000000"}}}) {
@@ -42,7 +41,6 @@ class VerifyTest : public testing::Test {
   }
   void TearDown() override {
     sdk::RunProcess({"gpgconf", "--homedir", home_, "--kill", "gpg-agent"});
-    std::filesystem::remove_all(home_);
   }
 
   std::vector<std::string> Gpg(const std::vector<std::string>& extra = {}) const {
@@ -71,6 +69,7 @@ class VerifyTest : public testing::Test {
     return Run(argv, std::string(text));
   }
 
+  TempDir tmp_;
   std::string home_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/oci/tar.h"
 #include "core/support/byte_stream_test_util.h"
+#include "core/support/test_util.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs {
@@ -87,9 +88,9 @@ TEST(TarReaderTest, ReadsWhatOurWriterWrites) {
 
 // GNU tar's own formats, as dpkg-deb writes data.tar (gnu) and others write (ustar with a prefix).
 TEST(TarReaderTest, ReadsGnuTar) {
-  char dir[] = "/tmp/ocifs-tar-reader-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  const std::filesystem::path root(dir);
+  TempDir tmp;
+  const std::filesystem::path root(tmp.path());
+  const char* dir = tmp.path().c_str();
   const std::string deep = "usr/share/doc/" + std::string(90, 'd') + "/" + std::string(60, 'e');
   std::filesystem::create_directories(root / deep);
   std::ofstream(root / deep / "copyright") << "c";
@@ -116,7 +117,6 @@ TEST(TarReaderTest, ReadsGnuTar) {
           << *listing;
     }
   }
-  std::filesystem::remove_all(root);
 }
 
 TEST(TarReaderTest, DamagedStreams) {

@@ -1,0 +1,366 @@
+#include "core/debian/layer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "core/debian/control.h"
+#include "core/oci/layer.h"
+#include "core/support/digest.h"
+#include "core/support/text.h"
+
+namespace ocifs::debian {
+namespace {
+
+// A file of DebTree: `size` bytes of a data.tar from `offset`.
+class DebFile : public File {
+ public:
+  DebFile(const DebTree& tree, std::string sha256, uint64_t offset, FileInfo info)
+      : tree_(tree), sha256_(std::move(sha256)), offset_(offset), info_(info) {}
+  const FileInfo& info_at_open() const override { return info_; }
+  Result<FileInfo> Stat() override { return info_; }
+  Result<size_t> Pread(std::span<std::byte> buf, uint64_t offset) override {
+    if (offset >= info_.size) return size_t{0};
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), info_.size - offset));
+    OCIFS_RETURN_IF_ERROR(tree_.ReadData(sha256_, offset_ + offset, buf.first(n)));
+    return n;
+  }
+
+ private:
+  const DebTree& tree_;
+  std::string sha256_;
+  uint64_t offset_;
+  FileInfo info_;
+};
+
+// "SHA/OFFSET/SIZE" -> its parts.
+bool ParseSourcePath(std::string_view path, std::string& sha, uint64_t& offset, uint64_t& size) {
+  const size_t a = path.find('/');
+  const size_t b = a == std::string_view::npos ? a : path.find('/', a + 1);
+  if (b == std::string_view::npos) return false;
+  sha = std::string(path.substr(0, a));
+  const std::string_view o = path.substr(a + 1, b - a - 1), s = path.substr(b + 1);
+  auto r1 = std::from_chars(o.data(), o.data() + o.size(), offset);
+  auto r2 = std::from_chars(s.data(), s.data() + s.size(), size);
+  return r1.ec == std::errc() && r1.ptr == o.data() + o.size() && r2.ec == std::errc() &&
+         r2.ptr == s.data() + s.size() && IsLowerHex64(sha);
+}
+
+std::string DebName(const Package& p) {
+  return "`" + p.name + "_" + p.version + "_" + p.arch + ".deb`";
+}
+
+}  // namespace
+
+// ---- DebTree
+// -------------------------------------------------------------------------------------
+
+DebTree::DebTree(const std::vector<LayerPackage>& packages, DebOpener open)
+    : open_(std::move(open)) {
+  for (const LayerPackage& p : packages) {
+    LayerPackage slim;
+    slim.package = p.package;
+    slim.contents.data = p.contents.data;
+    by_sha_.emplace(p.package.sha256, std::move(slim));
+  }
+}
+
+std::string DebTree::SourcePath(const std::string& sha256, uint64_t offset, uint64_t size) {
+  return sha256 + "/" + std::to_string(offset) + "/" + std::to_string(size);
+}
+
+FileInfo DebTree::SourceInfo(const std::string& sha256, uint64_t offset, uint64_t size) {
+  FileInfo info;
+  info.type = FileType::kRegular;
+  info.mode = 0644;
+  info.size = size;
+  // Stable across mounts: the digest cache keys layers by these.
+  uint64_t ino = 0;
+  for (size_t i = 0; i < 16; ++i)
+    ino = ino * 16 +
+          static_cast<uint64_t>(std::isdigit(sha256[i]) ? sha256[i] - '0' : sha256[i] - 'a' + 10);
+  info.ino = ino ^ offset;
+  info.dev = 0xdeb;
+  return info;
+}
+
+Result<std::unique_ptr<File>> DebTree::Open(std::string_view path) const {
+  std::string sha;
+  uint64_t offset = 0, size = 0;
+  if (!ParseSourcePath(path, sha, offset, size) || !by_sha_.contains(sha))
+    return NotFound("`" + std::string(path) + "` names no data of the packages to add");
+  return std::unique_ptr<File>(
+      std::make_unique<DebFile>(*this, sha, offset, SourceInfo(sha, offset, size)));
+}
+
+Result<FileInfo> DebTree::Lstat(std::string_view path) const {
+  return Unsupported("the packages' files are not walked (`" + std::string(path) + "`)");
+}
+Result<std::vector<DirEntry>> DebTree::ReadDir(std::string_view path) const {
+  return Unsupported("the packages' files are not walked (`" + std::string(path) + "`)");
+}
+Result<std::string> DebTree::ReadLink(std::string_view path) const {
+  return Unsupported("the packages' files are not walked (`" + std::string(path) + "`)");
+}
+
+Result<std::shared_ptr<File>> DebTree::OpenVerified(const LayerPackage& p) const {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = verified_.find(p.package.sha256); it != verified_.end()) return it->second;
+  }
+  OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, open_(p.package));
+  // The whole file against the index, before a byte of it is used.
+  Sha256 hash;
+  uint64_t total = 0;
+  std::vector<std::byte> buf(1 << 20);
+  while (true) {
+    OCIFS_ASSIGN_OR_RETURN(size_t n, file->Pread(buf, total));
+    if (n == 0) break;
+    hash.Update(std::span(buf).first(n));
+    total += n;
+  }
+  const Digest got = hash.Finish();
+  if (total != p.package.size || got.hex() != p.package.sha256) {
+    return Corrupt(DebName(p.package) + " is " + std::to_string(total) + " bytes with SHA256 " +
+                   got.hex() + ", but the index says " + std::to_string(p.package.size) +
+                   " bytes with " + p.package.sha256);
+  }
+  std::lock_guard lock(mu_);
+  verified_.emplace(p.package.sha256, file);
+  return file;
+}
+
+Status DebTree::ReadData(const std::string& sha256, uint64_t offset,
+                         std::span<std::byte> out) const {
+  auto pkg = by_sha_.find(sha256);
+  if (pkg == by_sha_.end()) return Internal("no package has .deb " + sha256);
+  std::shared_ptr<Cursor> cursor;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = cursors_[sha256];
+    if (!slot) slot = std::make_shared<Cursor>();
+    cursor = slot;
+    lru_.erase(std::remove(lru_.begin(), lru_.end(), sha256), lru_.end());
+    lru_.push_back(sha256);
+    while (lru_.size() > kCursors) {
+      cursors_.erase(lru_.front());  // a reader holding it finishes with its own reference
+      lru_.erase(lru_.begin());
+    }
+  }
+  std::lock_guard lock(cursor->mu);
+  if (!cursor->stream || cursor->position > offset) {
+    OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, OpenVerified(pkg->second));
+    cursor->stream = OpenDebData(file, pkg->second.contents.data, DebName(pkg->second.package));
+    cursor->position = 0;
+  }
+  std::byte skip[65536];
+  while (cursor->position < offset) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(offset - cursor->position, sizeof(skip)));
+    OCIFS_ASSIGN_OR_RETURN(size_t n, cursor->stream->Read(std::span(skip, want)));
+    if (n == 0) break;
+    cursor->position += n;
+  }
+  size_t done = 0;
+  while (done < out.size() && cursor->position == offset + done) {
+    OCIFS_ASSIGN_OR_RETURN(size_t n, cursor->stream->Read(out.subspan(done)));
+    if (n == 0) break;
+    done += n;
+    cursor->position += n;
+  }
+  if (done < out.size()) {
+    cursor->stream.reset();
+    return Corrupt(DebName(pkg->second.package) +
+                   ": its data.tar ends before the bytes its listing names");
+  }
+  return Status::Ok();
+}
+
+// ---- PlanSystemLayer
+// -----------------------------------------------------------------------------
+
+std::optional<std::string> UnhandledScriptLine(std::string_view script) {
+  static constexpr std::string_view kExact[] = {
+      "set -e", "set -u", "set -eu", "set -ue", "exit 0", "fi",         "esac",
+      ";;",     "then",   "else",    "*)",      "exit 1", "configure)", "true"};
+  static constexpr std::string_view kPrefix[] = {"if [ \"$1\" = \"configure\" ]",
+                                                 "if [ \"$1\" = configure ]",
+                                                 "case \"$1\" in",
+                                                 "case $1 in",
+                                                 "ldconfig",
+                                                 "dpkg-trigger",
+                                                 "abort-upgrade|",
+                                                 "abort-remove|",
+                                                 "triggered)",
+                                                 "echo \"postinst called with unknown argument"};
+  for (std::string_view line : SplitLines(script)) {
+    line = TrimSpace(line);
+    if (line.empty() || line.front() == '#') continue;
+    if (std::find(std::begin(kExact), std::end(kExact), line) != std::end(kExact)) continue;
+    if (std::any_of(std::begin(kPrefix), std::end(kPrefix),
+                    [&](std::string_view p) { return line.starts_with(p); }))
+      continue;
+    return std::string(line);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+TarEntry Generated(std::string name, std::string content) {
+  TarEntry e;
+  e.name = std::move(name);
+  e.mode = 0644;
+  e.size = content.size();
+  e.data = std::make_shared<const std::string>(std::move(content));
+  return e;
+}
+
+// The package's paragraph for dpkg's status: its control file with the Status after Package, and
+// the Conffiles with their MD5s.
+Result<std::string> StatusParagraph(const LayerPackage& p) {
+  OCIFS_ASSIGN_OR_RETURN(std::vector<Paragraph> paragraphs,
+                         ParseControl(p.contents.control, "control file of " + DebName(p.package)));
+  if (paragraphs.size() != 1)
+    return Corrupt("control file of " + DebName(p.package) + ": one paragraph expected, found " +
+                   std::to_string(paragraphs.size()));
+  Paragraph out;
+  for (const auto& [name, value] : paragraphs[0].fields()) {
+    out.Add(name, value);
+    if (name == "Package") out.Add("Status", "install ok installed");
+  }
+  if (!p.contents.conffiles.empty()) {
+    std::string value;
+    for (const auto& [path, md5] : p.contents.conffiles) value += "\n " + path + " " + md5;
+    out.Add("Conffiles", value);
+  }
+  return out.Text();
+}
+
+}  // namespace
+
+Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& packages,
+                                        const BaseSystem& base,
+                                        std::shared_ptr<const DebTree> debs) {
+  SystemLayerPlan plan;
+  std::map<std::string, std::string> owner;  // layer name -> package that shipped it
+  std::vector<TarEntry> entries;
+  std::string status = std::string(TrimSpace(base.dpkg_status));
+  std::vector<TarEntry> generated;
+
+  auto normalize = [&](const std::string& name) -> std::string {
+    const size_t slash = name.find('/');
+    const std::string top = name.substr(0, slash);
+    if (!base.merged_usr.contains(top)) return name;
+    return "usr/" + name;
+  };
+
+  for (const LayerPackage& p : packages) {
+    const std::string& sha = p.package.sha256;
+    const std::string id = DebName(p.package);
+    std::map<std::string, const TarHeader*> by_name;  // for hardlinks: the package's own names
+    std::map<std::string, int> link_count;
+    for (const TarHeader& h : p.contents.entries) {
+      by_name[h.name] = &h;
+      if (h.type == '1') ++link_count[h.link];
+    }
+    std::string list = "/.\n";
+    for (const TarHeader& h : p.contents.entries) {
+      if (h.name.empty()) continue;
+      list += "/" + h.name + "\n";
+      if (h.type == '3' || h.type == '4' || h.type == '6') {
+        plan.warnings.push_back(id + ": `/" + h.name + "` is a device or FIFO, left out");
+        continue;
+      }
+      if (base.merged_usr.contains(h.name) && h.type == '5') continue;  // the base's link stays
+      TarEntry e;
+      e.name = normalize(h.name);
+      e.mode = h.mode;
+      e.uid = h.uid;
+      e.gid = h.gid;
+      switch (h.type) {
+        case '5':
+          e.type = TarEntry::Type::kDirectory;
+          break;
+        case '2':
+          e.type = TarEntry::Type::kSymlink;
+          e.link = h.link;
+          break;
+        case '0':
+        case '1': {
+          const TarHeader* content = &h;
+          if (h.type == '1') {
+            auto it = by_name.find(h.link);
+            if (it == by_name.end() || it->second->type != '0')
+              return Corrupt(id + ": hardlink `/" + h.name + "` names `/" + h.link +
+                             "`, which is no file of it");
+            content = it->second;
+          }
+          e.type = TarEntry::Type::kFile;
+          e.size = content->size;
+          e.tree = debs;
+          e.source_path = DebTree::SourcePath(sha, content->offset, content->size);
+          e.source_info = DebTree::SourceInfo(sha, content->offset, content->size);
+          // Names of one file: LinkHardlinks makes the later ones hardlinks again.
+          if (h.type == '1' || link_count.contains(h.name)) e.source_info.nlink = 2;
+          break;
+        }
+        default:
+          return Unsupported(id + ": `/" + h.name + "` has tar type '" + std::string(1, h.type) +
+                             "'");
+      }
+      auto [it, fresh] = owner.emplace(e.name, p.package.name);
+      if (!fresh) {
+        if (e.type != TarEntry::Type::kDirectory)
+          plan.warnings.push_back(id + ": `/" + e.name + "` is shipped by " + it->second +
+                                  " too; " + it->second + "'s is kept");
+        continue;
+      }
+      entries.push_back(std::move(e));
+    }
+
+    // dpkg's database.
+    OCIFS_ASSIGN_OR_RETURN(std::string paragraph, StatusParagraph(p));
+    status += (status.empty() ? "" : "\n\n") + paragraph.substr(0, paragraph.size() - 1);
+    const std::string info = "var/lib/dpkg/info/" + p.package.name +
+                             (p.package.multi_arch == "same" ? ":" + p.package.arch : "") + ".";
+    generated.push_back(Generated(info + "list", list));
+    for (const auto& [name, content] : p.contents.info) {
+      TarEntry g = Generated(info + name, content);
+      if (name == "preinst" || name == "postinst" || name == "prerm" || name == "postrm" ||
+          name == "config")
+        g.mode = 0755;
+      generated.push_back(std::move(g));
+    }
+    if (auto it = p.contents.info.find("postinst"); it != p.contents.info.end()) {
+      if (std::optional<std::string> line = UnhandledScriptLine(it->second))
+        plan.warnings.push_back(
+            id + ": its postinst is not run, and it does more than ldconfig: `" + *line + "`");
+    }
+  }
+  generated.push_back(Generated("var/lib/dpkg/status", status + "\n"));
+
+  // Parents the packages did not ship (a path moved into usr/ whose usr/ dir another package has).
+  std::set<std::string> present;
+  for (const TarEntry& e : entries) present.insert(e.name);
+  const size_t shipped = entries.size();
+  for (size_t i = 0; i < shipped; ++i) {
+    const std::string name = entries[i].name;
+    for (size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1)) {
+      std::string parent = name.substr(0, slash);
+      if (!present.insert(parent).second) continue;
+      TarEntry d;
+      d.name = std::move(parent);
+      d.type = TarEntry::Type::kDirectory;
+      d.mode = 0755;
+      entries.push_back(std::move(d));
+    }
+  }
+  SortAndLinkEntries(entries);
+  OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(entries, std::move(generated)));
+  plan.entries = std::move(entries);
+  return plan;
+}
+
+}  // namespace ocifs::debian
