@@ -82,8 +82,6 @@ std::string RegistryError(const std::string& body) {
   return message.empty() ? code : code + ": " + message;
 }
 
-bool Retryable(long status) { return status == 429 || (status >= 500 && status <= 599); }
-
 }  // namespace
 
 RegistryClient::RegistryClient(RegistryOptions options, std::shared_ptr<HttpTransport> transport,
@@ -110,40 +108,14 @@ Result<HttpResponse> RegistryClient::SendWithRetries(const std::string& what,
                                                      const std::function<HttpRequest()>& make,
                                                      const BodySink* sink, size_t max_body,
                                                      bool retry) {
-  const RetryPolicy& p = options_.retry;
-  const int attempts = retry ? p.attempts : 1;
-  std::chrono::milliseconds delay = p.first_delay, waited{0};
-  for (int attempt = 1;; ++attempt) {
-    {
-      std::lock_guard lock(mu_);
-      ++counts_[kind];
-    }
-    Result<HttpResponse> r = transport_->Send(make(), sink, max_body);
-    std::chrono::milliseconds wait = delay;
-    std::string why;
-    if (!r.ok()) {
-      if (r.status().code() != Code::kIo) return r.status().WithContext(what);
-      why = r.status().message();
-    } else if (Retryable(r->status)) {
-      why = fmt::format("HTTP {}", r->status);
-      if (auto it = r->headers.find("retry-after"); it != r->headers.end()) {
-        char* end = nullptr;
-        long seconds = std::strtol(it->second.c_str(), &end, 10);
-        if (end != it->second.c_str() && *end == '\0' && seconds >= 0)
-          wait = std::chrono::milliseconds(seconds * 1000);
-      }
-    } else {
-      return r;
-    }
-    wait = std::min(wait, p.max_delay);
-    if (attempt >= attempts || waited + wait > p.budget) {
-      return Status(Code::kIo, fmt::format("{}: gave up after {} attempts: {}", what, attempt,
-                                           r.ok() ? why + " " + RegistryError(r->body) : why));
-    }
-    p.sleep(wait);
-    waited += wait;
-    delay = std::min(delay * 2, p.max_delay);
-  }
+  RetryHooks hooks;
+  hooks.attempts = retry ? 0 : 1;
+  hooks.on_attempt = [&] {
+    std::lock_guard lock(mu_);
+    ++counts_[kind];
+  };
+  hooks.explain = RegistryError;
+  return ocifs::SendWithRetries(*transport_, options_.retry, what, make, sink, max_body, hooks);
 }
 
 std::string RegistryClient::Target(const ImageReference& ref, const std::string& location) const {
@@ -355,42 +327,14 @@ Status RegistryClient::GetBlob(const ImageReference& ref, const Digest& digest, 
                                const BlobSink& sink, const std::function<Status()>& restart) {
   const std::string what =
       fmt::format("blob {} of `{}/{}`", digest.str(), ref.domain, ref.repository);
-  Sha256 hash;
-  uint64_t received = 0;
-  uint64_t asked_from = 0;  // the Range start of the current attempt
-  bool first_chunk = true;
-  BodySink counted = [&](long status, std::span<const std::byte> bytes) -> Status {
-    if (first_chunk) {
-      first_chunk = false;
-      if (status != 206 && received > 0) {
-        // A full answer to a resumed request: start over.
-        OCIFS_RETURN_IF_ERROR(restart());
-        hash = Sha256();
-        received = 0;
-      } else if (status == 206 && received != asked_from) {
-        return Corrupt(what + ": a partial answer that does not continue the bytes received");
-      }
-    }
-    if (received + bytes.size() > size) {
-      return Corrupt(fmt::format("{}: more than the {} bytes its descriptor says", what, size));
-    }
-    hash.Update(bytes);
-    received += bytes.size();
-    return sink(bytes);
-  };
-  auto range = [&]() -> std::vector<std::string> {
-    first_chunk = true;
-    asked_from = received;
-    if (received == 0) return {};
-    return {fmt::format("Range: bytes={}-", received)};
-  };
+  VerifiedDownload download(what, digest, size, sink, restart);
   OCIFS_ASSIGN_OR_RETURN(
       HttpResponse r,
       Do(ref, {.what = what,
                .kind = "blob",
                .target = fmt::format("/v2/{}/blobs/{}", ref.repository, digest.str()),
-               .extra_headers = range,
-               .sink = &counted,
+               .extra_headers = [&] { return download.RangeHeaders(); },
+               .sink = &download.body_sink(),
                .max_body = kMaxErrorBody}));
   if (r.status == 404) {
     return NotFound(
@@ -404,15 +348,7 @@ Status RegistryClient::GetBlob(const ImageReference& ref, const Digest& digest, 
     return Status(Code::kIo, fmt::format("{}: {} answered HTTP {} {}", what, ref.Host(), r.status,
                                          RegistryError(r.body)));
   }
-  if (received != size) {
-    return Corrupt(
-        fmt::format("{}: {} bytes arrived, its descriptor says {}", what, received, size));
-  }
-  Digest got = hash.Finish();
-  if (got != digest) {
-    return Corrupt(fmt::format("{}: the bytes hash to {}", what, got.str()));
-  }
-  return Status::Ok();
+  return download.Finish();
 }
 
 // ---- pushing ----

@@ -44,19 +44,12 @@
 
 #include "core/oci/reference.h"
 #include "core/registry/credentials.h"
+#include "core/registry/fetch.h"
 #include "core/registry/http.h"
 #include "core/support/digest.h"
 #include "core/support/status.h"
 
 namespace ocifs {
-
-struct RetryPolicy {
-  int attempts = 6;                                      // per request, the first included
-  std::chrono::milliseconds first_delay{250};            // doubled after each failure
-  std::chrono::milliseconds max_delay{8000};             // per wait, Retry-After included
-  std::chrono::milliseconds budget{120000};              // all waits of one request together
-  std::function<void(std::chrono::milliseconds)> sleep;  // default: std::this_thread::sleep_for
-};
 
 struct RegistryOptions {
   std::vector<std::string> insecure;  // hosts ("host" or "host:port") allowed over plain HTTP
