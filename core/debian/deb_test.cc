@@ -133,6 +133,8 @@ TEST(CodecTest, ByName) {
   EXPECT_EQ(*CodecOf("data.tar.gz"), Codec::kGzip);
   EXPECT_EQ(*CodecOf("control.tar.xz"), Codec::kXz);
   EXPECT_EQ(*CodecOf("data.tar.zst"), Codec::kZstd);
+  EXPECT_EQ(*CodecOf("main/binary-amd64/Packages"), Codec::kNone);
+  EXPECT_EQ(*CodecOf("main/binary-amd64/Packages.xz"), Codec::kXz);
   EXPECT_EQ(CodecOf("data.tar.bz2").status().code(), Code::kUnsupported);
 }
 

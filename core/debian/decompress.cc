@@ -170,14 +170,13 @@ class Plain : public ByteStream {
 }  // namespace
 
 Result<Codec> CodecOf(std::string_view name) {
-  const size_t dot = name.find(".tar");
-  const std::string_view suffix = dot == std::string_view::npos ? name : name.substr(dot + 4);
-  if (suffix.empty()) return Codec::kNone;
-  if (suffix == ".gz") return Codec::kGzip;
-  if (suffix == ".xz") return Codec::kXz;
-  if (suffix == ".zst") return Codec::kZstd;
-  return Unsupported("member `" + std::string(name) +
-                     "`: ocifs reads .tar, .tar.gz, .tar.xz and .tar.zst");
+  if (name.ends_with(".gz")) return Codec::kGzip;
+  if (name.ends_with(".xz")) return Codec::kXz;
+  if (name.ends_with(".zst")) return Codec::kZstd;
+  if (name.ends_with(".bz2") || name.ends_with(".lzma") || name.ends_with(".lz4"))
+    return Unsupported("`" + std::string(name) +
+                       "`: ocifs reads .gz, .xz, .zst and uncompressed files");
+  return Codec::kNone;
 }
 
 std::unique_ptr<ByteStream> Decompress(Codec codec, std::unique_ptr<ByteStream> compressed,

@@ -19,8 +19,8 @@ namespace ocifs::debian {
 
 enum class Codec { kNone, kGzip, kXz, kZstd };
 
-// By a member's name: "data.tar" (none), "data.tar.gz", ".xz", ".zst"; kUnsupported otherwise
-// (".bz2" and ".lzma" left dpkg long ago).
+// By a file's name: ".gz", ".xz", ".zst", else uncompressed ("data.tar", "Packages");
+// kUnsupported for ".bz2", ".lzma" and ".lz4" (they left dpkg and apt's archives long ago).
 Result<Codec> CodecOf(std::string_view member_name);
 
 std::unique_ptr<ByteStream> Decompress(Codec codec, std::unique_ptr<ByteStream> compressed,

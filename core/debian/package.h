@@ -28,7 +28,8 @@ struct Package {
   // From an index only.
   std::string filename;  // relative to the mirror's root: "pool/main/p/postgresql-15/libpq5_..."
   uint64_t size = 0;
-  std::string sha256;  // lower-case hex
+  std::string sha256;   // lower-case hex
+  std::string archive;  // the URI of the archive whose index listed it (set by the apt client)
   // From dpkg's status only: "install ok installed" and the like.
   std::string status;
 

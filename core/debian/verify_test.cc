@@ -7,8 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/support/test_util.h"
-#include "ocifs/subprocess.hpp"
+#include "core/debian/gpg_test_util.h"
 
 namespace ocifs::debian {
 namespace {
@@ -24,53 +23,21 @@ SHA256:
  9e0b5aabb2465b3d2e7a7fe27f9913846277833f7a2826e7767acccff5b588c5     1234 main/binary-amd64/Packages.xz
 )";
 
-// A GnuPG home with three keys made by gpg itself: the archive's, a stranger's, and one that
-// expired in 2020.
+// Three keys made by gpg itself: the archive's, a stranger's, and one that expired in 2020.
 class VerifyTest : public testing::Test {
  protected:
   void SetUp() override {
-    home_ = tmp_.path();
-    for (auto [uid, extra] : {std::pair<std::string, std::vector<std::string>>{"archive", {}},
-                              {"stranger", {}},
-                              {"expired", {"--faked-system-time", "20200101T000000"}}}) {
-      std::vector<std::string> argv = Gpg(extra);
-      argv.insert(argv.end(), {"--quick-gen-key", uid + " <" + uid + "@ocifs.invalid>", "ed25519",
-                               "sign", uid == "expired" ? "1d" : "never"});
-      Run(argv);
-    }
+    gpg_.MakeKey("archive");
+    gpg_.MakeKey("stranger");
+    gpg_.MakeKey("expired", "1d", {"--faked-system-time", "20200101T000000"});
   }
-  void TearDown() override {
-    sdk::RunProcess({"gpgconf", "--homedir", home_, "--kill", "gpg-agent"});
-  }
-
-  std::vector<std::string> Gpg(const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> argv = {
-        "gpg", "--homedir", home_, "--batch", "--pinentry-mode", "loopback", "--passphrase", ""};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
-  }
-  std::string Run(const std::vector<std::string>& argv, const std::string& input = "") {
-    sdk::RunOptions options;
-    if (!input.empty()) options.input = input;
-    sdk::RunResult r = sdk::RunProcess(argv, options);
-    EXPECT_EQ(r.exit, 0) << argv[0] << " " << argv.back() << ": " << r.err;
-    return r.out;
-  }
-  std::string Export(const std::string& uid, bool armor) {
-    std::vector<std::string> argv = Gpg();
-    if (armor) argv.push_back("--armor");
-    argv.insert(argv.end(), {"--export", uid + "@ocifs.invalid"});
-    return Run(argv);
-  }
+  std::string Export(const std::string& uid, bool armor) { return gpg_.Export(uid, armor); }
   std::string Clearsign(const std::string& uid, std::string_view text,
                         const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = Gpg(extra);
-    argv.insert(argv.end(), {"--local-user", uid + "@ocifs.invalid", "--clearsign"});
-    return Run(argv, std::string(text));
+    return gpg_.Clearsign(uid, text, extra);
   }
 
-  TempDir tmp_;
-  std::string home_;
+  TestGpg gpg_;
 };
 
 TEST_F(VerifyTest, OnlyGoodSignaturesByTrustedKeysGiveTheText) {
