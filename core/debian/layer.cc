@@ -109,25 +109,28 @@ Result<std::shared_ptr<File>> DebTree::OpenVerified(const LayerPackage& p) const
     if (auto it = verified_.find(p.package.sha256); it != verified_.end()) return it->second;
   }
   OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, open_(p.package));
-  // The whole file against the index, before a byte of it is used.
+  OCIFS_RETURN_IF_ERROR(VerifyDebFile(*file, p.package));  // before a byte of it is used
+  std::lock_guard lock(mu_);
+  verified_.emplace(p.package.sha256, file);
+  return file;
+}
+
+Status VerifyDebFile(File& file, const Package& p) {
   Sha256 hash;
   uint64_t total = 0;
   std::vector<std::byte> buf(1 << 20);
   while (true) {
-    OCIFS_ASSIGN_OR_RETURN(size_t n, file->Pread(buf, total));
+    OCIFS_ASSIGN_OR_RETURN(size_t n, file.Pread(buf, total));
     if (n == 0) break;
     hash.Update(std::span(buf).first(n));
     total += n;
   }
   const Digest got = hash.Finish();
-  if (total != p.package.size || got.hex() != p.package.sha256) {
-    return Corrupt(DebName(p.package) + " is " + std::to_string(total) + " bytes with SHA256 " +
-                   got.hex() + ", but the index says " + std::to_string(p.package.size) +
-                   " bytes with " + p.package.sha256);
+  if (total != p.size || got.hex() != p.sha256) {
+    return Corrupt(DebName(p) + " is " + std::to_string(total) + " bytes with SHA256 " + got.hex() +
+                   ", but the index says " + std::to_string(p.size) + " bytes with " + p.sha256);
   }
-  std::lock_guard lock(mu_);
-  verified_.emplace(p.package.sha256, file);
-  return file;
+  return Status::Ok();
 }
 
 Status DebTree::ReadData(const std::string& sha256, uint64_t offset,

@@ -98,6 +98,10 @@ Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& package
                                         const BaseSystem& base,
                                         std::shared_ptr<const DebTree> debs);
 
+// Reads `file` whole: OK when it is `p`'s .deb (the index's Size and SHA256), else kCorrupt
+// naming the package and both sizes and hashes.
+Status VerifyDebFile(File& file, const Package& p);
+
 // The first line of a maintainer script that does something besides set -e, ldconfig, triggers
 // and the `case "$1"`/`if [ "$1" = configure ]` around them; nullopt when there is none.
 std::optional<std::string> UnhandledScriptLine(std::string_view script);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/oci/tar.h"
+#include "core/oci/tar_test_util.h"
 #include "core/support/byte_stream_test_util.h"
 #include "core/support/test_util.h"
 #include "ocifs/subprocess.hpp"
@@ -34,14 +35,6 @@ Result<std::string> Listing(std::string tar) {
 }
 
 TEST(TarReaderTest, ReadsWhatOurWriterWrites) {
-  auto file = [](std::string name, std::string content, uint32_t mode = 0644) {
-    TarEntry e;
-    e.name = std::move(name);
-    e.mode = mode;
-    e.size = content.size();
-    e.data = std::make_shared<const std::string>(std::move(content));
-    return e;
-  };
   std::vector<TarEntry> entries;
   TarEntry dir;
   dir.name = "usr";
@@ -49,10 +42,10 @@ TEST(TarReaderTest, ReadsWhatOurWriterWrites) {
   dir.mode = 0755;
   entries.push_back(dir);
   const std::string long_name = "usr/" + std::string(120, 'x') + "/lib.so";
-  entries.push_back(file(long_name, "long"));
-  entries.push_back(file("usr/bin", "#!/bin/sh\n", 04755));
-  entries.push_back(file("usr/caf\xc3\xa9", "utf-8"));
-  entries.push_back(file("usr/empty", ""));
+  entries.push_back(MemFileEntry(long_name, "long"));
+  entries.push_back(MemFileEntry("usr/bin", "#!/bin/sh\n", 04755));
+  entries.push_back(MemFileEntry("usr/caf\xc3\xa9", "utf-8"));
+  entries.push_back(MemFileEntry("usr/empty", ""));
   TarEntry link;
   link.name = "usr/link";
   link.type = TarEntry::Type::kSymlink;
@@ -64,12 +57,7 @@ TEST(TarReaderTest, ReadsWhatOurWriterWrites) {
   hard.type = TarEntry::Type::kHardlink;
   hard.link = "usr/bin";
   entries.push_back(hard);
-  std::string tar;
-  ASSERT_TRUE(VirtualTar::Build(entries, 1700000000)
-                  ->Stream([&](std::span<const std::byte> b) {
-                    tar.append(reinterpret_cast<const char*>(b.data()), b.size());
-                  })
-                  .ok());
+  const std::string tar = TarBytes(entries, 1700000000);
   auto listing = Listing(tar);
   ASSERT_TRUE(listing.ok()) << listing.status().message();
   EXPECT_EQ(*listing,
@@ -124,12 +112,7 @@ TEST(TarReaderTest, DamagedStreams) {
   e.name = "etc/app.conf";
   e.size = 600;
   e.data = std::make_shared<const std::string>(std::string(600, 'a'));
-  std::string tar;
-  ASSERT_TRUE(VirtualTar::Build({e}, 0)
-                  ->Stream([&](std::span<const std::byte> b) {
-                    tar.append(reinterpret_cast<const char*>(b.data()), b.size());
-                  })
-                  .ok());
+  const std::string tar = TarBytes({e});
   struct Case {
     std::string name;
     std::string bytes;

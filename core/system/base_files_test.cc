@@ -5,37 +5,17 @@
 #include "core/oci/blob.h"
 #include "core/oci/descriptor.h"
 #include "core/oci/tar.h"
+#include "core/oci/tar_test_util.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs {
 namespace {
 
-TarEntry File(std::string name, std::string content) {
-  TarEntry e;
-  e.name = std::move(name);
-  e.size = content.size();
-  e.data = std::make_shared<const std::string>(std::move(content));
-  return e;
-}
-
-TarEntry Link(std::string name, std::string target) {
-  TarEntry e;
-  e.name = std::move(name);
-  e.type = TarEntry::Type::kSymlink;
-  e.link = std::move(target);
-  return e;
-}
-
 // A layer of `entries` (sorted here), compressed by `tool` ("" for none).
 BaseImage::Layer Layer(std::vector<TarEntry> entries, const std::string& tool) {
   std::sort(entries.begin(), entries.end(),
             [](const TarEntry& a, const TarEntry& b) { return a.name < b.name; });
-  std::string tar;
-  EXPECT_TRUE(VirtualTar::Build(entries, 0)
-                  ->Stream([&](std::span<const std::byte> b) {
-                    tar.append(reinterpret_cast<const char*>(b.data()), b.size());
-                  })
-                  .ok());
+  std::string tar = TarBytes(std::move(entries));
   BaseImage::Layer layer;
   layer.descriptor.media_type = kMediaTypeOciLayer;
   if (!tool.empty()) {
@@ -54,23 +34,24 @@ TEST(BaseFilesTest, LayersBottomToTopWithWhiteouts) {
   BaseImage base;
   base.reference = "oci:/bases/bookworm";
   // What debootstrap leaves, then what a python image adds and removes.
+  base.layers.push_back(Layer(
+      {MemFileEntry("var/lib/dpkg/status", "Package: libc6\n"),
+       MemFileEntry("etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n"),
+       SymlinkEntry("bin", "usr/bin"), SymlinkEntry("lib", "usr/lib"),
+       MemFileEntry("usr/share/keyrings/debian-archive-keyring.gpg", "KEY"),
+       MemFileEntry("usr/share/keyrings/debian-archive-removed-keys.gpg", "OLD"),
+       MemFileEntry("etc/apt/sources.list.d/old.list", "deb http://old/ x main\n"),
+       MemFileEntry("etc/hostname", "not wanted")},
+      ""));
   base.layers.push_back(
-      Layer({File("var/lib/dpkg/status", "Package: libc6\n"),
-             File("etc/apt/sources.list", "deb http://deb.debian.org/debian bookworm main\n"),
-             Link("bin", "usr/bin"), Link("lib", "usr/lib"),
-             File("usr/share/keyrings/debian-archive-keyring.gpg", "KEY"),
-             File("usr/share/keyrings/debian-archive-removed-keys.gpg", "OLD"),
-             File("etc/apt/sources.list.d/old.list", "deb http://old/ x main\n"),
-             File("etc/hostname", "not wanted")},
-            ""));
-  base.layers.push_back(
-      Layer({File("var/lib/dpkg/status", "Package: libc6\n\nPackage: python3.12\n"),
-             File("usr/share/keyrings/.wh.debian-archive-removed-keys.gpg", ""),
-             File("etc/apt/trusted.gpg.d/extra.asc", "ARMORED")},
+      Layer({MemFileEntry("var/lib/dpkg/status", "Package: libc6\n\nPackage: python3.12\n"),
+             MemFileEntry("usr/share/keyrings/.wh.debian-archive-removed-keys.gpg", ""),
+             MemFileEntry("etc/apt/trusted.gpg.d/extra.asc", "ARMORED")},
             "gzip"));
-  base.layers.push_back(Layer({File("etc/apt/sources.list.d/.wh..wh..opq", ""),
-                               File("etc/apt/sources.list.d/debian.sources", "Types: deb\n")},
-                              "zstd"));
+  base.layers.push_back(
+      Layer({MemFileEntry("etc/apt/sources.list.d/.wh..wh..opq", ""),
+             MemFileEntry("etc/apt/sources.list.d/debian.sources", "Types: deb\n")},
+            "zstd"));
   auto files = ReadBaseFiles(base, IsAptFile);
   ASSERT_TRUE(files.ok()) << files.status().message();
   EXPECT_EQ(files->files,
