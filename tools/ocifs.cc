@@ -34,6 +34,7 @@
 #include "core/registry/push.h"
 #include "core/registry/registry_source.h"
 #include "core/support/private_dir.h"
+#include "core/system/system_packages.h"
 #include "fs/vfs.h"
 
 namespace {
@@ -143,8 +144,9 @@ struct PluginFlags {
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, exclude, include;
   std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
+  std::vector<std::string> system_packages, apt_mirrors, apt_keyrings;
   std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
-  bool strict = false, offline = false;
+  bool strict = false, offline = false, refresh_packages = false;
   CacheFlags cache;
   PluginFlags plugins;
 
@@ -162,7 +164,20 @@ struct ImageFlags {
                    "[REGISTRY=]HOST[:PORT][/PATH]: pull REGISTRY's (default docker.io) images "
                    "from this mirror first (repeatable; tried in order, then REGISTRY)");
     app.add_flag("--offline", offline,
-                 "Use no network: registry bases come from the cache (an error if not there)");
+                 "Use no network: registry bases and system packages come from the cache (an error "
+                 "if not there)");
+    app.add_option("--system-package", system_packages,
+                   "Debian package to add in a layer above the base: NAME or NAME=VERSION, VERSION "
+                   "exact or with * (repeatable)");
+    app.add_option("--apt-mirror", apt_mirrors,
+                   "apt archive for system packages instead of the base's sources: URL (the base's "
+                   "suites) or \"URL SUITE COMPONENT...\" (repeatable)");
+    app.add_option(
+        "--apt-keyring", apt_keyrings,
+        "Keyring file (.gpg or .asc) trusted for apt archives beside the base's (repeatable)");
+    app.add_flag(
+        "--refresh-packages", refresh_packages,
+        "Resolve system packages against the archive again instead of the cached resolution");
     app.add_option("--deps", deps,
                    "Dependencies: a virtualenv or a site-packages directory (default: .venv or "
                    "venv); PLATFORM=DIR for one platform's own (repeatable)");
@@ -248,6 +263,9 @@ struct ImageFlags {
       OCIFS_RETURN_IF_ERROR(ocifs::AddPluginOption(o.plugins, opt));
     o.exclude = exclude;
     o.include = include;
+    o.system_packages = system_packages;
+    if (given("--apt-mirror")) o.apt_mirrors = apt_mirrors;
+    for (const auto& k : apt_keyrings) o.apt_keyrings.push_back(Absolute(k));
     return o;
   }
 };
@@ -327,6 +345,16 @@ bool DaemonServes(int pid, const std::string& real) {
 }
 
 // `mountpoint` (for mount) is one of the places no plugin is loaded from, with the project.
+// A new directory under $TMPDIR (or /tmp) that only this user may enter.
+Result<std::string> TemporaryDirectory(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr)
+    return ocifs::ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
+  return pattern;
+}
+
 // Paths are made absolute here, from the working directory the command started in: a mount's
 // daemon works from `/`, and every later generation reads the project again.
 Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& flags,
@@ -356,6 +384,24 @@ Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& f
   OCIFS_ASSIGN_OR_RETURN(
       in.registry, ocifs::RegistryContext::Make(std::move(registry),
                                                 flags.cache.disabled ? "" : flags.cache.Dir()));
+  auto system = std::make_shared<ocifs::SystemContext>();
+  system->transport = ocifs::MakeCurlTransport();
+  system->offline = flags.offline;
+  system->refresh = flags.refresh_packages;
+  if (flags.cache.disabled) {
+    // The packages still need a place: a directory of this run's, removed with the context.
+    OCIFS_ASSIGN_OR_RETURN(std::string dir, TemporaryDirectory("ocifs-apt"));
+    system->cache_dir = dir;
+    system->keep = std::shared_ptr<const void>(new std::string(dir), [](const void* p) {
+      const auto* path = static_cast<const std::string*>(p);
+      std::error_code ec;
+      std::filesystem::remove_all(*path, ec);
+      delete path;
+    });
+  } else {
+    system->cache_dir = flags.cache.Dir();
+  }
+  in.system = std::move(system);
   return in;
 }
 

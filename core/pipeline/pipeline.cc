@@ -10,6 +10,7 @@
 #include "core/python/pep440.h"
 #include "core/registry/registry_source.h"
 #include "core/support/text.h"
+#include "core/system/system_packages.h"
 
 namespace ocifs {
 namespace {
@@ -21,6 +22,39 @@ Result<ResolvedProject> Resolve(const PlanInputs& in) {
   return ResolveProject(project);
 }
 
+constexpr char kSystemLayer[] = "system-packages";
+
+// Whether two views ask for the same system packages, from the same archives.
+bool SameSystemPackages(const ResolvedProject& a, const ResolvedProject& b) {
+  return a.options.system_packages == b.options.system_packages &&
+         a.options.apt_mirrors == b.options.apt_mirrors &&
+         a.options.apt_keyrings == b.options.apt_keyrings;
+}
+
+// Puts the system-packages layer (when the view asks for packages) below the plan's others:
+// `reuse` when given, else planned on the plan's base.
+Result<ImagePlan> AddSystemLayer(const PlanInputs& in, ImagePlan plan, const PlannedLayer* reuse) {
+  const ResolvedProject& p = *plan.project;
+  if (p.options.system_packages.empty()) return plan;
+  PlannedLayer layer;
+  if (reuse) {
+    layer = *reuse;
+  } else {
+    if (!in.system) return Internal("system-packages: no system context to fetch packages with");
+    SystemPackagesOptions o;
+    o.packages = p.options.system_packages;
+    o.mirrors = p.options.apt_mirrors.value_or(std::vector<std::string>{});
+    o.keyrings = p.options.apt_keyrings;
+    o.origin = "system-packages";
+    OCIFS_ASSIGN_OR_RETURN(SystemLayer s,
+                           PlanSystemPackages(plan.base, p.platform, o, *in.system, p.epoch));
+    for (const std::string& w : s.warnings) plan.warnings.push_back("system-packages: " + w);
+    layer = {kSystemLayer, s.created_by, s.tar};
+  }
+  plan.layers.insert(plan.layers.begin(), std::move(layer));
+  return plan;
+}
+
 // The plans of every platform of `project` (ForPlatform views), each through ApplyPlugins:
 // `base_of` gives a platform's base, `reuse_dependencies` an unchanged dependencies layer the
 // view may keep (or null; see PlanImage). Platforms with the same dependencies directory share
@@ -29,7 +63,8 @@ Result<ImagePlan> PlanPlatforms(
     const PlanInputs& in, const ResolvedProject& project,
     const std::function<Result<BaseImage>(const Platform&)>& base_of,
     const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_dependencies,
-    const PlanDirectoryHook& on_directory = {}) {
+    const PlanDirectoryHook& on_directory = {},
+    const std::function<const PlannedLayer*(const ResolvedProject&)>& reuse_system = {}) {
   const bool several = project.platforms.size() > 1;
   std::vector<ImagePlan> plans;
   plans.reserve(project.platforms.size());  // `reuse` below points into it
@@ -46,6 +81,9 @@ Result<ImagePlan> PlanPlatforms(
     // The watcher follows the first platform's directories (the project tree is the same).
     auto plan = PlanImage(view, std::move(base).value(), reuse,
                           plans.empty() ? on_directory : PlanDirectoryHook());
+    if (plan.ok())
+      plan =
+          AddSystemLayer(in, std::move(plan).value(), reuse_system ? reuse_system(*view) : nullptr);
     if (plan.ok()) plan = ApplyPlugins(in, std::move(plan).value());
     if (!plan.ok()) return fail(plan.status());
     plans.push_back(std::move(plan).value());
@@ -211,16 +249,20 @@ Result<ImagePlan> Replan(const PlanInputs& in, const ImagePlan& served, bool dep
       return nullptr;
     return ReusableDependencies(*b, view);
   };
-  return PlanPlatforms(in, project, base_of, reuse);
+  auto reuse_system = [&](const ResolvedProject& view) -> const PlannedLayer* {
+    const ImagePlan* b = before(view.platform);
+    if (b == nullptr || !SameSystemPackages(*b->project, view)) return nullptr;
+    return FindLayer(*b, kSystemLayer);
+  };
+  return PlanPlatforms(in, project, base_of, reuse, {}, reuse_system);
 }
 
 const PlannedLayer* ReusableDependencies(const ImagePlan& earlier, const ResolvedProject& view) {
   const ResolvedProject& e = *earlier.project;
   if (!view.deps || !e.deps || view.deps->host_path != e.deps->host_path ||
-      view.python != e.python || view.strict != e.strict || earlier.layers.empty() ||
-      earlier.layers.front().name != "dependencies")
+      view.python != e.python || view.strict != e.strict)
     return nullptr;
-  return &earlier.layers.front();
+  return FindLayer(earlier, "dependencies");
 }
 
 Result<ImagePlan> ApplyPlugins(const PlanInputs& in, ImagePlan plan) {
@@ -235,12 +277,14 @@ Result<ImagePlan> ApplyPlugins(const PlanInputs& in, ImagePlan plan) {
                                         [](const auto& c) { return !c.exclude.empty(); });
       if (excluded) {
         // Pack the application again under the new rules; the dependencies layer stays.
-        std::optional<PlannedLayer> kept;
+        std::optional<PlannedLayer> kept, system;
         if (const PlannedLayer* deps = FindLayer(plan, "dependencies")) kept = *deps;
+        if (const PlannedLayer* s = FindLayer(plan, kSystemLayer)) system = *s;
         std::vector<std::string> warnings = std::move(plan.warnings);
         OCIFS_ASSIGN_OR_RETURN(
             plan, PlanImage(std::make_shared<const ResolvedProject>(std::move(project)),
                             std::move(plan.base), kept ? &*kept : nullptr));
+        if (system) plan.layers.insert(plan.layers.begin(), std::move(*system));
         plan.warnings = std::move(warnings);
       } else {
         plan.project = std::make_shared<const ResolvedProject>(std::move(project));

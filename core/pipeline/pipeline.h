@@ -1,6 +1,11 @@
 // The planning pipeline, the one place that turns inputs into an image plan:
 //
-//   inputs -> ResolveProject -> base source -> PlanImage -> plugins -> checks -> plan
+//   inputs -> ResolveProject -> base source -> PlanImage -> system packages -> plugins -> checks
+//   -> plan
+//
+// System packages (`system-packages`) are a layer below the dependencies, planned against the
+// platform's base (PlanSystemPackages); a later generation keeps the served one while the
+// packages, mirrors and keyrings asked for stay the same.
 //
 // for each platform of the project. Every command (`build`, `inspect`, `push`), a mount's first
 // plan and every later generation's plan (Replan) go through it. It owns the two choices they
@@ -25,12 +30,16 @@ namespace ocifs {
 
 class PluginHost;       // plugin_host.h
 class RegistryContext;  // registry_source.h
+struct SystemContext;   // system_packages.h
 
 struct PlanInputs : ProjectInputs {
   // The loaded plugins (plugin_host.h) that every plan of this project goes through; may be null.
   std::shared_ptr<PluginHost> plugins;
   // How registry bases are pulled (registry_source.h); null: a registry base is an error.
   std::shared_ptr<RegistryContext> registry;
+  // How system packages are fetched and cached (system_packages.h); null: `system-packages` is
+  // an error.
+  std::shared_ptr<const SystemContext> system;
 };
 
 // `scratch`, `oci:PATH[:TAG]` (see OpenLayoutBase), or an image reference pulled through

@@ -413,6 +413,13 @@ ocifs_result ReadBaseBlobThunk(void* host, ocifs_str digest, uint64_t offset, vo
   for (const auto& l : st->plan->base.layers) {
     if (l.descriptor.digest.str() == View(digest)) blob = l.blob.get();
   }
+  // The system-packages layer, named by its content key (see SystemLayerFacts).
+  std::optional<TarBlob> system;
+  if (const PlannedLayer* l = FindLayer(*st->plan, "system-packages");
+      blob == nullptr && l != nullptr && l->tar->CacheKey().str() == View(digest)) {
+    system.emplace(l->tar);
+    blob = &*system;
+  }
   return ReadBlobInto(blob, offset, buf, len, read);
 }
 
@@ -772,6 +779,14 @@ std::string FactsJson(const ProjectState& st) {
     base_layers.push_back({{"digest", l.descriptor.digest.str()},
                            {"mediaType", l.descriptor.media_type},
                            {"size", l.descriptor.size}});
+  }
+  // The system-packages layer is below the project's too: plugins read it as a base layer. Its
+  // digest is unknown until it is hashed, so it is named by its cache key, which names its bytes
+  // as surely (equal keys, equal bytes).
+  if (const PlannedLayer* l = FindLayer(*st.plan, "system-packages")) {
+    base_layers.push_back({{"digest", l->tar->CacheKey().str()},
+                           {"mediaType", kMediaTypeOciLayer},
+                           {"size", l->tar->size()}});
   }
   facts["base"] = {{"reference", base.reference},
                    {"digest", base.manifest_digest ? json(base.manifest_digest->str()) : json()},

@@ -151,6 +151,13 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   for (const auto& p : high.exclude) out.exclude.push_back(p);
   for (const auto& p : high.include) out.include.push_back(p);
   for (const auto& [k, v] : high.platform_deps) SetKeyValue(out.platform_deps, k, v);
+  take(out.apt_mirrors, high.apt_mirrors);
+  for (auto [to, from] : {std::pair{&out.system_packages, &high.system_packages},
+                          std::pair{&out.apt_keyrings, &high.apt_keyrings}}) {
+    for (const auto& item : *from) {
+      if (std::find(to->begin(), to->end(), item) == to->end()) to->push_back(item);
+    }
+  }
   out.registry_mirrors = high.registry_mirrors;
   for (const auto& m : low.registry_mirrors) {
     if (std::find(out.registry_mirrors.begin(), out.registry_mirrors.end(), m) ==
@@ -208,6 +215,12 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       } else {
         return TypeError(file, n, key, "a string or an array of strings");
       }
+    } else if (key == "system-packages") {
+      OCIFS_ASSIGN_OR_RETURN(o.system_packages, AsStringList(file, n, key, false));
+    } else if (key == "apt-mirror") {
+      OCIFS_ASSIGN_OR_RETURN(o.apt_mirrors, AsStringList(file, n, key, true));
+    } else if (key == "apt-keyring") {
+      OCIFS_ASSIGN_OR_RETURN(o.apt_keyrings, AsStringList(file, n, key, true));
     } else if (key == "python") {
       OCIFS_ASSIGN_OR_RETURN(o.python, AsString(file, n, key));
     } else if (key == "platform") {
@@ -267,11 +280,11 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       if (!n.is_boolean()) return TypeError(file, n, key, "true or false");
       o.strict = *n.value<bool>();
     } else {
-      return InvalidArgument(
-          fmt::format("{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
-                      "registry-mirror, workdir, env, label, expose, "
-                      "user, entrypoint, cmd, exclude, include, healthcheck, strict, plugins)",
-                      Where(file, n), key));
+      return InvalidArgument(fmt::format(
+          "{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
+          "registry-mirror, workdir, env, label, expose, user, entrypoint, cmd, exclude, "
+          "include, healthcheck, strict, plugins, system-packages, apt-mirror, apt-keyring)",
+          Where(file, n), key));
     }
   }
   return o;

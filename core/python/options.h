@@ -3,8 +3,9 @@
 //
 // Precedence, lowest first: detection (project.h, plugins) < `[tool.ocifs]` < flags. Merge()
 // implements the last two: a scalar set in `high` replaces `low`; env, labels, per-platform deps
-// and plugin settings merge key by key (high wins); expose and exclude are unions; registry
-// mirrors too, high's first. Relative paths from pyproject.toml
+// and plugin settings merge key by key (high wins); expose, exclude, system packages and apt
+// keyrings are unions; registry mirrors too, high's first; apt mirrors set in `high` replace
+// `low`'s. Relative paths from pyproject.toml
 // are relative to the project directory, those from flags to the working directory; callers make
 // them absolute before merging.
 //
@@ -69,6 +70,12 @@ struct ImageOptions {
   std::optional<bool> strict;
   std::optional<Healthcheck> healthcheck;
   PluginSettings plugins;
+  // Debian packages for a layer above the base: "libpq5", "ffmpeg=7:5.1.*" (checked when the
+  // system layer is planned, core/system/system_packages.h).
+  std::vector<std::string> system_packages;
+  // apt archives that replace the base's sources: "URL" or "URL SUITE COMPONENT...".
+  std::optional<std::vector<std::string>> apt_mirrors;
+  std::vector<std::string> apt_keyrings;  // keyring files trusted beside the base's
 };
 
 ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);

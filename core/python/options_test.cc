@@ -106,6 +106,12 @@ TEST(OptionsTest, MergeFlagsOverFile) {
   flags.platform_deps = {{"linux/arm64", "/flag/arm"}};
   file.registry_mirrors = {"m1.example", "m2.example"};
   flags.registry_mirrors = {"m2.example", "m3.example"};
+  file.system_packages = {"libpq5", "libmagic1"};
+  flags.system_packages = {"libmagic1", "ffmpeg=7:5.1.*"};
+  file.apt_mirrors = std::vector<std::string>{"http://file.example/debian"};
+  flags.apt_mirrors = std::vector<std::string>{"http://flag.example/debian"};
+  file.apt_keyrings = {"/p/keys/a.gpg"};
+  flags.apt_keyrings = {"/w/b.asc"};
   ImageOptions m = Merge(file, flags);
   EXPECT_EQ(m.tags, std::vector<std::string>{"file"});  // not given as a flag: the file's
   EXPECT_EQ(m.python, "3.12");                          // flag wins
@@ -118,6 +124,11 @@ TEST(OptionsTest, MergeFlagsOverFile) {
   // The flags' mirrors first, then the file's others.
   EXPECT_EQ(m.registry_mirrors,
             (std::vector<std::string>{"m2.example", "m3.example", "m1.example"}));
+  // System packages and keyrings add up; the flags' apt mirrors replace the file's.
+  EXPECT_EQ(m.system_packages, (std::vector<std::string>{"libpq5", "libmagic1", "ffmpeg=7:5.1.*"}));
+  EXPECT_EQ(m.apt_mirrors, (std::vector<std::string>{"http://flag.example/debian"}));
+  EXPECT_EQ(m.apt_keyrings, (std::vector<std::string>{"/p/keys/a.gpg", "/w/b.asc"}));
+  EXPECT_EQ(Merge(file, ImageOptions{}).apt_mirrors, file.apt_mirrors);
 }
 
 TEST(OptionsTest, AddDepsOption) {
@@ -162,6 +173,9 @@ exclude = "docs"
 strict = true
 deps = [".venv", "linux/arm64=vendor/arm64"]
 registry-mirror = ["mirror.example/hub", "ghcr.io=localhost:5000"]
+system-packages = ["libpq5", "ffmpeg=7:5.1.*"]
+apt-mirror = "http://127.0.0.1:8080/debian"
+apt-keyring = ["keys/archive.gpg"]
 )");
   auto o = OptionsFromToml(t, "pyproject.toml");
   ASSERT_TRUE(o.ok()) << o.status().message();
@@ -178,6 +192,9 @@ registry-mirror = ["mirror.example/hub", "ghcr.io=localhost:5000"]
   EXPECT_EQ(o->platform_deps, (KeyValues{{"linux/arm64", "vendor/arm64"}}));
   EXPECT_EQ(o->registry_mirrors,
             (std::vector<std::string>{"mirror.example/hub", "ghcr.io=localhost:5000"}));
+  EXPECT_EQ(o->system_packages, (std::vector<std::string>{"libpq5", "ffmpeg=7:5.1.*"}));
+  EXPECT_EQ(o->apt_mirrors, (std::vector<std::string>{"http://127.0.0.1:8080/debian"}));
+  EXPECT_EQ(o->apt_keyrings, (std::vector<std::string>{"keys/archive.gpg"}));
 }
 
 TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
@@ -196,6 +213,9 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
       {"deps = [\"linux/arm64=\"]",
        "pyproject.toml:1:9: [tool.ocifs] `deps`: `linux/arm64=` names no"},
       {"deps = 3", "pyproject.toml:1:8: [tool.ocifs] `deps`"},
+      {"system-packages = \"libpq5\"", "pyproject.toml:1:19: [tool.ocifs] `system-packages`"},
+      {"system-packages = [\"libpq5\", 5]", "pyproject.toml:1:30: [tool.ocifs] `system-packages`"},
+      {"apt-mirror = 8080", "pyproject.toml:1:14: [tool.ocifs] `apt-mirror`"},
       {"registry-mirror = [\"mirror\"]",
        "pyproject.toml:1:20: [tool.ocifs] `registry-mirror`: registry mirror `mirror`: `mirror` is "
        "not a registry host"},

@@ -165,6 +165,7 @@ void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
   if (o.deps) o.deps = Absolute(dir, *o.deps);
   for (auto& [platform, deps] : o.platform_deps) deps = Absolute(dir, deps);
   if (o.base) o.base = AbsoluteBase(*o.base, dir);
+  for (std::string& keyring : o.apt_keyrings) keyring = Absolute(dir, keyring);
 }
 
 // "version = 3.11.4" or "version_info = 3.11.4.final.0" in pyvenv.cfg -> "3.11".

@@ -219,7 +219,7 @@ Result<SystemLayer> PlanSystemPackages(const BaseImage& base, const Platform& pl
 
   SystemLayer out;
   std::optional<Record> record;
-  if (!options.refresh) {
+  if (!context.refresh) {
     if (std::optional<std::string> text = ReadIfThere(record_path)) record = RecordOf(*text);
   }
   AptSetup setup;

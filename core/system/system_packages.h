@@ -33,7 +33,6 @@ struct SystemPackagesOptions {
   std::vector<std::string> mirrors;   // apt-mirror: each "URL" or "URL SUITE COMPONENT..."
   std::vector<std::string> keyrings;  // apt-keyring: keyring files of this machine
   std::string origin;                 // where the request was written, for messages
-  bool refresh = false;               // resolve again even when a record is cached
 };
 
 struct SystemContext {
@@ -41,6 +40,8 @@ struct SystemContext {
   RetryPolicy retry;
   std::string cache_dir;  // the digest cache's directory; apt's files go below it
   bool offline = false;
+  bool refresh = false;  // resolve again even when a record is cached (--refresh-packages)
+  std::shared_ptr<const void> keep;  // what must live as long as the context (a temporary cache)
 };
 
 struct SystemLayer {
