@@ -23,6 +23,8 @@ packages=(
   procps util-linux openssl iproute2 zstd
   # system packages: apt signatures are checked with gpgv; the tests sign their archive with gpg
   gpg gpgv
+  # the system-packages tests build their apt archive: dpkg-scanpackages (dpkg-dev), apt-ftparchive
+  dpkg-dev apt-utils xz-utils
   # a registry on 127.0.0.1 to pull bases from and copy artifacts to; htpasswd for its Basic auth
   docker-registry apache2-utils
 )

@@ -67,10 +67,13 @@ class Resolver {
         const Package* p = held->second.front();
         if (!request.version_pattern.empty() &&
             !MatchesVersionPattern(p->version, request.version_pattern)) {
-          return InvalidArgument("package " + Quote(request.name) + chain + ": " + Holder(p) + " " +
-                                 Quote(p->Id()) +
-                                 ", and ocifs adds packages beside the base's, it "
-                                 "does not replace them");
+          if (!base_.contains(p))
+            return InvalidArgument("package " + Quote(request.name) + chain +
+                                   ": an earlier request chose " + Quote(p->Id()) +
+                                   ", which the version asked for does not match");
+          return InvalidArgument(
+              "package " + Quote(request.name) + chain + ": the base has " + Quote(p->Id()) +
+              ", and ocifs adds packages beside the base's, it does not replace them");
         }
         if (base_.contains(p)) out.in_base.push_back(p->Id());
         continue;

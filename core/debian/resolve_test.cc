@@ -249,6 +249,13 @@ TEST(ResolveTest, Table) {
        "ocifs "
        "adds packages beside the base's"},
       {{"nosuch"}, "", "", "package `nosuch` (requested as `nosuch`) is not in the index"},
+      {{"libpq5", "libpq5=15.3*"},
+       "",
+       "",
+       "package `libpq5` (requested as `libpq5=15.3*`): an earlier request chose `libpq5 "
+       "15.5-0+deb12u1`, which "
+       "the version asked for does not match"},
+      {{"libpq5", "libpq5=15.5*"}, kPqChain + "libpq5 15.5-0+deb12u1", "", ""},
       {{"libpq5=16.*"},
        "",
        "",
