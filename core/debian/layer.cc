@@ -335,6 +335,15 @@ Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& package
         g.mode = 0755;
       generated.push_back(std::move(g));
     }
+    // ld.so finds libraries in Debian's multiarch directories without /etc/ld.so.cache (they are
+    // its built-in search path); a directory named in ld.so.conf.d is searched only through the
+    // cache, which ldconfig would rebuild and ocifs does not.
+    for (const TarHeader& h : p.contents.entries) {
+      if (h.type == '0' && h.name.starts_with("etc/ld.so.conf.d/"))
+        plan.warnings.push_back(id + ": `/" + h.name +
+                                "` adds library directories that only /etc/ld.so.cache "
+                                "(ldconfig, not run) makes known: set LD_LIBRARY_PATH for them");
+    }
     if (auto it = p.contents.info.find("postinst"); it != p.contents.info.end()) {
       if (std::optional<std::string> line = UnhandledScriptLine(it->second))
         plan.warnings.push_back(

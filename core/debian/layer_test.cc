@@ -53,6 +53,7 @@ class SystemLayerTest : public testing::Test {
     const fs::path tools = dir_ / "src/demo-tools";
     Write(tools / "usr/bin/demo-tool", "#!/bin/sh\n", fs::perms(0755));
     Write(tools / "usr/share/doc/demo/README", "tools' own\n");
+    Write(tools / "etc/ld.so.conf.d/demo-tools.conf", "/usr/lib/demo-tools\n");
     Write(tools / "DEBIAN/control",
           "Package: demo-tools\nVersion: 1.2.3-1\nArchitecture: amd64\nMaintainer: ocifs "
           "<test@ocifs.invalid>\n"
@@ -143,6 +144,9 @@ TEST_F(SystemLayerTest, TheLayerIsWhatDpkgWouldHaveUnpacked) {
                 "`demo-tools_1.2.3-1_amd64.deb`: `/usr/share/doc/demo/README` is shipped by "
                 "libdemo1 too; "
                 "libdemo1's is kept",
+                "`demo-tools_1.2.3-1_amd64.deb`: `/etc/ld.so.conf.d/demo-tools.conf` adds library "
+                "directories that only /etc/ld.so.cache (ldconfig, not run) makes known: set "
+                "LD_LIBRARY_PATH for them",
                 "`demo-tools_1.2.3-1_amd64.deb`: its postinst is not run, and it does more than "
                 "ldconfig: "
                 "`update-alternatives --install /usr/bin/dt dt /usr/bin/demo-tool 10`"}));
