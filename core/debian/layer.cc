@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "core/debian/control.h"
-#include "core/oci/layer.h"
 #include "core/support/digest.h"
 #include "core/support/text.h"
 
@@ -247,26 +246,32 @@ Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& package
                                         std::shared_ptr<const DebTree> debs) {
   SystemLayerPlan plan;
   std::map<std::string, std::string> owner;  // layer name -> package that shipped it
+  // The layer's order: every directory first (sorted, so parents come first), then each
+  // package's other entries in its data.tar's order, so that reading the layer in order reads
+  // each package's data.tar once, front to back; then dpkg's files.
+  std::map<std::string, TarEntry> directories;
   std::vector<TarEntry> entries;
-  std::string status = std::string(TrimSpace(base.dpkg_status));
   std::vector<TarEntry> generated;
+  std::string status = std::string(TrimSpace(base.dpkg_status));
 
   auto normalize = [&](const std::string& name) -> std::string {
-    const size_t slash = name.find('/');
-    const std::string top = name.substr(0, slash);
-    if (!base.merged_usr.contains(top)) return name;
-    return "usr/" + name;
+    const std::string top = name.substr(0, name.find('/'));
+    return base.merged_usr.contains(top) ? "usr/" + name : name;
+  };
+  auto directory = [&](std::string name, uint32_t mode, uint32_t uid, uint32_t gid) {
+    TarEntry d;
+    d.name = name;
+    d.type = TarEntry::Type::kDirectory;
+    d.mode = mode;
+    d.uid = uid;
+    d.gid = gid;
+    directories.emplace(std::move(name), std::move(d));  // the first package's mode wins
   };
 
   for (const LayerPackage& p : packages) {
     const std::string& sha = p.package.sha256;
     const std::string id = DebName(p.package);
-    std::map<std::string, const TarHeader*> by_name;  // for hardlinks: the package's own names
-    std::map<std::string, int> link_count;
-    for (const TarHeader& h : p.contents.entries) {
-      by_name[h.name] = &h;
-      if (h.type == '1') ++link_count[h.link];
-    }
+    std::map<std::string, std::string> emitted;  // the package's data.tar name -> layer name
     std::string list = "/.\n";
     for (const TarHeader& h : p.contents.entries) {
       if (h.name.empty()) continue;
@@ -275,50 +280,48 @@ Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& package
         plan.warnings.push_back(id + ": `/" + h.name + "` is a device or FIFO, left out");
         continue;
       }
-      if (base.merged_usr.contains(h.name) && h.type == '5') continue;  // the base's link stays
+      if (h.type == '5') {
+        if (!base.merged_usr.contains(h.name)) directory(normalize(h.name), h.mode, h.uid, h.gid);
+        continue;  // a directory the base links into usr/: the base's link stays
+      }
       TarEntry e;
       e.name = normalize(h.name);
       e.mode = h.mode;
       e.uid = h.uid;
       e.gid = h.gid;
-      switch (h.type) {
-        case '5':
-          e.type = TarEntry::Type::kDirectory;
-          break;
-        case '2':
-          e.type = TarEntry::Type::kSymlink;
-          e.link = h.link;
-          break;
-        case '0':
-        case '1': {
-          const TarHeader* content = &h;
-          if (h.type == '1') {
-            auto it = by_name.find(h.link);
-            if (it == by_name.end() || it->second->type != '0')
-              return Corrupt(id + ": hardlink `/" + h.name + "` names `/" + h.link +
-                             "`, which is no file of it");
-            content = it->second;
-          }
-          e.type = TarEntry::Type::kFile;
-          e.size = content->size;
-          e.tree = debs;
-          e.source_path = DebTree::SourcePath(sha, content->offset, content->size);
-          e.source_info = DebTree::SourceInfo(sha, content->offset, content->size);
-          // Names of one file: LinkHardlinks makes the later ones hardlinks again.
-          if (h.type == '1' || link_count.contains(h.name)) e.source_info.nlink = 2;
-          break;
+      if (h.type == '2') {
+        e.type = TarEntry::Type::kSymlink;
+        e.link = h.link;
+      } else if (h.type == '1' && emitted.contains(h.link)) {
+        e.type = TarEntry::Type::kHardlink;  // to an earlier entry, as tar requires
+        e.link = emitted[h.link];
+      } else if (h.type == '0' || h.type == '1') {
+        const TarHeader* content = &h;
+        if (h.type == '1') {  // its first name was left out (another package's): a copy
+          auto it =
+              std::find_if(p.contents.entries.begin(), p.contents.entries.end(),
+                           [&](const TarHeader& o) { return o.name == h.link && o.type == '0'; });
+          if (it == p.contents.entries.end())
+            return Corrupt(id + ": hardlink `/" + h.name + "` names `/" + h.link +
+                           "`, which is no file of it");
+          content = &*it;
         }
-        default:
-          return Unsupported(id + ": `/" + h.name + "` has tar type '" + std::string(1, h.type) +
-                             "'");
+        e.type = TarEntry::Type::kFile;
+        e.size = content->size;
+        e.tree = debs;
+        e.source_path = DebTree::SourcePath(sha, content->offset, content->size);
+        e.source_info = DebTree::SourceInfo(sha, content->offset, content->size);
+      } else {
+        return Unsupported(id + ": `/" + h.name + "` has tar type '" + std::string(1, h.type) +
+                           "'");
       }
       auto [it, fresh] = owner.emplace(e.name, p.package.name);
       if (!fresh) {
-        if (e.type != TarEntry::Type::kDirectory)
-          plan.warnings.push_back(id + ": `/" + e.name + "` is shipped by " + it->second +
-                                  " too; " + it->second + "'s is kept");
+        plan.warnings.push_back(id + ": `/" + e.name + "` is shipped by " + it->second + " too; " +
+                                it->second + "'s is kept");
         continue;
       }
+      if (h.type == '0') emitted[h.name] = e.name;
       entries.push_back(std::move(e));
     }
 
@@ -351,27 +354,34 @@ Result<SystemLayerPlan> PlanSystemLayer(const std::vector<LayerPackage>& package
     }
   }
   generated.push_back(Generated("var/lib/dpkg/status", status + "\n"));
+  std::sort(generated.begin(), generated.end(),
+            [](const TarEntry& a, const TarEntry& b) { return a.name < b.name; });
 
-  // Parents the packages did not ship (a path moved into usr/ whose usr/ dir another package has).
-  std::set<std::string> present;
-  for (const TarEntry& e : entries) present.insert(e.name);
-  const size_t shipped = entries.size();
-  for (size_t i = 0; i < shipped; ++i) {
-    const std::string name = entries[i].name;
-    for (size_t slash = name.find('/'); slash != std::string::npos;
-         slash = name.find('/', slash + 1)) {
-      std::string parent = name.substr(0, slash);
-      if (!present.insert(parent).second) continue;
-      TarEntry d;
-      d.name = std::move(parent);
-      d.type = TarEntry::Type::kDirectory;
-      d.mode = 0755;
-      entries.push_back(std::move(d));
+  // Every parent directory, root-owned 0755 where no package shipped it (a path moved into usr/).
+  for (const auto* list : {&entries, &generated}) {
+    for (const TarEntry& e : *list) {
+      for (size_t slash = e.name.find('/'); slash != std::string::npos;
+           slash = e.name.find('/', slash + 1))
+        directory(e.name.substr(0, slash), 0755, 0, 0);
     }
   }
-  SortAndLinkEntries(entries);
-  OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(entries, std::move(generated)));
-  plan.entries = std::move(entries);
+  for (const auto& [name, d] : std::map<std::string, TarEntry>(directories)) {
+    for (size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1))
+      directory(name.substr(0, slash), 0755, 0, 0);
+  }
+  for (const auto& [name, d] : directories) {
+    if (owner.contains(name))
+      return Unsupported("`/" + name + "` is a directory in one package and not in " + owner[name]);
+    plan.entries.push_back(d);
+  }
+  for (TarEntry& e : entries) plan.entries.push_back(std::move(e));
+  for (TarEntry& g : generated) {
+    if (owner.contains(g.name))
+      return Unsupported("`/" + g.name + "`, which ocifs writes for dpkg, is shipped by " +
+                         owner[g.name]);
+    plan.entries.push_back(std::move(g));
+  }
   return plan;
 }
 

@@ -4,7 +4,9 @@
 //   DebTree:         a Tree whose files are the members of .deb data.tars, read by decompressing
 //                    on demand. It opens each .deb through a DebOpener (the cache, or a fetch)
 //                    and checks it against the index's SHA256 and Size before reading a byte.
-//   PlanSystemLayer: the entries, in the layer's order:
+//   PlanSystemLayer: the entries: every directory first (sorted), then each package's files,
+//                    links and hardlinks in its data.tar's order (so a read of the layer in order
+//                    decompresses each package once), then dpkg's files; and what they hold:
 //   - each package's data.tar members, modes, owners and symlinks as the package has them;
 //     paths under a directory the base links into /usr (bin, sbin, lib, lib64, ...) moved into
 //     usr/, as dpkg on a merged-/usr system leaves them; the root and those directories left out;

@@ -37,6 +37,19 @@ class StringStream : public ByteStream {
   size_t at_ = 0;
 };
 
+// A path of the archive as a URL's: each segment percent-encoded ("1%3a5.44" is a file name a
+// local archive may have, and `+` is read as a space by some servers).
+std::string UrlPath(std::string_view path) {
+  std::string out;
+  for (size_t start = 0; start <= path.size();) {
+    const size_t slash = std::min(path.find('/', start), path.size());
+    if (start > 0) out += '/';
+    out += UrlEncode(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
 std::optional<std::string> ReadCached(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -225,7 +238,7 @@ Result<std::shared_ptr<File>> AptClient::OpenDeb(const debian::Package& p) {
     if (setup_.offline)
       return Status(Code::kFailedPrecondition,
                     fmt::format("`{}` is not in the cache, and --offline is set", name));
-    const std::string url = p.archive + "/" + p.filename;
+    const std::string url = p.archive + "/" + UrlPath(p.filename);
     const std::string what = fmt::format("`{}` from `{}`", name, url);
     Status written = WriteFileAtomically(
         path,

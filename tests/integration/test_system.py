@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import unittest
+import urllib.parse
 
 from itlib import (BASE, OCIFS, Mount, assert_layout_ok, assert_sboms_ok, read_bytes, read_json, run, runc_run,
                    sha256_of, write_text)
@@ -203,7 +204,7 @@ cmd = ["python3", "-c", "import ctypes; print(ctypes.CDLL('libpq.so.5'))"]
             layer, manifest = self.system_layer(m.path)
             self.assertEqual(sha256_of(layer), os.path.basename(layer))
             first = read_json(f"{m.path}/index.json")
-        fetched = [r for r in self.archive.requests if r.endswith(".deb")]
+        fetched = [urllib.parse.unquote(r) for r in self.archive.requests if r.endswith(".deb")]
         self.assertEqual(sorted(os.path.basename(r) for r in fetched),
                          sorted(os.path.basename(p) for p in glob.glob(f"{self.debs}/*.deb")))
 
