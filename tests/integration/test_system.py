@@ -8,6 +8,7 @@ import errno
 import functools
 import glob
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import unittest
 import urllib.parse
 
 from itlib import (BASE, OCIFS, Mount, assert_layout_ok, assert_sboms_ok, read_bytes, read_json, run, runc_run,
-                   sha256_of, write_text)
+                   sha256_of, wait_until, write_text)
 
 CACHE = os.environ.get("OCIFS_TEST_CACHE", "/var/cache/ocifs-tests")
 REQUEST = "libpq5"  # PostgreSQL's client library: a chain of 9 libraries a minbase lacks
@@ -217,6 +218,42 @@ cmd = ["python3", "-c", "import ctypes; print(ctypes.CDLL('libpq.so.5'))"]
             self.assertEqual(sha256_of(layer), os.path.basename(layer))
         self.assertEqual(self.archive.requests, [])
         self.archive = Archive(self.debs, self.gnupg)  # for tearDown
+
+    def test_from_the_bases_own_sources(self):
+        """No mirror: the base's sources.list (deb.debian.org, as debootstrap wrote it) and its own
+        Debian archive keyring, as a user of a Debian base gets them."""
+        write_text(f"{self.project}/pyproject.toml",
+                   read_bytes(f"{self.project}/pyproject.toml").decode().replace(
+                       f'apt-mirror = "{self.archive.url}"\n', ""))
+        out = f"{self.cache}/out"
+        run([OCIFS, "build", self.project, "-o", out, *self.args()])
+        assert_layout_ok(self, out)
+        self.assertEqual(self.archive.requests, [])
+        text, _ = runc_run(out, "latest", ["sh", "-c", "ldd /usr/lib/x86_64-linux-gnu/libpq.so.5; "
+                                                       f"dpkg-query -W -f '${{Status}}' {REQUEST}"])
+        self.assertNotIn("not found", text)
+        self.assertIn("install ok installed", text)
+
+    def test_live_generations_keep_or_replan_the_layer(self):
+        def generation(mnt):
+            return json.loads(run([OCIFS, "status", mnt, "--json"]).stdout)["generation"]
+
+        with Mount(self.project, *self.args()) as m:
+            first, _ = self.system_layer(m.path)
+            requests = len(self.archive.requests)
+            # An application edit: the served system layer is kept, nothing asked of the archive.
+            write_text(f"{self.project}/app.py", "print('edited')\n")
+            wait_until(lambda: generation(m.path) == 2, 30, "generation 2")
+            second, _ = self.system_layer(m.path)
+            self.assertEqual(os.path.basename(second), os.path.basename(first))
+            self.assertEqual(len(self.archive.requests), requests)
+            # Another request in pyproject.toml: planned again, a smaller layer (libldap's chain only).
+            self.write_project(["libldap-2.5-0"])
+            wait_until(lambda: generation(m.path) == 3, 60, "generation 3")
+            third, manifest = self.system_layer(m.path)
+            self.assertNotEqual(os.path.basename(third), os.path.basename(first))
+            self.assertLess(os.path.getsize(third), os.path.getsize(first))
+            self.assertEqual(sha256_of(third), os.path.basename(third))
 
     def test_a_deb_tampered_after_planning_is_eio_never_other_bytes(self):
         with Mount(self.project, *self.args()) as m:
