@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/debian/decompress.h"
+#include "core/debian/layer.h"
 #include "core/support/atomic_file.h"
 #include "core/support/private_dir.h"
 
@@ -234,7 +235,17 @@ Result<std::shared_ptr<File>> AptClient::OpenDeb(const debian::Package& p) {
   const std::string name = p.name + "_" + p.version + "_" + p.arch + ".deb";
   if (!IsLowerHex64(p.sha256)) return Internal("package " + p.Id() + " has no SHA256");
   const std::string path = dir + "/" + p.sha256;
-  if (!fs::exists(path)) {
+  // A cached file that is not the package (damaged on disk) is dropped and fetched again.
+  if (fs::exists(path)) {
+    OCIFS_ASSIGN_OR_RETURN(std::unique_ptr<Tree> tree, OpenPosixTree(dir));
+    OCIFS_ASSIGN_OR_RETURN(std::unique_ptr<File> file, tree->Open(p.sha256));
+    Status s = debian::VerifyDebFile(*file, p);
+    if (s.ok()) return std::shared_ptr<File>(std::move(file));
+    if (setup_.offline) return s.WithContext("the cache");
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+  {
     if (setup_.offline)
       return Status(Code::kFailedPrecondition,
                     fmt::format("`{}` is not in the cache, and --offline is set", name));

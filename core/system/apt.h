@@ -57,7 +57,8 @@ class AptClient {
   // an archive cannot be reached, kFailedPrecondition offline with nothing cached for a source.
   Result<AptIndex> LoadIndex();
 
-  // The verified .deb of `p`, from the cache or downloaded into it.
+  // The verified .deb of `p`: from the cache when the file there is it (a damaged one is fetched
+  // again; offline it is kCorrupt), else downloaded into it.
   Result<std::shared_ptr<File>> OpenDeb(const debian::Package& p);
 
   uint64_t bytes_fetched() const { return bytes_fetched_; }

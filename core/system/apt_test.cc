@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "core/debian/gpg_test_util.h"
@@ -71,7 +72,8 @@ class AptClientTest : public testing::Test {
         "libc6 (>= 2.34)\n"
         "Filename: pool/main/d/demo/libdemo1_1.2.3-1_amd64.deb\nSize: " +
         std::to_string(deb_.size()) + "\nSHA256: " + Digest::Of(deb_).hex() +
-        "\n\nPackage: demo-doc\nVersion: 1:1.2.3+dfsg-1\nArchitecture: all\nFilename: pool/main/d/demo/"
+        "\n\nPackage: demo-doc\nVersion: 1:1.2.3+dfsg-1\nArchitecture: all\nFilename: "
+        "pool/main/d/demo/"
         // as `apt-get download` names a file, and so a local archive's Filename
         "demo-doc_1%3a1.2.3+dfsg-1_all.deb\nSize: 10\nSHA256: " +
         std::string(64, 'b') + "\n";
@@ -236,16 +238,30 @@ TEST_F(AptClientTest, DebsAreResumedVerifiedAndKept) {
   EXPECT_TRUE(Client(/*offline=*/true).OpenDeb(pkg).ok());
   EXPECT_TRUE(archive_->seen.empty());
 
+  // Damaged in the cache: offline it is refused, online fetched again.
+  const std::string cached = cache_.path() + "/cache/apt/debs/" + pkg.sha256;
+  {
+    std::string bytes = ReadFileOrDie(cached);
+    bytes[100] ^= 1;
+    std::ofstream(cached, std::ios::binary) << bytes;
+  }
+  EXPECT_EQ(Client(/*offline=*/true).OpenDeb(pkg).status().code(), Code::kCorrupt);
+  auto again = Client().OpenDeb(pkg);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(archive_->seen, (std::vector<std::string>{url}));
+  EXPECT_EQ(ReadFileOrDie(cached), deb_);
+
   // A .deb that is not what the index says is refused and not kept. Its URL's path is
   // percent-encoded: the `%` and `+` of the file name are the name's own.
   Package other = index->packages[1];
-  archive_->files[std::string(kUri) + "/pool/main/d/demo/demo-doc_1%253a1.2.3%2Bdfsg-1_all.deb"] = "0123456789";
+  archive_->files[std::string(kUri) + "/pool/main/d/demo/demo-doc_1%253a1.2.3%2Bdfsg-1_all.deb"] =
+      "0123456789";
   auto bad = Client().OpenDeb(other);
   EXPECT_EQ(bad.status().code(), Code::kCorrupt) << bad.status().message();
-  EXPECT_NE(
-      bad.status().message().find("`demo-doc_1:1.2.3+dfsg-1_all.deb` from `" + std::string(kUri) +
-                                  "/pool/main/d/demo/demo-doc_1%253a1.2.3%2Bdfsg-1_all.deb`: the bytes hash to"),
-      std::string::npos)
+  EXPECT_NE(bad.status().message().find(
+                "`demo-doc_1:1.2.3+dfsg-1_all.deb` from `" + std::string(kUri) +
+                "/pool/main/d/demo/demo-doc_1%253a1.2.3%2Bdfsg-1_all.deb`: the bytes hash to"),
+            std::string::npos)
       << bad.status().message();
   EXPECT_FALSE(std::filesystem::exists(cache_.path() + "/cache/apt/debs/" + other.sha256));
   EXPECT_EQ(Client(/*offline=*/true).OpenDeb(other).status().code(), Code::kFailedPrecondition);

