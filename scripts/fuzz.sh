@@ -16,11 +16,11 @@ fi
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DOCIFS_FUZZ=ON \
   -DOCIFS_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_pyproject fuzz_ignore fuzz_python_source
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_pyproject fuzz_ignore fuzz_python_source fuzz_debian_index fuzz_deb
 
 work=$(mktemp -d /tmp/ocifs-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-for name in pyproject ignore python_source; do
+for name in pyproject ignore python_source debian_index deb; do
   fuzzer=$root/build-fuzz/fuzz/fuzz_$name
   # New inputs go to a scratch copy of the corpus: the repository's stays as committed.
   mkdir -p "$work/$name"
