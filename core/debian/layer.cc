@@ -51,8 +51,7 @@ std::string DebName(const Package& p) {
 
 }  // namespace
 
-// ---- DebTree
-// -------------------------------------------------------------------------------------
+// ---- DebTree ------------------------------------------------------------------------------------
 
 DebTree::DebTree(const std::vector<LayerPackage>& packages, DebOpener open)
     : open_(std::move(open)) {
@@ -178,8 +177,7 @@ Status DebTree::ReadData(const std::string& sha256, uint64_t offset,
   return Status::Ok();
 }
 
-// ---- PlanSystemLayer
-// -----------------------------------------------------------------------------
+// ---- PlanSystemLayer ----------------------------------------------------------------------------
 
 std::optional<std::string> UnhandledScriptLine(std::string_view script) {
   static constexpr std::string_view kExact[] = {

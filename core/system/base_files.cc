@@ -54,8 +54,9 @@ bool IsAptFile(std::string_view p) {
   return p == "var/lib/dpkg/status" || p == "etc/apt/sources.list" || p == "etc/apt/trusted.gpg" ||
          (InDir(p, "etc/apt/sources.list.d/") &&
           (p.ends_with(".list") || p.ends_with(".sources"))) ||
-         (InDir(p, "etc/apt/trusted.gpg.d/") && (p.ends_with(".gpg") || p.ends_with(".asc"))) ||
-         (InDir(p, "usr/share/keyrings/") && (p.ends_with(".gpg") || p.ends_with(".asc")));
+         ((InDir(p, "etc/apt/trusted.gpg.d/") || InDir(p, "usr/share/keyrings/") ||
+           InDir(p, "etc/apt/keyrings/")) &&
+          (p.ends_with(".gpg") || p.ends_with(".asc") || p.ends_with(".pgp")));
 }
 
 Result<BaseFiles> ReadBaseFiles(const BaseImage& base,

@@ -31,7 +31,9 @@ Result<BaseFiles> ReadBaseFiles(const BaseImage& base,
                                 uint64_t max_file = 64 << 20);
 
 // The paths apt and dpkg need: var/lib/dpkg/status, etc/apt/sources.list, sources.list.d/*.list
-// and *.sources, etc/apt/trusted.gpg, trusted.gpg.d/*, usr/share/keyrings/*.
+// and *.sources, etc/apt/trusted.gpg, and the keyrings (.gpg, .asc, and .pgp as trixie's
+// debian-archive-keyring names them) in etc/apt/trusted.gpg.d/, etc/apt/keyrings/ and
+// usr/share/keyrings/.
 bool IsAptFile(std::string_view path);
 
 }  // namespace ocifs

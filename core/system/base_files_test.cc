@@ -76,7 +76,9 @@ TEST(BaseFilesTest, AptFiles) {
        {"var/lib/dpkg/status", "etc/apt/sources.list", "etc/apt/sources.list.d/debian.sources",
         "etc/apt/sources.list.d/pgdg.list", "etc/apt/trusted.gpg",
         "etc/apt/trusted.gpg.d/debian-archive-bookworm-stable.asc",
-        "usr/share/keyrings/debian-archive-keyring.gpg"}) {
+        "usr/share/keyrings/debian-archive-keyring.gpg",
+        "usr/share/keyrings/debian-archive-keyring.pgp",  // trixie's name
+        "etc/apt/keyrings/docker.asc"}) {
     EXPECT_TRUE(IsAptFile(yes)) << yes;
   }
   for (const char* no :
