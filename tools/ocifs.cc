@@ -345,16 +345,6 @@ bool DaemonServes(int pid, const std::string& real) {
 }
 
 // `mountpoint` (for mount) is one of the places no plugin is loaded from, with the project.
-// A new directory under $TMPDIR (or /tmp) that only this user may enter.
-Result<std::string> TemporaryDirectory(const std::string& prefix) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" + prefix + "-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr)
-    return ocifs::ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
-  return pattern;
-}
-
 // Paths are made absolute here, from the working directory the command started in: a mount's
 // daemon works from `/`, and every later generation reads the project again.
 Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& flags,
@@ -390,14 +380,10 @@ Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& f
   system->refresh = flags.refresh_packages;
   if (flags.cache.disabled) {
     // The packages still need a place: a directory of this run's, removed with the context.
-    OCIFS_ASSIGN_OR_RETURN(std::string dir, TemporaryDirectory("ocifs-apt"));
-    system->cache_dir = dir;
-    system->keep = std::shared_ptr<const void>(new std::string(dir), [](const void* p) {
-      const auto* path = static_cast<const std::string*>(p);
-      std::error_code ec;
-      std::filesystem::remove_all(*path, ec);
-      delete path;
-    });
+    OCIFS_ASSIGN_OR_RETURN(ocifs::ScratchDir dir, ocifs::ScratchDir::Make("ocifs-apt"));
+    auto scratch = std::make_shared<ocifs::ScratchDir>(std::move(dir));
+    system->cache_dir = scratch->path();
+    system->keep = std::move(scratch);
   } else {
     system->cache_dir = flags.cache.Dir();
   }

@@ -10,33 +10,12 @@
 #include <span>
 
 #include "core/support/atomic_file.h"
+#include "core/support/private_dir.h"
 #include "core/support/text.h"
 #include "ocifs/subprocess.hpp"
 
 namespace ocifs::debian {
 namespace {
-
-// A directory of our own under $TMPDIR (or /tmp), removed with what is in it.
-class ScratchDir {
- public:
-  static Result<ScratchDir> Make() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ocifs-gpgv-XXXXXX";
-    if (!::mkdtemp(pattern.data()))
-      return ErrnoStatus(errno, "directory `" + pattern + "`", "make");
-    return ScratchDir(pattern);
-  }
-  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, "")) {}
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
 
 Status WriteNew(const std::string& path, std::string_view bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -112,7 +91,7 @@ Result<std::string> VerifyClearsigned(std::string_view message,
                                       const std::vector<Keyring>& keyrings, std::string_view what) {
   if (keyrings.empty())
     return Corrupt(std::string(what) + ": no trusted keyring to check its signature with");
-  OCIFS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Make());
+  OCIFS_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Make("ocifs-gpgv"));
   std::vector<std::string> argv = {"gpgv", "--homedir", dir.path(), "--status-fd", "1"};
   for (size_t i = 0; i < keyrings.size(); ++i) {
     OCIFS_ASSIGN_OR_RETURN(std::string key,

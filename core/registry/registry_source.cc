@@ -159,13 +159,9 @@ Status RegistryContext::EnsureDirectories() {
   std::lock_guard lock(mu_);
   if (!blob_dir_.empty()) return Status::Ok();
   if (dir_.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ocifs-blobs-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      return ErrnoStatus(errno, fmt::format("`{}`", pattern), "mkdtemp");
-    dir_ = pattern;
-    private_dir_ = true;
+    OCIFS_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make("ocifs-blobs"));
+    dir_ = scratch.path();
+    scratch_ = std::move(scratch);
   } else {
     // The cache: the user's alone, or refused (core/support/private_dir.h).
     auto root = OpenPrivateDir(dir_, LooseMode::kTighten, /*make_parents=*/true);
@@ -176,13 +172,6 @@ Status RegistryContext::EnsureDirectories() {
   if (ec) return Status(Code::kIo, fmt::format("`{}/blobs/sha256`: {}", dir_, ec.message()));
   blob_dir_ = dir_ + "/blobs/sha256";
   return Status::Ok();
-}
-
-RegistryContext::~RegistryContext() {
-  if (private_dir_) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 }
 
 Result<BaseImage> RegistryContext::Resolve(const std::string& reference, const Platform& platform,

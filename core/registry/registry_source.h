@@ -25,11 +25,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/oci/base.h"
 #include "core/registry/registry.h"
+#include "core/support/private_dir.h"
 
 namespace ocifs {
 
@@ -40,7 +42,6 @@ class RegistryContext {
       RegistryOptions options, std::string cache_dir,
       std::shared_ptr<HttpTransport> transport = nullptr,
       std::shared_ptr<const CredentialStore> credentials = nullptr);
-  ~RegistryContext();
   RegistryContext(const RegistryContext&) = delete;
   RegistryContext& operator=(const RegistryContext&) = delete;
 
@@ -58,9 +59,9 @@ class RegistryContext {
 
   std::shared_ptr<RegistryClient> client_;         // shared with the lazy blobs it made
   std::shared_ptr<RegistryClient> mirror_client_;  // for mirrors: fewer attempts
-  std::string dir_;                                // the cache directory (or the private one)
+  std::string dir_;                                // the cache directory (or scratch_'s)
   std::string blob_dir_;                           // dir_/blobs/sha256
-  bool private_dir_ = false;
+  std::optional<ScratchDir> scratch_;              // with no cache: this context's own
   bool offline_ = false;
   std::mutex mu_;
   std::map<std::string, BaseImage> resolved_;  // by "reference platform"

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -94,6 +96,34 @@ Result<std::string> ReadFileAt(int dir_fd, std::string_view name, std::string_vi
     out.append(buf, static_cast<size_t>(n_read));
   }
   return out;
+}
+
+Result<ScratchDir> ScratchDir::Make(std::string_view prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      fmt::format("{}/{}-XXXXXX", tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", prefix);
+  if (::mkdtemp(pattern.data()) == nullptr)
+    return ErrnoStatus(errno, fmt::format("directory `{}`", pattern), "make");
+  return ScratchDir(std::move(pattern));
+}
+
+ScratchDir::ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, "")) {}
+
+ScratchDir& ScratchDir::operator=(ScratchDir&& other) noexcept {
+  if (this != &other) {
+    Remove();
+    path_ = std::exchange(other.path_, "");
+  }
+  return *this;
+}
+
+ScratchDir::~ScratchDir() { Remove(); }
+
+void ScratchDir::Remove() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+  path_.clear();
 }
 
 }  // namespace ocifs

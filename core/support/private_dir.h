@@ -39,4 +39,21 @@ Result<UniqueFd> OpenExistingPrivateDir(const std::string& path);
 // it is missing.
 Result<std::string> ReadFileAt(int dir_fd, std::string_view name, std::string_view what);
 
+// A directory of this process's, made by mkdtemp (mode 0700) as `$TMPDIR/PREFIX-XXXXXX` (`/tmp`
+// when TMPDIR is unset or empty), and removed with everything in it when the object dies.
+// Move-only.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> Make(std::string_view prefix);
+  ScratchDir(ScratchDir&& other) noexcept;
+  ScratchDir& operator=(ScratchDir&& other) noexcept;
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+  void Remove();
+  std::string path_;
+};
+
 }  // namespace ocifs

@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "core/support/atomic_file.h"
@@ -123,6 +127,49 @@ TEST(PrivateDirTest, AtomicWritesNeverFollowAPlantedLink) {
   ASSERT_TRUE(WriteFileAtomicallyAt(dir->get(), "s.json", "{\"a\":1}\n", "s.json").ok());
   EXPECT_EQ(ReadFileOrDie(victim), "root's secret\n");
   EXPECT_EQ(ReadFileOrDie(t.path() + "/run/s.json"), "{\"a\":1}\n");
+}
+
+// Where a scratch directory is made, with which TMPDIR, and that it leaves nothing behind.
+TEST(ScratchDirTest, IsMadeUnderTmpdirPrivateAndRemovedWithItsContent) {
+  TempDir t;
+  const char* saved = std::getenv("TMPDIR");
+  const std::string restore = saved != nullptr ? saved : "";
+  struct Case {
+    std::optional<std::string> tmpdir;  // nullopt: unset
+    std::string parent;
+  };
+  const std::vector<Case> cases = {{t.path(), t.path()}, {"", "/tmp"}, {std::nullopt, "/tmp"}};
+  for (const Case& c : cases) {
+    if (c.tmpdir) {
+      ::setenv("TMPDIR", c.tmpdir->c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+    std::string path;
+    {
+      auto dir = ScratchDir::Make("ocifs-unit");
+      ASSERT_TRUE(dir.ok()) << dir.status().message();
+      path = dir->path();
+      EXPECT_EQ(fs::path(path).parent_path().string(), c.parent);
+      EXPECT_TRUE(fs::path(path).filename().string().starts_with("ocifs-unit-"));
+      EXPECT_EQ(ModeOf(path), 0700u);
+      std::ofstream(path + "/f") << "x";
+      fs::create_directories(path + "/a/b");
+      ScratchDir moved = std::move(*dir);  // the moved-from object removes nothing
+      EXPECT_TRUE(moved.path() == path && dir->path().empty());
+    }
+    EXPECT_FALSE(fs::exists(path)) << path;
+  }
+  ::setenv("TMPDIR", (t.path() + "/missing").c_str(), 1);
+  auto missing = ScratchDir::Make("ocifs-unit");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(t.path() + "/missing/ocifs-unit-"), std::string::npos)
+      << missing.status().message();
+  if (saved != nullptr) {
+    ::setenv("TMPDIR", restore.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
 }
 
 }  // namespace
