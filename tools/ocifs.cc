@@ -809,7 +809,7 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
   if (!cache.ok()) return Fail(cache.status());
   options.cache = cache->get();
 
-  std::unique_ptr<ocifs::PushSource> source;
+  std::unique_ptr<ocifs::LayoutSource> source;
   if (from_mount) {
     std::error_code ec;
     std::string dir = std::filesystem::canonical(pf.mount, ec).string();

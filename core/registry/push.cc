@@ -1,9 +1,5 @@
 #include "core/registry/push.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -17,110 +13,10 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxManifestBytes = 4 << 20;
 constexpr char kBaseName[] = "org.opencontainers.image.base.name";
 
 std::string Mib(uint64_t bytes) {
   return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
-}
-
-// A blob file read with pread; the pusher checks what it reads against the digest.
-class FileBlob : public Blob {
- public:
-  FileBlob(int fd, uint64_t size, std::string path)
-      : fd_(fd), size_(size), path_(std::move(path)) {}
-  ~FileBlob() override { ::close(fd_); }
-  FileBlob(const FileBlob&) = delete;
-  FileBlob& operator=(const FileBlob&) = delete;
-  uint64_t size() const override { return size_; }
-  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
-    size_t done = 0;
-    while (done < out.size()) {
-      ssize_t n =
-          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus(errno, fmt::format("`{}`", path_), "read");
-      if (n == 0) return Status(Code::kChanged, fmt::format("`{}` shrank while read", path_));
-      done += static_cast<size_t>(n);
-    }
-    return Status::Ok();
-  }
-
- private:
-  const int fd_;
-  const uint64_t size_;
-  const std::string path_;
-};
-
-class DirectorySource : public PushSource {
- public:
-  explicit DirectorySource(std::string dir) : dir_(std::move(dir)) {}
-
-  Result<std::vector<IndexEntry>> Index() const override {
-    const std::string path = dir_ + "/index.json";
-    OCIFS_ASSIGN_OR_RETURN(auto blob, OpenFile(path, std::nullopt));
-    std::string text(blob->size(), '\0');
-    OCIFS_RETURN_IF_ERROR(blob->ReadAt(0, std::as_writable_bytes(std::span(text))));
-    return ParseIndex(fmt::format("layout `{}`", dir_), text);
-  }
-
-  Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
-    return OpenFile(fmt::format("{}/blobs/sha256/{}", dir_, d.digest.hex()), d.size);
-  }
-
- private:
-  Result<std::shared_ptr<const Blob>> OpenFile(const std::string& path,
-                                               std::optional<uint64_t> size) const {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return ErrnoStatus(errno, fmt::format("`{}`", path), "open");
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return Corrupt(fmt::format("`{}` is not a regular file", path));
-    }
-    if (size && static_cast<uint64_t>(st.st_size) != *size) {
-      ::close(fd);
-      return Corrupt(fmt::format("`{}` has {} bytes, its descriptor says {}", path,
-                                 static_cast<uint64_t>(st.st_size), *size));
-    }
-    return std::shared_ptr<const Blob>(
-        std::make_shared<FileBlob>(fd, static_cast<uint64_t>(st.st_size), path));
-  }
-
-  const std::string dir_;
-};
-
-class GenerationSource : public PushSource {
- public:
-  explicit GenerationSource(std::shared_ptr<const Generation> gen) : gen_(std::move(gen)) {}
-  Result<std::vector<IndexEntry>> Index() const override { return gen_->index(); }
-  Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
-    auto it = gen_->blobs().find(d.digest.hex());
-    if (it == gen_->blobs().end())
-      return NotFound(fmt::format("blob {} is not in the image", d.digest.str()));
-    if (it->second->size() != d.size) {
-      return Corrupt(fmt::format("blob {} has {} bytes, its descriptor says {}", d.digest.str(),
-                                 it->second->size(), d.size));
-    }
-    return it->second;
-  }
-
- private:
-  std::shared_ptr<const Generation> gen_;
-};
-
-// A small blob (a manifest, an index, a config) read whole and checked.
-Result<std::string> ReadSmall(const PushSource& source, const Descriptor& d) {
-  if (d.size > kMaxManifestBytes) {
-    return Corrupt(fmt::format("{} {} has {} bytes, more than a manifest may", d.media_type,
-                               d.digest.str(), d.size));
-  }
-  OCIFS_ASSIGN_OR_RETURN(auto blob, source.Open(d));
-  std::string text(d.size, '\0');
-  OCIFS_RETURN_IF_ERROR(blob->ReadAt(0, std::as_writable_bytes(std::span(text))));
-  if (Digest::Of(text) != d.digest)
-    return Corrupt(fmt::format("blob {} does not hash to its digest", d.digest.str()));
-  return text;
 }
 
 Result<json> ParseObject(const std::string& text, const std::string& where) {
@@ -138,14 +34,6 @@ bool Resumable(const Status& s) { return s.code() == Code::kIo; }
 bool Restartable(const Status& s) { return s.code() == Code::kIo || s.code() == Code::kNotFound; }
 
 }  // namespace
-
-std::unique_ptr<PushSource> LayoutDirectory(std::string dir) {
-  return std::make_unique<DirectorySource>(std::move(dir));
-}
-
-std::unique_ptr<PushSource> GenerationLayout(std::shared_ptr<const Generation> gen) {
-  return std::make_unique<GenerationSource>(std::move(gen));
-}
 
 std::string_view OutcomeName(PushedBlob::Outcome outcome) {
   switch (outcome) {
@@ -220,7 +108,7 @@ namespace {
 // One push: the blob jobs, then the manifests.
 class Pusher {
  public:
-  Pusher(RegistryClient& client, const PushSource& source, const ImageReference& target,
+  Pusher(RegistryClient& client, const LayoutSource& source, const ImageReference& target,
          const PushOptions& options)
       : client_(client), source_(source), target_(target), o_(options) {}
 
@@ -265,7 +153,7 @@ class Pusher {
   Status UpdateFallbackTag(PushedReferrer& r);
 
   RegistryClient& client_;
-  const PushSource& source_;
+  const LayoutSource& source_;
   const ImageReference& target_;
   const PushOptions& o_;
   PushReport report_;
@@ -304,7 +192,7 @@ Result<PushReport> Pusher::Run() {
 
   std::optional<json> top_index;
   if (top.media_type == kMediaTypeOciIndex || top.media_type == kMediaTypeDockerList) {
-    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmall(source_, top));
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadManifestBlob(source_, top));
     OCIFS_ASSIGN_OR_RETURN(top_index, ParseObject(text, "image index " + top.digest.str()));
     if (!top_index->contains("manifests") || !(*top_index)["manifests"].is_array())
       return Corrupt(fmt::format("image index {}: no `manifests` array", top.digest.str()));
@@ -324,7 +212,7 @@ Result<PushReport> Pusher::Run() {
   std::vector<std::pair<const IndexEntry*, json>> artifact_manifests;
   for (const IndexEntry& a : index) {
     if (!a.is_artifact() || !a.ref_name.starts_with(source_tag + ".")) continue;
-    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmall(source_, a.descriptor));
+    OCIFS_ASSIGN_OR_RETURN(std::string text, ReadManifestBlob(source_, a.descriptor));
     OCIFS_ASSIGN_OR_RETURN(json m,
                            ParseObject(text, "artifact manifest " + a.descriptor.digest.str()));
     const std::string& name = a.ref_name;
@@ -393,7 +281,7 @@ Result<PushReport> Pusher::Run() {
 Status Pusher::AddImage(const Descriptor& d, const std::string& prefix) {
   Image img;
   img.source = d;
-  OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmall(source_, d));
+  OCIFS_ASSIGN_OR_RETURN(std::string text, ReadManifestBlob(source_, d));
   const std::string where = "image manifest " + d.digest.str();
   OCIFS_ASSIGN_OR_RETURN(img.manifest, ParseObject(text, where));
   if (!img.manifest.contains("layers") || !img.manifest["layers"].is_array())
@@ -726,7 +614,7 @@ Status Pusher::UpdateFallbackTag(PushedReferrer& r) {
 
 }  // namespace
 
-Result<PushReport> Push(RegistryClient& client, const PushSource& source,
+Result<PushReport> Push(RegistryClient& client, const LayoutSource& source,
                         const ImageReference& target, const PushOptions& options) {
   return Pusher(client, source, target, options).Run();
 }

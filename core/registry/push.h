@@ -50,27 +50,13 @@
 #include "core/oci/blob.h"
 #include "core/oci/digest_cache.h"
 #include "core/oci/generation.h"
+#include "core/oci/layout_source.h"
 #include "core/oci/reference.h"
 #include "core/registry/compress.h"
 #include "core/registry/registry.h"
 #include "core/support/status.h"
 
 namespace ocifs {
-
-// Where a push reads from: an OCI image layout.
-class PushSource {
- public:
-  virtual ~PushSource() = default;
-  // index.json's entries (see generation.h).
-  virtual Result<std::vector<IndexEntry>> Index() const = 0;
-  // The blob `d`. Its bytes are checked against d.digest as they are read.
-  virtual Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const = 0;
-};
-
-// A layout on disk, or a mount: `DIR/index.json`, `DIR/blobs/sha256/HEX`.
-std::unique_ptr<PushSource> LayoutDirectory(std::string dir);
-// A generation built in this process (`ocifs push PROJECT`).
-std::unique_ptr<PushSource> GenerationLayout(std::shared_ptr<const Generation> gen);
 
 struct PushOptions {
   std::string source_tag;         // index.json ref name of the image; empty: the first image
@@ -130,7 +116,7 @@ struct PushReport {
 };
 
 // Pushes `source`'s image to `target` (its domain and repository; the tags are options.tags).
-Result<PushReport> Push(RegistryClient& client, const PushSource& source,
+Result<PushReport> Push(RegistryClient& client, const LayoutSource& source,
                         const ImageReference& target, const PushOptions& options);
 
 }  // namespace ocifs

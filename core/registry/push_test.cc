@@ -234,7 +234,7 @@ class FakeDistribution : public HttpTransport {
   int next_id_ = 1;
 };
 
-class MapSource : public PushSource {
+class MapSource : public LayoutSource {
  public:
   std::string index;
   std::map<std::string, std::string> blobs;  // digest -> bytes
