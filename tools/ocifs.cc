@@ -27,12 +27,14 @@
 #include "core/image/image.h"
 #include "core/live/live.h"
 #include "core/live/mount_status.h"
+#include "core/oci/archive.h"
 #include "core/oci/digest_cache.h"
 #include "core/oci/layer.h"
 #include "core/pipeline/pipeline.h"
 #include "core/plugins/plugin_host.h"
 #include "core/registry/push.h"
 #include "core/registry/registry_source.h"
+#include "core/support/atomic_file.h"
 #include "core/support/private_dir.h"
 #include "core/system/system_packages.h"
 #include "fs/vfs.h"
@@ -729,6 +731,32 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
 }
 
 // `ocifs push`'s own flags (PROJECT mode also takes the image flags).
+// The layout a command reads whole (push, export): the ocifs mount or layout directory `mount`
+// when given, else PROJECT's image built here (digests from `cache`, which may be null).
+Result<std::unique_ptr<ocifs::LayoutSource>> LayoutOf(const std::string& project,
+                                                      const std::string& mount,
+                                                      const ImageFlags& flags, const CLI::App& app,
+                                                      ocifs::DigestCache* cache) {
+  if (!mount.empty()) {
+    std::error_code ec;
+    std::string dir = std::filesystem::canonical(mount, ec).string();
+    if (ec || !std::filesystem::is_regular_file(dir + "/index.json", ec)) {
+      return ocifs::NotFound(fmt::format(
+          "--mount `{}`: not an ocifs mount or OCI layout (no index.json there)", mount));
+    }
+    return ocifs::LayoutDirectory(dir);
+  }
+  OCIFS_ASSIGN_OR_RETURN(ocifs::PlanInputs in, Inputs(project, flags, app));
+  OCIFS_ASSIGN_OR_RETURN(ocifs::ImagePlan plan, Plan(in));
+  ocifs::HashProgress progress;
+  auto gen = WithProgressLine(progress, [&] {
+    return ocifs::BuildGeneration(plan, 1, {.progress = &progress, .cache = cache});
+  });
+  if (!gen.ok()) return gen.status();
+  PrintWarnings((*gen)->warnings());
+  return ocifs::GenerationLayout(*gen);
+}
+
 struct PushFlags {
   std::vector<std::string> args;  // [PROJECT] REF
   std::string mount, compression = "gzip", source_tag, chunk_size;
@@ -809,28 +837,8 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
   if (!cache.ok()) return Fail(cache.status());
   options.cache = cache->get();
 
-  std::unique_ptr<ocifs::LayoutSource> source;
-  if (from_mount) {
-    std::error_code ec;
-    std::string dir = std::filesystem::canonical(pf.mount, ec).string();
-    if (ec || !std::filesystem::is_regular_file(dir + "/index.json", ec)) {
-      return Fail(ocifs::NotFound(fmt::format(
-          "--mount `{}`: not an ocifs mount or OCI layout (no index.json there)", pf.mount)));
-    }
-    source = ocifs::LayoutDirectory(dir);
-  } else {
-    auto in = Inputs(pf.args.front(), flags, app);
-    if (!in.ok()) return Fail(in.status());
-    auto plan = Plan(*in);
-    if (!plan.ok()) return Fail(plan.status());
-    ocifs::HashProgress progress;
-    auto gen = WithProgressLine(progress, [&] {
-      return ocifs::BuildGeneration(*plan, 1, {.progress = &progress, .cache = cache->get()});
-    });
-    if (!gen.ok()) return Fail(gen.status());
-    PrintWarnings((*gen)->warnings());
-    source = ocifs::GenerationLayout(*gen);
-  }
+  auto source = LayoutOf(from_mount ? "" : pf.args.front(), pf.mount, flags, app, cache->get());
+  if (!source.ok()) return Fail(source.status());
 
   ocifs::RegistryOptions registry;
   registry.insecure = flags.insecure_registries;
@@ -860,7 +868,7 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
   sigaction(SIGTERM, &sa, nullptr);
   options.cancelled = &g_push_cancelled;
 
-  auto report = ocifs::Push(client, *source, *target, options);
+  auto report = ocifs::Push(client, **source, *target, options);
   if (!report.ok()) {
     return Fail(report.status().WithContext(
         fmt::format("push to `{}/{}`", target->domain, target->repository)));
@@ -871,6 +879,110 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
                target->repository.c_str(), fmt::format("{}", fmt::join(refs, ", ")).c_str(),
                report->root.digest.str().c_str(), report->Summary().c_str());
   if (pf.json) std::cout << report->ToJson().dump(2) << "\n";
+  return 0;
+}
+
+struct ExportFlags {
+  std::string project, mount, format = "oci-archive", output;
+
+  void Register(CLI::App& app) {
+    app.add_option("PROJECT", project, "Project directory (or --mount MNT)");
+    app.add_option("--mount", mount, "Export the image of this ocifs mount (or any OCI layout)");
+    app.add_option("--format", format,
+                   "oci-archive (an OCI layout as one tar) or docker-archive (for docker load, "
+                   "podman load) (default: oci-archive)");
+    app.add_option("--output,-o", output, "The archive to write; - for standard output")
+        ->required();
+  }
+};
+
+// The archive's bytes into `fd`; an error names `path`.
+ocifs::ArchiveSink FdSink(int fd, const std::string& path) {
+  return [fd, path](std::span<const std::byte> bytes) {
+    return ocifs::WriteAll(fd, bytes, fmt::format("`{}`", path));
+  };
+}
+
+// `ocifs export`: the image as one archive, streamed from the mount or the project. A file is
+// written under a temporary name beside it and renamed at the end, so a failed export leaves
+// nothing behind (and no earlier archive of that name half overwritten).
+int ExportCommand(const ExportFlags& ef, const ImageFlags& flags, const CLI::App& app) {
+  if (ef.project.empty() == ef.mount.empty()) {
+    return Fail(ocifs::InvalidArgument(
+        "export takes PROJECT, or --mount MNT for the image of a mount (not both)"));
+  }
+  ocifs::ArchiveOptions options;
+  auto format = ocifs::ParseArchiveFormat(ef.format, "--format");
+  if (!format.ok()) return Fail(format.status());
+  options.format = *format;
+  // `--tag TAG` or `--tag REPOSITORY:TAG`: the tags the archive holds; built from a project, the
+  // image is given those tags.
+  ImageFlags build_flags = flags;
+  build_flags.tags.clear();
+  for (const std::string& t : flags.tags) {
+    auto tag = ocifs::ParseArchiveTag(t, "--tag");
+    if (!tag.ok()) return Fail(tag.status());
+    Status valid = ocifs::ValidateTag(tag->ref_name).WithContext("--tag");
+    if (!valid.ok()) return Fail(valid);
+    options.tags.push_back(*tag);
+    build_flags.tags.push_back(tag->ref_name);
+  }
+  if (!flags.platform.empty() && flags.platform.find(',') == std::string::npos) {
+    auto platform = ocifs::ParsePlatform(flags.platform);
+    if (!platform.ok()) return Fail(platform.status().WithContext("--platform"));
+    options.platform = *platform;
+  }
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde != nullptr && *sde != '\0') {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(sde, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0) {
+      return Fail(ocifs::InvalidArgument(
+          fmt::format("SOURCE_DATE_EPOCH `{}`: seconds since 1970, a whole number", sde)));
+    }
+    options.mtime = v;
+  }
+  if (!ef.project.empty()) {
+    options.repository = ocifs::RepositoryName(
+        std::filesystem::path(Absolute(ef.project)).lexically_normal().filename().string());
+  }
+  const bool to_stdout = ef.output == "-";
+  if (to_stdout && ::isatty(STDOUT_FILENO)) {
+    return Fail(ocifs::InvalidArgument(
+        "--output -: standard output is a terminal; redirect it (`> image.tar`, `| docker load`)"));
+  }
+  auto cache = flags.cache.Open();
+  if (!cache.ok()) return Fail(cache.status());
+  auto source = LayoutOf(ef.project, ef.mount, build_flags, app, cache->get());
+  if (!source.ok()) return Fail(source.status());
+
+  std::string temp;
+  int fd = STDOUT_FILENO;
+  if (!to_stdout) {
+    const std::filesystem::path out = Absolute(ef.output);
+    temp = (out.parent_path() / ("." + out.filename().string() + ".ocifs-XXXXXX")).string();
+    fd = ::mkstemp(temp.data());
+    if (fd < 0) return Fail(ocifs::ErrnoStatus(errno, fmt::format("`{}`", ef.output), "create"));
+    ::fchmod(fd, 0644);
+  }
+  auto report = ocifs::WriteArchive(**source, options, FdSink(fd, ef.output));
+  Status done = report.ok() ? Status::Ok() : report.status();
+  if (!to_stdout) {
+    if (done.ok() && ::fsync(fd) != 0)
+      done = ocifs::ErrnoStatus(errno, fmt::format("`{}`", ef.output), "sync");
+    if (::close(fd) != 0 && done.ok())
+      done = ocifs::ErrnoStatus(errno, fmt::format("`{}`", ef.output), "close");
+    if (done.ok() && ::rename(temp.c_str(), Absolute(ef.output).c_str()) != 0)
+      done = ocifs::ErrnoStatus(errno, fmt::format("`{}`", ef.output), "rename into place");
+    if (!done.ok()) ::unlink(temp.c_str());
+  }
+  if (!done.ok()) return Fail(done.WithContext(fmt::format("export to `{}`", ef.output)));
+  const std::vector<std::string>& names =
+      options.format == ocifs::ArchiveFormat::kDocker ? report->repo_tags : report->ref_names;
+  std::fprintf(stderr, "ocifs: wrote %s (%s, %.1f MiB, %zu blobs): %s\n",
+               to_stdout ? "standard output" : ef.output.c_str(), ef.format.c_str(),
+               static_cast<double>(report->bytes) / (1 << 20), report->blobs,
+               fmt::format("{}", fmt::join(names, ", ")).c_str());
   return 0;
 }
 
@@ -1064,6 +1176,15 @@ int main(int argc, char** argv) {
   push_flags.Register(*push);
   push_image_flags.Register(*push);
 
+  auto* export_cmd = app.add_subcommand(
+      "export",
+      "Write PROJECT's image (or a mount's, with --mount) as one archive: oci-archive, or "
+      "docker-archive for docker load");
+  ExportFlags export_flags;
+  ImageFlags export_image_flags;
+  export_flags.Register(*export_cmd);
+  export_image_flags.Register(*export_cmd);
+
   auto* umount = app.add_subcommand("umount", "Unmount an ocifs mount");
   umount->add_option("MOUNTPOINT", mountpoint, "The mountpoint")->required();
 
@@ -1078,6 +1199,7 @@ int main(int argc, char** argv) {
   if (inspect->parsed()) return Inspect(project, inspect_flags, *inspect, digests);
   if (sbom->parsed()) return PrintSbom(project, sbom_format, sbom_flags, *sbom);
   if (push->parsed()) return PushCommand(push_flags, push_image_flags, *push);
+  if (export_cmd->parsed()) return ExportCommand(export_flags, export_image_flags, *export_cmd);
   if (umount->parsed()) return Umount(mountpoint);
   if (plugins->parsed()) return ListPlugins(plugin_flags, plugins_json);
   if (status->parsed()) return ShowStatus(mountpoint, status_json);

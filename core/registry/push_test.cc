@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/oci/layout_test_util.h"
 #include "core/registry/compress_test_util.h"
 #include "core/support/test_util.h"
 
@@ -232,23 +233,6 @@ class FakeDistribution : public HttpTransport {
   std::mutex mu_;
   std::map<std::string, Session> sessions_;
   int next_id_ = 1;
-};
-
-class MapSource : public LayoutSource {
- public:
-  std::string index;
-  std::map<std::string, std::string> blobs;  // digest -> bytes
-
-  Descriptor Add(const std::string& media_type, const std::string& bytes) {
-    blobs[Digest::Of(bytes).str()] = bytes;
-    return {media_type, Digest::Of(bytes), bytes.size()};
-  }
-  Result<std::vector<IndexEntry>> Index() const override { return ParseIndex("test", index); }
-  Result<std::shared_ptr<const Blob>> Open(const Descriptor& d) const override {
-    auto it = blobs.find(d.digest.str());
-    if (it == blobs.end()) return NotFound("no blob " + d.digest.str());
-    return std::shared_ptr<const Blob>(std::make_shared<MemoryBlob>(it->second));
-  }
 };
 
 // An image as ocifs lays it out: a gzip base layer (from `base` when given), two own layers
