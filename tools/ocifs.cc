@@ -144,7 +144,7 @@ struct PluginFlags {
 
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
-  std::vector<std::string> tags, env, labels, expose, exclude, include;
+  std::vector<std::string> tags, env, labels, expose, volumes, exclude, include;
   std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
   std::vector<std::string> system_packages, apt_mirrors, apt_keyrings;
   std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
@@ -192,6 +192,9 @@ struct ImageFlags {
     app.add_option("--env,-e", env, "Environment variable KEY=VALUE (repeatable)");
     app.add_option("--label,-l", labels, "Label KEY=VALUE (repeatable)");
     app.add_option("--expose", expose, "Port to expose: PORT[/tcp|udp|sctp] (repeatable)");
+    app.add_option("--volume", volumes,
+                   "A writable place beside /tmp and HOME, declared in the config's Volumes: an "
+                   "absolute path (repeatable)");
     app.add_option("--user,-u", user,
                    "User the image runs as: NAME or UID[:GID] (default: the base's, else 65532)");
     app.add_option("--entrypoint", entrypoint, "Entrypoint: a command line or a JSON array");
@@ -251,6 +254,10 @@ struct ImageFlags {
       auto n = ocifs::NormalizePort(port);
       if (!n.ok()) return n.status().WithContext("--expose");
       o.expose.push_back(*n);
+    }
+    for (const auto& v : volumes) {
+      OCIFS_RETURN_IF_ERROR(ocifs::ValidateVolume(v).WithContext("--volume"));
+      o.volumes.push_back(v);
     }
     if (given("--entrypoint")) {
       OCIFS_ASSIGN_OR_RETURN(o.entrypoint, ocifs::ParseCommand(entrypoint, "--entrypoint"));

@@ -62,6 +62,18 @@ std::string EffectiveUser(const ResolvedProject& p, const json& base_config) {
   return base_user.empty() ? kDefaultUser : base_user;
 }
 
+// HOME when ocifs chose the user (kDefaultUser) and neither the base's Env nor the image's sets
+// one: kDefaultHome. nullopt otherwise (the user's, or the base's, HOME stands).
+std::optional<std::string> DefaultHome(const ResolvedProject& p, const json& base_config) {
+  if (EffectiveUser(p, base_config) != kDefaultUser) return std::nullopt;
+  for (const auto& [k, v] : p.env) {
+    if (k == "HOME") return std::nullopt;
+  }
+  const json env = base_config.value("/config/Env"_json_pointer, json::array());
+  if (env.is_array() && GetEnv(env, "HOME")) return std::nullopt;
+  return std::string(kDefaultHome);
+}
+
 // Warns once when the (numeric, non-root) runtime user cannot read packed application files.
 void WarnUnreadable(const std::vector<TarEntry>& entries, const std::string& user,
                     std::vector<std::string>& warnings) {
@@ -254,6 +266,20 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   if (!packed.ok()) return packed.status().WithContext("application layer");
   for (auto& w : packed->warnings) plan.warnings.push_back(w);
   WarnUnreadable(packed->entries, EffectiveUser(p, base.config), plan.warnings);
+  if (auto home = DefaultHome(p, base.config)) {
+    // The default user's HOME, its own (the root file system may be read-only; it is a volume).
+    const std::string name = home->substr(1);
+    const bool packed_there = std::any_of(packed->entries.begin(), packed->entries.end(),
+                                          [&](const TarEntry& e) { return e.name == name; });
+    if (!packed_there) {
+      TarEntry dir;
+      dir.name = name;
+      dir.type = TarEntry::Type::kDirectory;
+      dir.mode = 0700;
+      dir.uid = dir.gid = kDefaultUid;
+      OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, {std::move(dir)}));
+    }
+  }
   if (p.strict && plan.warnings.size() > p.warnings.size()) {
     return InvalidArgument(plan.warnings.back() + " (an error with --strict)");
   }
@@ -427,7 +453,16 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
     SetEnv(env, "PATH", path + ":" + GetEnv(env, "PATH").value_or(kDefaultPath));
   }
   for (const auto& [k, v] : p.env) SetEnv(env, k, v);
+  if (auto home = DefaultHome(p, plan.base.config)) SetEnv(env, "HOME", *home);
   c["Env"] = env;
+  // The writable places of a read-only root file system: /tmp, HOME, the user's volumes.
+  json volumes = c.value("Volumes", json::object());
+  if (!volumes.is_object()) volumes = json::object();
+  volumes["/tmp"] = json::object();
+  if (auto home = GetEnv(env, "HOME"); home && ValidateVolume(*home).ok())
+    volumes[*home] = json::object();
+  for (const auto& v : p.volumes) volumes[v] = json::object();
+  c["Volumes"] = volumes;
   if (p.entrypoint) {
     c["Entrypoint"] = *p.entrypoint;
     // As in a Dockerfile: a new ENTRYPOINT resets the base's CMD.

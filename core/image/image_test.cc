@@ -56,9 +56,9 @@ json BlobJson(const Generation& g, const Digest& d) {
 // kTarFormatVersion (tar.h) when it is the tar, and update these after checking the new bytes
 // with `ocifs build` + `tar -tvf`.
 constexpr char kGoldenAppLayer[] =
-    "sha256:e96326c38b1caf92ba89fc45133508409b789dba5c15b2bec2d611f87e64652a";
+    "sha256:fa9a51ed330337b94aa30d51934f052782c4706ce459a9914b387be0457b611f";
 constexpr char kGoldenManifest[] =
-    "sha256:f4904cdfabae39a3a422c322db033906e2090ea732407a15d708021536316abf";
+    "sha256:e3ad055e56d5b86c857a1b07239cdd059892d7586b46caec973d7e910b68d0eb";
 
 TEST(ImageTest, GoldenDigests) {
   TempDir d;
@@ -180,6 +180,76 @@ TEST(ImageTest, HistoryHasOneEntryPerLayerWhateverTheBaseRecorded) {
 
 // A base whose PYTHON_VERSION (the official images set it) is not the image's Python, or is
 // excluded by requires-python, is a warning that names both.
+// What a read-only root file system leaves writable: /tmp and HOME (the default user's own, in
+// the application layer) as Volumes, and the user's volumes.
+TEST(ImageTest, WritablePlacesOfAReadOnlyRootAreVolumes) {
+  struct Case {
+    std::string name;
+    ImageOptions flags;
+    std::optional<std::string> home;  // Env's HOME; nullopt: none
+    std::vector<std::string> volumes;
+    bool home_dir;  // home/nonroot in the application layer, the default user's, 0700
+  };
+  auto with = [](auto set) {
+    ImageOptions o;
+    set(o);
+    return o;
+  };
+  const std::vector<Case> cases = {
+      {"default user", {}, "/home/nonroot", {"/home/nonroot", "/tmp"}, true},
+      {"a user of the project's",
+       with([](ImageOptions& o) { o.user = "1000:1000"; }),
+       std::nullopt,
+       {"/tmp"},
+       false},
+      {"HOME set",
+       with([](ImageOptions& o) {
+         o.env = {{"HOME", "/data"}};
+       }),
+       "/data",
+       {"/data", "/tmp"},
+       false},
+      {"volumes of the user's",
+       with([](ImageOptions& o) {
+         o.volumes = {"/app/instance", "/tmp"};
+       }),
+       "/home/nonroot",
+       {"/app/instance", "/home/nonroot", "/tmp"},
+       true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir d;
+    WriteFixture(d);
+    auto g = Build(d.path(), c.flags);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    const json config = BlobJson(**g, (*g)->config_digest())["config"];
+    std::optional<std::string> home;
+    for (const json& e : config["Env"]) {
+      if (e.get<std::string>().starts_with("HOME=")) home = e.get<std::string>().substr(5);
+    }
+    EXPECT_EQ(home, c.home);
+    EXPECT_NE(std::find(config["Env"].begin(), config["Env"].end(), "TMPDIR=/tmp"),
+              config["Env"].end());
+    std::vector<std::string> volumes;
+    for (const auto& [k, v] : config["Volumes"].items()) volumes.push_back(k);
+    EXPECT_EQ(volumes, c.volumes);
+    const auto* app = dynamic_cast<const TarBlob*>(
+        (*g)->FindBlob((*g)->own_layers().back().descriptor.digest.hex()));
+    ASSERT_NE(app, nullptr);
+    const auto& entries = app->tar().entries();
+    auto it = std::find_if(entries.begin(), entries.end(),
+                           [](const TarEntry& e) { return e.name == "home/nonroot"; });
+    ASSERT_EQ(it != entries.end(), c.home_dir);
+    if (c.home_dir) {
+      EXPECT_EQ(it->type, TarEntry::Type::kDirectory);
+      EXPECT_EQ(it->mode, 0700u);
+      EXPECT_EQ(it->uid, 65532u);
+      EXPECT_EQ(it->gid, 65532u);
+    }
+  }
+}
+
 TEST(ImageTest, BaseFromOciLayoutIsMerged) {
   for (bool multi : {false, true}) {
     BaseLayout base(multi);

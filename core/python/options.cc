@@ -152,8 +152,9 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   for (const auto& p : high.include) out.include.push_back(p);
   for (const auto& [k, v] : high.platform_deps) SetKeyValue(out.platform_deps, k, v);
   take(out.apt_mirrors, high.apt_mirrors);
-  for (auto [to, from] : {std::pair{&out.system_packages, &high.system_packages},
-                          std::pair{&out.apt_keyrings, &high.apt_keyrings}}) {
+  for (auto [to, from] :
+       {std::pair{&out.system_packages, &high.system_packages},
+        std::pair{&out.apt_keyrings, &high.apt_keyrings}, std::pair{&out.volumes, &high.volumes}}) {
     for (const auto& item : *from) {
       if (std::find(to->begin(), to->end(), item) == to->end()) to->push_back(item);
     }
@@ -255,6 +256,12 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
         return TypeError(file, n, key, "an array of ports");
       }
       o.expose = std::move(ports);
+    } else if (key == "volume") {
+      OCIFS_ASSIGN_OR_RETURN(o.volumes, AsStringList(file, n, key, true));
+      for (const auto& v : o.volumes) {
+        OCIFS_RETURN_IF_ERROR(ValidateVolume(v).WithContext(
+            fmt::format("{}: [tool.ocifs] `volume`", Where(file, n))));
+      }
     } else if (key == "entrypoint") {
       OCIFS_ASSIGN_OR_RETURN(o.entrypoint, AsCommand(file, n, key));
     } else if (key == "cmd") {
@@ -282,8 +289,9 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
     } else {
       return InvalidArgument(fmt::format(
           "{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
-          "registry-mirror, workdir, env, label, expose, user, entrypoint, cmd, exclude, "
-          "include, healthcheck, strict, plugins, system-packages, apt-mirror, apt-keyring)",
+          "registry-mirror, workdir, env, label, expose, volume, user, entrypoint, cmd, "
+          "exclude, include, healthcheck, strict, plugins, system-packages, apt-mirror, "
+          "apt-keyring)",
           Where(file, n), key));
     }
   }
@@ -382,6 +390,28 @@ Result<std::string> NormalizePort(std::string_view text) {
         fmt::format("port `{}`: want PORT or PORT/tcp|udp|sctp with 1 <= PORT <= 65535", text));
   }
   return fmt::format("{}/{}", port, proto);
+}
+
+Status ValidateVolume(std::string_view path) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument(
+        fmt::format("volume `{}`: {} (an absolute path such as `/app/instance`)", path, why));
+  };
+  if (!path.starts_with('/')) return bad("not an absolute path");
+  if (path == "/") return bad("the root cannot be a volume");
+  if (path.ends_with('/')) return bad("ends with `/`");
+  for (char c : path) {
+    if (c == '\0' || c == '\n' || c == ':' || c == ',')
+      return bad("has `:`, `,`, a NUL or a newline");
+  }
+  for (std::string_view rest = path.substr(1); !rest.empty();) {
+    const size_t slash = rest.find('/');
+    const std::string_view part = rest.substr(0, slash);
+    if (part.empty() || part == "." || part == "..")
+      return bad("has an empty, `.` or `..` component");
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  return Status::Ok();
 }
 
 Status ValidateUser(std::string_view user) {

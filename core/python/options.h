@@ -4,10 +4,9 @@
 // Precedence, lowest first: detection (project.h, plugins) < `[tool.ocifs]` < flags. Merge()
 // implements the last two: a scalar set in `high` replaces `low`; env, labels, per-platform deps
 // and plugin settings merge key by key (high wins); expose, exclude, system packages and apt
-// keyrings are unions; registry mirrors too, high's first; apt mirrors set in `high` replace
-// `low`'s. Relative paths from pyproject.toml
-// are relative to the project directory, those from flags to the working directory; callers make
-// them absolute before merging.
+// keyrings and volumes are unions; registry mirrors too, high's first; apt mirrors set in `high`
+// replace `low`'s. Relative paths from pyproject.toml are relative to the project directory, those
+// from flags to the working directory; callers make them absolute before merging.
 //
 // Values; thread-compatible.
 #pragma once
@@ -60,6 +59,8 @@ struct ImageOptions {
   KeyValues env;
   KeyValues labels;
   std::vector<std::string> expose;
+  // Writable places beside /tmp and the user's HOME: the config's Volumes (see image.h).
+  std::vector<std::string> volumes;
   std::optional<std::string> user;
   std::optional<std::vector<std::string>> entrypoint;
   std::optional<std::vector<std::string>> cmd;
@@ -107,6 +108,9 @@ Status AddDepsOption(ImageOptions& o, std::string_view text, std::string_view wh
 Status AddPluginOption(PluginSettings& settings, std::string_view text);
 // "8000", "8000/tcp", "53/udp" -> "8000/tcp" form.
 Result<std::string> NormalizePort(std::string_view text);
+// A volume: an absolute, normalized path other than `/` (no `.`, `..` or empty components, no
+// trailing `/`); the error quotes it and says why.
+Status ValidateVolume(std::string_view path);
 // A tag as image-spec's ref.name grammar and the distribution spec's tag rule both accept.
 Status ValidateTag(std::string_view tag);
 

@@ -160,6 +160,34 @@ TEST(OptionsTest, AddDepsOption) {
   }
 }
 
+TEST(OptionsTest, ValidateVolume) {
+  struct Case {
+    std::string path;
+    std::string says;  // empty: valid
+  };
+  const Case cases[] = {
+      {"/app/instance", ""},
+      {"/var/cache/app", ""},
+      {"/home/nonroot", ""},
+      {"app/instance", "not an absolute path"},
+      {"", "not an absolute path"},
+      {"/", "the root cannot be a volume"},
+      {"/app/", "ends with `/`"},
+      {"/app//x", "has an empty, `.` or `..` component"},
+      {"/app/../etc", "has an empty, `.` or `..` component"},
+      {"/./app", "has an empty, `.` or `..` component"},
+      {"/data:rw", "has `:`, `,`, a NUL or a newline"},
+  };
+  for (const auto& c : cases) {
+    Status s = ValidateVolume(c.path);
+    EXPECT_EQ(s.ok(), c.says.empty()) << c.path;
+    if (!s.ok()) {
+      EXPECT_NE(s.message().find("volume `" + c.path + "`: " + c.says), std::string::npos)
+          << s.message();
+    }
+  }
+}
+
 TEST(OptionsTest, FromToml) {
   auto t = toml::parse(R"(
 tag = ["a", "b"]
@@ -176,6 +204,7 @@ registry-mirror = ["mirror.example/hub", "ghcr.io=localhost:5000"]
 system-packages = ["libpq5", "ffmpeg=7:5.1.*"]
 apt-mirror = "http://127.0.0.1:8080/debian"
 apt-keyring = ["keys/archive.gpg"]
+volume = ["/app/instance", "/var/cache/app"]
 )");
   auto o = OptionsFromToml(t, "pyproject.toml");
   ASSERT_TRUE(o.ok()) << o.status().message();
@@ -195,6 +224,7 @@ apt-keyring = ["keys/archive.gpg"]
   EXPECT_EQ(o->system_packages, (std::vector<std::string>{"libpq5", "ffmpeg=7:5.1.*"}));
   EXPECT_EQ(o->apt_mirrors, (std::vector<std::string>{"http://127.0.0.1:8080/debian"}));
   EXPECT_EQ(o->apt_keyrings, (std::vector<std::string>{"keys/archive.gpg"}));
+  EXPECT_EQ(o->volumes, (std::vector<std::string>{"/app/instance", "/var/cache/app"}));
 }
 
 TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
@@ -220,6 +250,8 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
        "pyproject.toml:1:20: [tool.ocifs] `registry-mirror`: registry mirror `mirror`: `mirror` is "
        "not a registry host"},
       {"registry-mirror = 5", "pyproject.toml:1:19: [tool.ocifs] `registry-mirror`"},
+      {"volume = [\"app\"]",
+       "pyproject.toml:1:10: [tool.ocifs] `volume`: volume `app`: not an absolute path"},
   };
   for (const auto& c : cases) {
     auto t = toml::parse(std::string_view(c.toml), std::string_view("pyproject.toml"));

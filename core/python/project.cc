@@ -1275,6 +1275,8 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
   // Env: ocifs's defaults, then the user's (which win key by key).
   SetKeyValue(r.env, "PYTHONDONTWRITEBYTECODE", "1");
   SetKeyValue(r.env, "PYTHONUNBUFFERED", "1");
+  // Where tempfile writes: the /tmp volume (image.h), also under a runtime that sets TMPDIR.
+  SetKeyValue(r.env, "TMPDIR", "/tmp");
   std::string pp;
   for (const auto& p : pythonpath) pp += (pp.empty() ? "" : ":") + p;
   SetKeyValue(r.env, "PYTHONPATH", pp);
@@ -1296,6 +1298,7 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
   for (const auto& [k, v] : o.labels) SetKeyValue(r.labels, k, v);
 
   r.expose = o.expose;
+  r.volumes = o.volumes;
   if (r.entrypoint_stated && r.expose.empty()) {
     for (const auto& [k, v] : r.env) {
       if (k == "PORT" && std::all_of(v.begin(), v.end(), ::isdigit) && !v.empty())

@@ -37,6 +37,10 @@ namespace ocifs {
 inline constexpr int64_t kDefaultEpoch = 0;
 // The user the image runs as when neither the base nor the user names one (distroless' nonroot).
 inline constexpr const char* kDefaultUser = "65532:65532";
+inline constexpr uint32_t kDefaultUid = 65532;
+// HOME of kDefaultUser (distroless' too): a directory of that user's in the application layer,
+// and a volume (image.h).
+inline constexpr const char* kDefaultHome = "/home/nonroot";
 // Where the dependencies layer puts its virtualenv-like prefix.
 inline constexpr const char* kDepsPrefix = "opt/venv";
 
@@ -110,6 +114,7 @@ struct ResolvedProject {
   std::vector<std::string> path_prepend;  // directories put in front of the base's PATH
   KeyValues labels;
   std::vector<std::string> expose;
+  std::vector<std::string> volumes;        // the user's (`volume`); image.h adds /tmp and HOME
   std::optional<Healthcheck> healthcheck;  // unset: the base's; empty test: disabled
   std::optional<std::string> user;         // unset: the base's, else kDefaultUser
   uint32_t file_uid = 0, file_gid = 0;     // owner of packed files

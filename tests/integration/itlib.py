@@ -216,10 +216,14 @@ class Container:
     The test reaches the container's ports with `http_get`, a client started inside the same
     namespace (so nothing is published on the host and parallel runs cannot collide), and runs
     commands inside it with `exec` (runc exec: the image's user, environment and working dir).
+
+    As a hardened runtime runs it (`docker run --read-only --tmpfs ...`): the root file system
+    read-only, a tmpfs on each of the image's Volumes (/tmp for everyone, as docker's --tmpfs
+    makes it; others the process user's own, mode 0700); `readonly=False` runs it writable.
     """
 
-    def __init__(self, layout, tag="latest"):
-        self.layout, self.tag = layout, tag
+    def __init__(self, layout, tag="latest", readonly=True):
+        self.layout, self.tag, self.readonly = layout, tag, readonly
         self.work = tempfile.mkdtemp(prefix="ocifs-it-ctr-")
         self.id = f"ocifs-it-{os.getpid()}-{time.monotonic_ns()}"
         self.netns = self.id
@@ -245,6 +249,15 @@ class Container:
         namespaces = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "network"]
         namespaces.append({"type": "network", "path": f"/var/run/netns/{self.netns}"})
         cfg["linux"]["namespaces"] = namespaces
+        if self.readonly:
+            cfg["root"]["readonly"] = True
+            user = cfg["process"]["user"]
+            volumes = image_config(self.layout, self.tag)["config"].get("Volumes") or {}
+            for path in sorted(volumes):
+                options = ["nosuid", "nodev", "mode=1777"] if path == "/tmp" else \
+                    ["nosuid", "nodev", "mode=0700", f"uid={user['uid']}", f"gid={user['gid']}"]
+                cfg["mounts"].append({"destination": path, "type": "tmpfs", "source": "tmpfs",
+                                      "options": options})
         with open(cfg_path, "w") as f:
             json.dump(cfg, f)
         with open(self.log_path, "wb") as log:

@@ -128,9 +128,21 @@ class FrameworksTest(unittest.TestCase):
             # The same check pointed at a port where nothing listens fails: it can tell.
             dead = [a.replace(f":{case.port}/", ":9/") for a in health["Test"][1:]]
             self.assertEqual(c.exec(dead).returncode, 1)
-            # The server runs as the image's non-root user.
-            uid = c.exec(["python3", "-c", "import os; print(os.getuid())"]).stdout.strip()
-            self.assertNotEqual(uid, "0")
+            # The server runs as the image's non-root user, on a read-only root file system:
+            # only the image's volumes (/tmp, HOME) take writes.
+            uid = c.exec(["id", "-u"])
+            self.assertEqual(uid.returncode, 0, uid.stderr)
+            self.assertNotEqual(uid.stdout.strip(), "0")
+            self.assertEqual(set(config["Volumes"]), {"/tmp", "/home/nonroot"})
+            for path in ("/app/probe", "/probe", "/opt/venv/probe", "/usr/local/probe"):
+                p = c.exec(["python3", "-c", f"open({path!r}, 'w')"])
+                self.assertNotEqual(p.returncode, 0, path)
+                self.assertIn("Read-only file system", p.stderr, path)
+            p = c.exec(["python3", "-c", "import os, tempfile\n"
+                        "with tempfile.NamedTemporaryFile() as t: t.write(b'x')\n"
+                        "open(os.path.expanduser('~/probe'), 'w').write('x')\n"
+                        "print(tempfile.gettempdir(), os.path.expanduser('~'))"])
+            self.assertEqual((p.returncode, p.stdout), (0, "/tmp /home/nonroot\n"), p.stderr)
 
     def test_fastapi_under_gunicorn_with_uvicorn_workers(self):
         self.check("fastapi")
