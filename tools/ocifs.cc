@@ -144,7 +144,7 @@ struct PluginFlags {
 
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
-  std::vector<std::string> tags, env, labels, expose, volumes, exclude, include;
+  std::vector<std::string> tags, env, labels, expose, volumes, exclude, include, variants;
   std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
   std::vector<std::string> system_packages, apt_mirrors, apt_keyrings;
   std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
@@ -191,6 +191,9 @@ struct ImageFlags {
     app.add_option("--workdir", workdir, "Where the project goes in the image (default: /app)");
     app.add_option("--env,-e", env, "Environment variable KEY=VALUE (repeatable)");
     app.add_option("--label,-l", labels, "Label KEY=VALUE (repeatable)");
+    app.add_option("--variant", variants,
+                   "A variant of [tool.ocifs.variants] to make, `default` for the unnamed image "
+                   "(repeatable; default: the unnamed image and every variant)");
     app.add_option("--expose", expose, "Port to expose: PORT[/tcp|udp|sctp] (repeatable)");
     app.add_option("--volume", volumes,
                    "A writable place beside /tmp and HOME, declared in the config's Volumes: an "
@@ -369,6 +372,7 @@ Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& f
     in.other_mounts = MountPoints();
   }
   in.flags = std::move(options);
+  if (!flags.variants.empty()) in.variants = flags.variants;
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH")) in.source_date_epoch = sde;
   std::vector<std::string> forbidden = {project};
   if (!mountpoint.empty()) forbidden.push_back(mountpoint);
@@ -402,7 +406,12 @@ Result<ocifs::PlanInputs> Inputs(const std::string& project, const ImageFlags& f
 
 Result<ocifs::ImagePlan> Plan(const ocifs::PlanInputs& in) {
   OCIFS_ASSIGN_OR_RETURN(auto plan, ocifs::PlanProject(in));
-  for (const auto& w : plan.warnings) std::fprintf(stderr, "ocifs: warning: %s\n", w.c_str());
+  for (const ocifs::ImagePlan* v : ocifs::VariantPlans(plan)) {
+    const std::string prefix =
+        v->project->variant.empty() ? "" : "variant `" + v->project->variant + "`: ";
+    for (const auto& w : v->warnings)
+      std::fprintf(stderr, "ocifs: warning: %s%s\n", prefix.c_str(), w.c_str());
+  }
   return plan;
 }
 
@@ -566,8 +575,15 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   out["entrypoint_reason"] = p.entrypoint_reason;
   out["base"] = {{"reference", plan->base.reference}, {"layers", plan->base.layers.size()}};
   if (plan->base.manifest_digest) out["base"]["manifest"] = plan->base.manifest_digest->str();
+  out["variant"] = p.variant.empty() ? ocifs::kDefaultVariant : p.variant;
   out["tags"] = p.tags;
   out["platform"] = p.platform.str();
+  // The layers, config and artifacts below are this variant's; the others' tags here
+  // (`--variant NAME` shows one).
+  out["variants"] = nlohmann::json::array();
+  for (const auto& v : plan->variants) {
+    out["variants"].push_back({{"variant", v.project->variant}, {"tags", v.project->tags}});
+  }
   out["warnings"] = plan->warnings;
   out["left_out"] = plan->left_out;
   // `layers` and `artifacts` below are the first platform's; the others' bases here.

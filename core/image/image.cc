@@ -523,8 +523,8 @@ nlohmann::json ImageConfig(const ImagePlan& plan, const std::vector<Digest>& own
 
 namespace {
 
-// The own layers of every platform's plan, each distinct tar once: platforms share the layers
-// whose content is equal (the application layer; dependencies from the same directory).
+// The own layers of every variant's and platform's plan, each distinct tar once: they share the
+// layers whose content is equal (the application layer; dependencies from the same directory).
 struct DistinctLayers {
   struct Layer {
     std::string name;  // "application"; "dependencies (linux/arm64)" when platforms differ
@@ -548,12 +548,20 @@ DistinctLayers FindDistinctLayers(const std::vector<const ImagePlan*>& plans) {
           continue;
         }
       }
-      const bool named_before = std::any_of(out.layers.begin(), out.layers.end(),
-                                            [&](const auto& d) { return d.name == l.name; });
+      // "application", else "application (dev)", else "application (dev, linux/arm64)".
+      auto taken = [&](const std::string& name) {
+        return std::any_of(out.layers.begin(), out.layers.end(),
+                           [&](const auto& d) { return d.name == name; });
+      };
+      const std::string& variant = plan->project->variant;
+      std::string name = l.name;
+      if (taken(name) && !variant.empty()) name = fmt::format("{} ({})", l.name, variant);
+      if (taken(name)) {
+        name = fmt::format("{} ({}{})", l.name, variant.empty() ? "" : variant + ", ",
+                           plan->project->platform.str());
+      }
       mine.push_back(out.layers.size());
-      out.layers.push_back(
-          {named_before ? fmt::format("{} ({})", l.name, plan->project->platform.str()) : l.name,
-           l.tar});
+      out.layers.push_back({std::move(name), l.tar});
     }
   }
   return out;
@@ -635,15 +643,29 @@ std::string PlatformSlug(const Platform& platform) {
 
 }  // namespace
 
+std::vector<const ImagePlan*> VariantPlans(const ImagePlan& plan) {
+  std::vector<const ImagePlan*> out = {&plan};
+  for (const ImagePlan& v : plan.variants) out.push_back(&v);
+  return out;
+}
+
+std::vector<const ImagePlan*> PlatformPlans(const ImagePlan& plan) {
+  std::vector<const ImagePlan*> out = {&plan};
+  for (const ImagePlan& other : plan.other_platforms) out.push_back(&other);
+  return out;
+}
+
 Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan, uint64_t number,
                                                           const BuildOptions& options) {
-  const ResolvedProject& p = *plan.project;
   HashProgress* progress = options.progress;
   Generation::Contents gen;
   gen.number = number;
 
-  std::vector<const ImagePlan*> plans = {&plan};
-  for (const ImagePlan& other : plan.other_platforms) plans.push_back(&other);
+  // Every image of every variant and platform; equal layers among them are hashed once.
+  std::vector<const ImagePlan*> plans;
+  for (const ImagePlan* variant : VariantPlans(plan)) {
+    for (const ImagePlan* one : PlatformPlans(*variant)) plans.push_back(one);
+  }
   const DistinctLayers distinct = FindDistinctLayers(plans);
   if (progress) {
     std::vector<std::pair<std::string, uint64_t>> layers;
@@ -706,44 +728,53 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
   }
   gen.config_digest = images.front().config;
 
-  // The top of each tag: the image manifest, or for several platforms an image index of theirs.
-  Descriptor top = images.front().manifest;
-  std::optional<Platform> top_platform = p.platform;
-  if (plans.size() > 1) {
-    json manifests = json::array();
-    for (size_t k = 0; k < plans.size(); ++k) {
-      json d = images[k].manifest.ToJson();
-      d["platform"] = PlatformJson(plans[k]->project->platform);
-      manifests.push_back(d);
+  // Each variant's images, in `plans` from `first` on: its tags name the image manifest, or for
+  // several platforms an image index of theirs.
+  size_t first = 0;
+  std::vector<IndexEntry> artifacts;
+  for (const ImagePlan* variant : VariantPlans(plan)) {
+    const ResolvedProject& p = *variant->project;
+    const size_t count = 1 + variant->other_platforms.size();
+    Descriptor top = images[first].manifest;
+    std::optional<Platform> top_platform = p.platform;
+    if (count > 1) {
+      json manifests = json::array();
+      for (size_t k = first; k < first + count; ++k) {
+        json d = images[k].manifest.ToJson();
+        d["platform"] = PlatformJson(plans[k]->project->platform);
+        manifests.push_back(d);
+      }
+      json annotations = {{"org.opencontainers.image.created", Rfc3339(p.epoch)}};
+      if (!p.pyproject.name.empty())
+        annotations["org.opencontainers.image.title"] = p.pyproject.name;
+      if (!p.pyproject.version.empty())
+        annotations["org.opencontainers.image.version"] = p.pyproject.version;
+      const std::string text = CanonicalJson({{"schemaVersion", 2},
+                                              {"mediaType", kMediaTypeOciIndex},
+                                              {"manifests", manifests},
+                                              {"annotations", annotations}});
+      top = {kMediaTypeOciIndex, Digest::Of(text), text.size()};
+      gen.Add(top, std::make_shared<MemoryBlob>(text));
+      top_platform.reset();
     }
-    json annotations = {{"org.opencontainers.image.created", Rfc3339(p.epoch)}};
-    if (!p.pyproject.name.empty()) annotations["org.opencontainers.image.title"] = p.pyproject.name;
-    if (!p.pyproject.version.empty())
-      annotations["org.opencontainers.image.version"] = p.pyproject.version;
-    const std::string text = CanonicalJson({{"schemaVersion", 2},
-                                            {"mediaType", kMediaTypeOciIndex},
-                                            {"manifests", manifests},
-                                            {"annotations", annotations}});
-    top = {kMediaTypeOciIndex, Digest::Of(text), text.size()};
-    gen.Add(top, std::make_shared<MemoryBlob>(text));
-    top_platform.reset();
-  }
-  gen.manifest_digest = top.digest;
-
-  // index.json: one descriptor per tag, then each artifact once per tag: "TAG.SUFFIX", or
-  // "TAG.PLATFORM.SUFFIX" ("latest.linux-arm64.sbom.spdx") for several platforms.
-  for (const auto& tag : p.tags) gen.index.push_back({top, tag, "", top_platform});
-  for (const auto& tag : p.tags) {
-    for (size_t k = 0; k < plans.size(); ++k) {
-      for (const auto& [a, desc] : images[k].artifacts) {
-        // Unique: CheckRefNames when the plan was made.
-        gen.index.push_back(
-            {desc,
-             ArtifactRefName(tag, plans.size() > 1, plans[k]->project->platform, a->ref_suffix),
-             a->artifact_type, std::nullopt});
+    if (variant == &plan) gen.manifest_digest = top.digest;
+    // index.json: one descriptor per tag, then each artifact once per tag: "TAG.SUFFIX", or
+    // "TAG.PLATFORM.SUFFIX" ("latest.linux-arm64.sbom.spdx") for several platforms; images
+    // first, artifacts after every variant's images.
+    for (const auto& tag : p.tags) gen.index.push_back({top, tag, "", top_platform});
+    for (const auto& tag : p.tags) {
+      for (size_t k = first; k < first + count; ++k) {
+        for (const auto& [a, desc] : images[k].artifacts) {
+          // Unique: CheckRefNames when the plan was made.
+          artifacts.push_back(
+              {desc, ArtifactRefName(tag, count > 1, plans[k]->project->platform, a->ref_suffix),
+               a->artifact_type, std::nullopt});
+        }
       }
     }
+    first += count;
   }
+  for (IndexEntry& a : artifacts) gen.index.push_back(std::move(a));
   return std::make_shared<const Generation>(std::move(gen));
 }
 
@@ -758,19 +789,34 @@ std::string ArtifactRefName(std::string_view tag, bool several_platforms, const 
 }
 
 Status CheckRefNames(const ImagePlan& plan) {
-  const std::vector<std::string>& tags = plan.project->tags;
-  std::vector<const ImagePlan*> plans = {&plan};
-  for (const ImagePlan& other : plan.other_platforms) plans.push_back(&other);
-  for (const auto& tag : tags) {
-    for (const ImagePlan* one : plans) {
-      for (const PlannedArtifact& a : one->artifacts) {
-        const std::string ref =
-            ArtifactRefName(tag, plans.size() > 1, one->project->platform, a.ref_suffix);
-        if (std::find(tags.begin(), tags.end(), ref) != tags.end()) {
-          return InvalidArgument(fmt::format(
-              "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename the "
-              "tag",
-              ref, a.plugin, tag));
+  // Every variant's tags, each naming one image.
+  std::map<std::string, std::string> variant_of;  // tag -> variant ("" for the unnamed image)
+  auto name = [](const std::string& v) {
+    return v.empty() ? std::string("the unnamed image") : "variant `" + v + "`";
+  };
+  for (const ImagePlan* variant : VariantPlans(plan)) {
+    for (const auto& tag : variant->project->tags) {
+      auto [it, added] = variant_of.emplace(tag, variant->project->variant);
+      if (!added) {
+        return InvalidArgument(
+            fmt::format("tag `{}` names both {} and {}; give one of them other tags", tag,
+                        name(it->second), name(variant->project->variant)));
+      }
+    }
+  }
+  for (const ImagePlan* variant : VariantPlans(plan)) {
+    const std::vector<const ImagePlan*> plans = PlatformPlans(*variant);
+    for (const auto& tag : variant->project->tags) {
+      for (const ImagePlan* one : plans) {
+        for (const PlannedArtifact& a : one->artifacts) {
+          const std::string ref =
+              ArtifactRefName(tag, plans.size() > 1, one->project->platform, a.ref_suffix);
+          if (variant_of.contains(ref)) {
+            return InvalidArgument(fmt::format(
+                "tag `{}` is also the ref name of plugin `{}`'s artifact for tag `{}`; rename "
+                "the tag",
+                ref, a.plugin, tag));
+          }
         }
       }
     }

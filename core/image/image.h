@@ -67,7 +67,17 @@ struct ImagePlan {
   // others', in order; each a whole plan (its project view, base, layers, artifacts) with no
   // other_platforms of its own. Layers with equal content are shared (BuildGeneration).
   std::vector<ImagePlan> other_platforms;
+  // Variants (`[tool.ocifs.variants.NAME]`, `--variant`): this plan is the first selected one
+  // (the unnamed image when selected), and these the others, in order; each a whole plan with
+  // its own other_platforms and no variants of its own. Every variant's tags name its own image;
+  // layers with equal content are one blob, hashed once (BuildGeneration).
+  std::vector<ImagePlan> variants;
 };
+
+// The plan and each of its variants (&plan first).
+std::vector<const ImagePlan*> VariantPlans(const ImagePlan& plan);
+// A variant's plan and each of its other platforms (&plan first).
+std::vector<const ImagePlan*> PlatformPlans(const ImagePlan& plan);
 
 // Which directory trees planning walks: the project, and the dependencies directory.
 enum class PlanRoot { kProject = 0, kDependencies = 1 };

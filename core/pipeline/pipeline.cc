@@ -55,6 +55,13 @@ Result<ImagePlan> AddSystemLayer(const PlanInputs& in, ImagePlan plan, const Pla
   return plan;
 }
 
+const PlannedLayer* FindLayer(const ImagePlan& plan, std::string_view name) {
+  for (const PlannedLayer& l : plan.layers) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
 // The plans of every platform of `project` (ForPlatform views), each through ApplyPlugins:
 // `base_of` gives a platform's base, `reuse_dependencies` an unchanged dependencies layer the
 // view may keep (or null; see PlanImage). Platforms with the same dependencies directory share
@@ -90,15 +97,106 @@ Result<ImagePlan> PlanPlatforms(
   }
   ImagePlan first = std::move(plans.front());
   for (size_t i = 1; i < plans.size(); ++i) first.other_platforms.push_back(std::move(plans[i]));
-  OCIFS_RETURN_IF_ERROR(CheckRefNames(first));
   return first;
 }
 
-const PlannedLayer* FindLayer(const ImagePlan& plan, std::string_view name) {
-  for (const PlannedLayer& l : plan.layers) {
-    if (l.name == name) return &l;
+// The variants a plan holds, in order: "" (the unnamed image) when selected, then the declared
+// variants selected, in the order pyproject.toml declares them. `--variant` naming none that
+// exists is an error that lists them.
+Result<std::vector<std::string>> SelectedVariants(
+    const ResolvedProject& project, const std::optional<std::vector<std::string>>& selected) {
+  std::vector<std::string> declared;
+  for (const Variant& v : project.pyproject.variants) declared.push_back(v.name);
+  if (!selected) {
+    declared.insert(declared.begin(), "");
+    return declared;
   }
-  return nullptr;
+  for (const std::string& name : *selected) {
+    if (name != kDefaultVariant &&
+        std::find(declared.begin(), declared.end(), name) == declared.end()) {
+      return NotFound(fmt::format(
+          "--variant `{}`: `{}/pyproject.toml` declares no such variant (declared: {}; `{}` is "
+          "the unnamed image)",
+          name, project.dir,
+          declared.empty() ? "none" : fmt::format("{}", fmt::join(declared, ", ")),
+          kDefaultVariant));
+    }
+  }
+  auto picked = [&](const std::string& name) {
+    return std::find(selected->begin(), selected->end(), name) != selected->end();
+  };
+  std::vector<std::string> out;
+  if (picked(kDefaultVariant)) out.push_back("");
+  for (const std::string& name : declared) {
+    if (picked(name)) out.push_back(name);
+  }
+  if (out.empty()) return InvalidArgument("--variant: no variant selected");
+  return out;
+}
+
+// What a plan of variants asks of whoever plans it: a platform's base for a view (`base`
+// reference of the view), and layers an earlier plan of the same view's variant may give.
+struct VariantHooks {
+  std::function<Result<BaseImage>(const ResolvedProject& view, const Platform& platform)> base_of;
+  std::function<const PlannedLayer*(const ResolvedProject& view)> reuse_dependencies;
+  std::function<const PlannedLayer*(const ResolvedProject& view)> reuse_system;
+};
+
+// The plans of the variants `names` (SelectedVariants) of `unnamed` (the project resolved with
+// no variant): the first is the returned plan, the others its `variants`. A variant keeps the
+// dependencies and system layers of an earlier variant of the same platform when they would be
+// the same (the same directory, the same packages); equal layers are one blob anyway
+// (BuildGeneration). The watcher's hook sees the first variant's first platform.
+Result<ImagePlan> PlanVariants(const PlanInputs& in, const ResolvedProject& unnamed,
+                               const std::vector<std::string>& names, const VariantHooks& hooks,
+                               const PlanDirectoryHook& on_directory = {}) {
+  std::vector<ImagePlan> plans;
+  for (const std::string& name : names) {
+    ResolvedProject project;
+    if (name.empty()) {
+      project = unnamed;
+    } else {
+      PlanInputs variant_inputs = in;
+      variant_inputs.variant = name;
+      OCIFS_ASSIGN_OR_RETURN(project, Resolve(variant_inputs));
+    }
+    auto earlier_of = [&](const ResolvedProject& view) {
+      std::vector<const ImagePlan*> out;
+      for (const ImagePlan& v : plans) {
+        for (const ImagePlan* p : PlatformPlans(v)) {
+          if (p->project->platform == view.platform) out.push_back(p);
+        }
+      }
+      return out;
+    };
+    auto reuse_dependencies = [&](const ResolvedProject& view) -> const PlannedLayer* {
+      if (const PlannedLayer* l = hooks.reuse_dependencies(view)) return l;
+      for (const ImagePlan* p : earlier_of(view)) {
+        if (const PlannedLayer* l = ReusableDependencies(*p, view)) return l;
+      }
+      return nullptr;
+    };
+    auto reuse_system = [&](const ResolvedProject& view) -> const PlannedLayer* {
+      if (const PlannedLayer* l = hooks.reuse_system ? hooks.reuse_system(view) : nullptr) return l;
+      for (const ImagePlan* p : earlier_of(view)) {
+        if (SameSystemPackages(*p->project, view) && p->project->base == view.base) {
+          if (const PlannedLayer* l = FindLayer(*p, kSystemLayer)) return l;
+        }
+      }
+      return nullptr;
+    };
+    auto plan = PlanPlatforms(
+        in, project, [&](const Platform& platform) { return hooks.base_of(project, platform); },
+        reuse_dependencies, plans.empty() ? on_directory : PlanDirectoryHook(), reuse_system);
+    if (!plan.ok()) {
+      return name.empty() ? plan.status() : plan.status().WithContext("variant `" + name + "`");
+    }
+    plans.push_back(std::move(plan).value());
+  }
+  ImagePlan first = std::move(plans.front());
+  for (size_t i = 1; i < plans.size(); ++i) first.variants.push_back(std::move(plans[i]));
+  OCIFS_RETURN_IF_ERROR(CheckRefNames(first));
+  return first;
 }
 
 // The Python module a command's server or framework is, when it is one ocifs knows: the word
@@ -218,43 +316,69 @@ Result<ImagePlan> PlanProject(
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, Resolve(in));
   auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
   if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
-  OCIFS_ASSIGN_OR_RETURN(auto source,
-                         OpenBaseSource(project->base, in.registry, project->registry_mirrors));
-  return PlanPlatforms(
-      in, *project, [&](const Platform& platform) { return source->Resolve(platform); },
-      [](const ResolvedProject&) { return nullptr; }, on_directory);
+  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(*project, in.variants));
+  // Bases are resolved once per reference and platform, whatever the variants.
+  std::map<std::string, std::unique_ptr<BaseSource>> sources;
+  std::map<std::string, BaseImage> bases;
+  VariantHooks hooks;
+  hooks.base_of = [&](const ResolvedProject& view, const Platform& platform) -> Result<BaseImage> {
+    const std::string key = view.base + " " + platform.str();
+    if (auto it = bases.find(key); it != bases.end()) return it->second;
+    std::unique_ptr<BaseSource>& source = sources[view.base];
+    if (!source) {
+      OCIFS_ASSIGN_OR_RETURN(source, OpenBaseSource(view.base, in.registry, view.registry_mirrors));
+    }
+    OCIFS_ASSIGN_OR_RETURN(BaseImage base, source->Resolve(platform));
+    return bases.emplace(key, std::move(base)).first->second;
+  };
+  hooks.reuse_dependencies = [](const ResolvedProject&) { return nullptr; };
+  return PlanVariants(in, *project, names, hooks, on_directory);
 }
 
 Result<ImagePlan> Replan(const PlanInputs& in, const ImagePlan& served, bool deps_changed) {
   OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, Resolve(in));
-  auto before = [&served](const Platform& platform) -> const ImagePlan* {
-    if (served.project->platform == platform) return &served;
-    for (const ImagePlan& other : served.other_platforms) {
-      if (other.project->platform == platform) return &other;
+  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(project, in.variants));
+  std::vector<const ImagePlan*> served_plans;
+  for (const ImagePlan* v : VariantPlans(served)) {
+    for (const ImagePlan* p : PlatformPlans(*v)) served_plans.push_back(p);
+  }
+  auto before = [&](const ResolvedProject& view) -> const ImagePlan* {
+    for (const ImagePlan* p : served_plans) {
+      if (p->project->variant == view.variant && p->project->platform == view.platform) return p;
     }
     return nullptr;
   };
-  std::unique_ptr<BaseSource> source;  // opened for a platform that was not served before
-  auto base_of = [&](const Platform& platform) -> Result<BaseImage> {
-    if (const ImagePlan* b = before(platform)) return b->base;
+  std::map<std::string, std::unique_ptr<BaseSource>> sources;  // for bases not served before
+  VariantHooks hooks;
+  hooks.base_of = [&](const ResolvedProject& view, const Platform& platform) -> Result<BaseImage> {
+    // Bases are resolved once per mount: a base served before for this platform is kept.
+    for (const ImagePlan* p : served_plans) {
+      if (p->project->base == view.base && p->project->platform == platform) return p->base;
+    }
+    std::unique_ptr<BaseSource>& source = sources[view.base];
     if (!source) {
-      OCIFS_ASSIGN_OR_RETURN(source,
-                             OpenBaseSource(project.base, in.registry, project.registry_mirrors));
+      OCIFS_ASSIGN_OR_RETURN(source, OpenBaseSource(view.base, in.registry, view.registry_mirrors));
     }
     return source->Resolve(platform);
   };
-  auto reuse = [&](const ResolvedProject& view) -> const PlannedLayer* {
-    const ImagePlan* b = before(view.platform);
-    if (deps_changed || b == nullptr || project.platform_deps.contains(view.platform.str()))
+  hooks.reuse_dependencies = [&](const ResolvedProject& view) -> const PlannedLayer* {
+    const ImagePlan* b = before(view);
+    // Only the unnamed image's dependencies directory is watched: a variant's or a platform's
+    // own is packed again every time.
+    const bool watched =
+        view.deps && project.deps && view.deps->host_path == project.deps->host_path;
+    if (deps_changed || b == nullptr || !watched ||
+        project.platform_deps.contains(view.platform.str()))
       return nullptr;
     return ReusableDependencies(*b, view);
   };
-  auto reuse_system = [&](const ResolvedProject& view) -> const PlannedLayer* {
-    const ImagePlan* b = before(view.platform);
-    if (b == nullptr || !SameSystemPackages(*b->project, view)) return nullptr;
+  hooks.reuse_system = [&](const ResolvedProject& view) -> const PlannedLayer* {
+    const ImagePlan* b = before(view);
+    if (b == nullptr || !SameSystemPackages(*b->project, view) || b->project->base != view.base)
+      return nullptr;
     return FindLayer(*b, kSystemLayer);
   };
-  return PlanPlatforms(in, project, base_of, reuse, {}, reuse_system);
+  return PlanVariants(in, project, names, hooks);
 }
 
 const PlannedLayer* ReusableDependencies(const ImagePlan& earlier, const ResolvedProject& view) {

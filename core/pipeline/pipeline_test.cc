@@ -5,6 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <span>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -167,6 +173,199 @@ TEST(PipelineTest, ReusableDependencies) {
     if (got) {
       EXPECT_EQ(got, &earlier.layers.front()) << c.what;
     }
+  }
+}
+
+// A project of three variants: the unnamed image leaves tests/ out, `dev` and `ci` ship it.
+class VariantsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    project.Write("pyproject.toml", R"([project]
+name = "shop"
+version = "2.0.0"
+
+[project.scripts]
+shop = "shop.cli:main"
+
+[tool.ocifs]
+python = "3.12"
+exclude = ["tests"]
+
+[tool.ocifs.variants.dev]
+include = ["tests"]
+env = { SHOP_ENV = "development" }
+cmd = ["python3", "-m", "shop", "--reload"]
+
+[tool.ocifs.variants.ci]
+tag = ["ci", "ci-2.0"]
+include = ["tests"]
+cmd = ["python3", "-m", "pytest", "tests"]
+dependency-group = "test"
+
+[dependency-groups]
+test = ["click>=8"]
+docs = ["sphinx>=7", "click"]
+)");
+    project.Write("shop/__init__.py", "");
+    project.Write("shop/cli.py", "def main():\n    print('shop')\n");
+    project.Write("tests/test_cli.py", "def test_main():\n    assert True\n");
+    deps.Write("click/__init__.py", "");
+    deps.Write("click-8.1.7.dist-info/METADATA", "Name: click\nVersion: 8.1.7\n");
+  }
+
+  PlanInputs Inputs(std::optional<std::vector<std::string>> variants = std::nullopt,
+                    std::optional<std::vector<std::string>> tags = std::nullopt) const {
+    PlanInputs in;
+    in.project_dir = project.path();
+    in.flags.base = "scratch";
+    in.flags.platform = "linux/amd64";
+    in.flags.deps = deps.path();
+    in.flags.tags = std::move(tags);
+    in.variants = std::move(variants);
+    in.source_date_epoch = "1700000000";
+    return in;
+  }
+
+  TempDir project, deps;
+};
+
+// index.json's image tags, each with the variant whose image it names.
+std::vector<std::pair<std::string, std::string>> TaggedVariants(const ImagePlan& plan,
+                                                                const Generation& gen) {
+  std::map<std::string, std::string> variant_of_manifest;
+  for (const ImagePlan* v : VariantPlans(plan)) {
+    for (const auto& tag : v->project->tags) variant_of_manifest[tag] = v->project->variant;
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const IndexEntry& e : gen.index()) {
+    if (!e.is_artifact()) out.emplace_back(e.ref_name, variant_of_manifest[e.ref_name]);
+  }
+  return out;
+}
+
+TEST_F(VariantsTest, EachSelectedVariantIsAnImageUnderItsTags) {
+  using Tags = std::vector<std::pair<std::string, std::string>>;
+  const struct Case {
+    std::string what;
+    std::optional<std::vector<std::string>> variants, tags;
+    Tags want;  // index.json's image tags, with their variant
+  } cases[] = {
+      {"every variant",
+       std::nullopt,
+       std::nullopt,
+       {{"latest", ""}, {"ci", "ci"}, {"ci-2.0", "ci"}, {"latest-dev", "dev"}}},
+      {"one variant", std::vector<std::string>{"dev"}, std::nullopt, {{"latest-dev", "dev"}}},
+      {"the unnamed image and one, with flag tags",
+       std::vector<std::string>{"dev", "default"},
+       std::vector<std::string>{"2.0", "stable"},
+       {{"2.0", ""}, {"stable", ""}, {"2.0-dev", "dev"}, {"stable-dev", "dev"}}},
+      {"a variant's own tags stand",
+       std::vector<std::string>{"ci"},
+       std::vector<std::string>{"2.0"},
+       {{"ci", "ci"}, {"ci-2.0", "ci"}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto plan = PlanProject(Inputs(c.variants, c.tags));
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    auto gen = BuildGeneration(*plan, 1);
+    ASSERT_TRUE(gen.ok()) << gen.status().message();
+    EXPECT_EQ(TaggedVariants(*plan, **gen), c.want);
+    EXPECT_EQ(plan->project->variant, c.want.front().second);
+  }
+}
+
+TEST_F(VariantsTest, EqualLayersAreOneBlobAndSettingsComeFromTheVariant) {
+  auto plan = PlanProject(Inputs());
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->variants.size(), 2u);
+  auto gen = BuildGeneration(*plan, 1);
+  ASSERT_TRUE(gen.ok()) << gen.status().message();
+  // One dependencies layer for all three, one application layer without tests/ and one with it
+  // (dev and ci ship the same files).
+  std::vector<std::string> names;
+  for (const auto& l : (*gen)->own_layers()) names.push_back(l.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"dependencies", "application", "application (ci)"}));
+  auto manifest_of = [&](const std::string& tag) {
+    for (const IndexEntry& e : (*gen)->index()) {
+      if (e.ref_name == tag) {
+        const Blob* b = (*gen)->FindBlob(e.descriptor.digest.hex());
+        std::string text(b->size(), '\0');
+        EXPECT_TRUE(b->ReadAt(0, std::as_writable_bytes(std::span(text))).ok());
+        return json::parse(text);
+      }
+    }
+    ADD_FAILURE() << "no tag " << tag;
+    return json();
+  };
+  auto config_of = [&](const std::string& tag) {
+    const json m = manifest_of(tag);
+    const Blob* b = (*gen)->FindBlob(m["config"]["digest"].get<std::string>().substr(7));
+    std::string text(b->size(), '\0');
+    EXPECT_TRUE(b->ReadAt(0, std::as_writable_bytes(std::span(text))).ok());
+    return json::parse(text)["config"];
+  };
+  const json latest = manifest_of("latest"), dev = manifest_of("latest-dev"),
+             ci = manifest_of("ci");
+  EXPECT_EQ(latest["layers"][0], dev["layers"][0]);
+  EXPECT_EQ(latest["layers"][0], ci["layers"][0]);
+  EXPECT_NE(latest["layers"][1], dev["layers"][1]);
+  EXPECT_EQ(dev["layers"][1], ci["layers"][1]);
+  // The application layers: tests/ only in the variants that include it.
+  auto has_tests = [](const ImagePlan& p) {
+    const auto& entries = p.layers.back().tar->entries();
+    return std::any_of(entries.begin(), entries.end(),
+                       [](const TarEntry& e) { return e.name == "app/tests/test_cli.py"; });
+  };
+  EXPECT_FALSE(has_tests(*plan));
+  EXPECT_TRUE(has_tests(plan->variants[0]));
+  EXPECT_TRUE(has_tests(plan->variants[1]));
+  const json dev_config = config_of("latest-dev"), latest_config = config_of("latest");
+  EXPECT_EQ(dev_config["Cmd"], json({"python3", "-m", "shop", "--reload"}));
+  EXPECT_NE(std::find(dev_config["Env"].begin(), dev_config["Env"].end(), "SHOP_ENV=development"),
+            dev_config["Env"].end());
+  EXPECT_EQ(
+      std::find(latest_config["Env"].begin(), latest_config["Env"].end(), "SHOP_ENV=development"),
+      latest_config["Env"].end());
+  EXPECT_EQ(config_of("ci")["Cmd"], json({"python3", "-m", "pytest", "tests"}));
+}
+
+// A variant's dependency group is checked against the dependencies it ships.
+TEST_F(VariantsTest, ADependencyGroupTheDependenciesDoNotSatisfyIsAnError) {
+  std::ifstream in(project.path() + "/pyproject.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  project.Write("pyproject.toml",
+                text + "\n[tool.ocifs.variants.docs]\ndependency-group = \"docs\"\n");
+  auto plan = PlanProject(Inputs());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().message(),
+            "variant `docs`: dependency-group `docs` of `" + project.path() +
+                "/pyproject.toml`, in `" + deps.path() +
+                "` is not satisfied: `sphinx>=7` is not installed; install the group there (e.g. "
+                "`uv sync --group NAME`, `pip install --group NAME`)");
+  // Selected without it, the others plan.
+  EXPECT_TRUE(PlanProject(Inputs(std::vector<std::string>{"default", "ci"})).ok());
+}
+
+TEST_F(VariantsTest, BadSelectionsAndTagsThatClashAreErrors) {
+  const struct Case {
+    std::string what;
+    std::optional<std::vector<std::string>> variants, tags;
+    std::string error;
+  } cases[] = {
+      {"an unknown variant", std::vector<std::string>{"prod"}, std::nullopt,
+       "--variant `prod`: `" + project.path() +
+           "/pyproject.toml` declares no such variant (declared: ci, dev; `default` is the "
+           "unnamed image)"},
+      {"a tag of the unnamed image that a variant has", std::nullopt,
+       std::vector<std::string>{"ci"},
+       "tag `ci` names both the unnamed image and variant `ci`; give one of them other tags"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto plan = PlanProject(Inputs(c.variants, c.tags));
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.status().message(), c.error);
   }
 }
 

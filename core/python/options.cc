@@ -168,11 +168,15 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   return out;
 }
 
-Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file) {
+namespace {
+
+Result<ImageOptions> ReadOptions(const toml::table& t, std::string_view file, bool top_level) {
   ImageOptions o;
   for (const auto& [key_node, n] : t) {
     const std::string key(key_node.str());
-    if (key == "tag") {
+    if (key == (top_level ? "variants" : "dependency-group")) {
+      continue;  // VariantsFromToml
+    } else if (key == "tag") {
       OCIFS_ASSIGN_OR_RETURN(auto tags, AsStringList(file, n, key, true));
       for (const auto& tag : tags) {
         Status s = ValidateTag(tag);
@@ -288,14 +292,73 @@ Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file
       o.strict = *n.value<bool>();
     } else {
       return InvalidArgument(fmt::format(
-          "{}: [tool.ocifs] has no key `{}` (known: tag, base, deps, python, platform, "
+          "{}: {} has no key `{}` (known: tag, base, deps, python, platform, "
           "registry-mirror, workdir, env, label, expose, volume, user, entrypoint, cmd, "
           "exclude, include, healthcheck, strict, plugins, system-packages, apt-mirror, "
-          "apt-keyring)",
-          Where(file, n), key));
+          "apt-keyring{})",
+          Where(file, n), top_level ? "[tool.ocifs]" : "a variant", key,
+          top_level ? ", variants" : ", dependency-group"));
     }
   }
   return o;
+}
+
+}  // namespace
+
+Result<ImageOptions> OptionsFromToml(const toml::table& t, std::string_view file) {
+  return ReadOptions(t, file, /*top_level=*/true);
+}
+
+Status ValidateVariantName(std::string_view name) {
+  static const std::regex kName(R"([a-z0-9]+(?:[._-][a-z0-9]+)*)");
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument(fmt::format(
+        "variant `{}`: {} (a name is lower-case letters and digits joined by single `-`, `.` or "
+        "`_`, e.g. `dev` or `ci`)",
+        name, why));
+  };
+  if (name.empty()) return bad("empty");
+  if (name.size() > 64) return bad("longer than 64 characters");
+  if (name == kDefaultVariant) return bad("`default` is what --variant calls the unnamed image");
+  if (!std::regex_match(name.begin(), name.end(), kName)) return bad("not a valid name");
+  return Status::Ok();
+}
+
+Result<std::vector<Variant>> VariantsFromToml(const toml::table& t, std::string_view file) {
+  std::vector<Variant> out;
+  const toml::node* variants = t.get("variants");
+  if (variants == nullptr) return out;
+  const toml::table* table = variants->as_table();
+  if (table == nullptr) {
+    return InvalidArgument(fmt::format(
+        "{}: [tool.ocifs] `variants`: want a table of variants ([tool.ocifs.variants.NAME])",
+        Where(file, *variants)));
+  }
+  for (const auto& [name_node, n] : *table) {
+    Variant v;
+    v.name = std::string(name_node.str());
+    OCIFS_RETURN_IF_ERROR(ValidateVariantName(v.name).WithContext(
+        fmt::format("{}: [tool.ocifs.variants]", Where(file, n))));
+    const toml::table* body = n.as_table();
+    if (body == nullptr) {
+      return InvalidArgument(fmt::format("{}: [tool.ocifs.variants.{}]: want a table of settings",
+                                         Where(file, n), v.name));
+    }
+    if (const toml::node* group = body->get("dependency-group")) {
+      if (!group->is_string()) {
+        return InvalidArgument(fmt::format(
+            "{}: [tool.ocifs.variants.{}] `dependency-group`: want the name of a group of "
+            "[dependency-groups]",
+            Where(file, *group), v.name));
+      }
+      v.dependency_group = *group->value<std::string>();
+    }
+    auto options = ReadOptions(*body, file, /*top_level=*/false);
+    if (!options.ok()) return options.status().WithContext("variant `" + v.name + "`");
+    v.options = *std::move(options);
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 Status AddDepsOption(ImageOptions& o, std::string_view text, std::string_view what) {

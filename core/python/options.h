@@ -82,8 +82,30 @@ struct ImageOptions {
 ImageOptions Merge(const ImageOptions& low, const ImageOptions& high);
 
 // Reads `[tool.ocifs]`. `file` names pyproject.toml in messages; errors carry "file:line:col".
-// Unknown keys are errors (a typo must not be silently ignored).
+// Unknown keys are errors (a typo must not be silently ignored). Its `variants` table is read by
+// VariantsFromToml, not here.
 Result<ImageOptions> OptionsFromToml(const toml::table& tool_ocifs, std::string_view file);
+
+// A variant of the image, `[tool.ocifs.variants.NAME]`: the same keys as `[tool.ocifs]`, which
+// override it (and flags override them), plus `dependency-group`. Its tags are its own `tag`, else
+// each tag of the unnamed image with `-NAME` appended (`latest-dev`).
+struct Variant {
+  std::string name;  // kVariantNamePattern; never kDefaultVariant
+  ImageOptions options;
+  // A PEP 735 group of `[dependency-groups]` the variant's dependencies must satisfy; empty:
+  // none.
+  std::string dependency_group;
+};
+
+// What `--variant` calls the unnamed image.
+inline constexpr char kDefaultVariant[] = "default";
+
+// The variants `[tool.ocifs]` declares, in file order; errors carry "file:line:col".
+Result<std::vector<Variant>> VariantsFromToml(const toml::table& tool_ocifs, std::string_view file);
+
+// A variant's name: lower-case letters and digits, with single `-`, `.` or `_` between them, at
+// most 64 characters (it ends tags: `latest-NAME`); not `default`.
+Status ValidateVariantName(std::string_view name);
 
 // A user as the config's User takes it: NAME, UID, NAME:GROUP or UID:GID (ids at most
 // 4294967294, names of letters, digits, `_`, `.`, `-`); an error quotes it and says why.

@@ -261,5 +261,54 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
   }
 }
 
+TEST(OptionsTest, VariantsFromToml) {
+  auto t = toml::parse(R"(
+exclude = ["tests"]
+[variants.dev]
+include = ["tests"]
+dependency-group = "dev"
+cmd = "python3 -m app --reload"
+[variants.ci]
+tag = ["ci"]
+)");
+  auto base = OptionsFromToml(t, "pyproject.toml");
+  ASSERT_TRUE(base.ok()) << base.status().message();
+  EXPECT_EQ(base->exclude, std::vector<std::string>{"tests"});
+  auto v = VariantsFromToml(t, "pyproject.toml");
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  ASSERT_EQ(v->size(), 2u);
+  // In name order, as TOML tables keep their keys.
+  EXPECT_EQ((*v)[0].name, "ci");
+  EXPECT_EQ((*v)[0].options.tags, std::vector<std::string>{"ci"});
+  EXPECT_EQ((*v)[1].name, "dev");
+  EXPECT_EQ((*v)[1].dependency_group, "dev");
+  EXPECT_EQ((*v)[1].options.include, std::vector<std::string>{"tests"});
+  EXPECT_EQ((*v)[1].options.cmd, (std::vector<std::string>{"python3", "-m", "app", "--reload"}));
+
+  struct Case {
+    std::string toml;
+    std::string want;  // substring of the message
+  };
+  const Case cases[] = {
+      {"variants = 3", "pyproject.toml:1:12: [tool.ocifs] `variants`: want a table of variants"},
+      {"[variants]\ndev = 3", "pyproject.toml:2:7: [tool.ocifs.variants.dev]: want a table"},
+      {"[variants.Dev]\ncmd = \"x\"", "variant `Dev`: not a valid name"},
+      {"[variants.default]\ncmd = \"x\"",
+       "variant `default`: `default` is what --variant calls the unnamed image"},
+      {"[variants.dev]\ncmnd = \"x\"",
+       "variant `dev`: pyproject.toml:2:8: a variant has no key `cmnd`"},
+      {"[variants.dev.variants.x]\ncmd = \"x\"", "a variant has no key `variants`"},
+      {"[variants.dev]\ndependency-group = 1",
+       "pyproject.toml:2:20: [tool.ocifs.variants.dev] `dependency-group`: want the name"},
+      {"[variants.dev]\ntag = \"bad tag\"", "variant `dev`: pyproject.toml:2:7"},
+  };
+  for (const auto& c : cases) {
+    auto table = toml::parse(std::string_view(c.toml), std::string_view("pyproject.toml"));
+    auto got = VariantsFromToml(table, "pyproject.toml");
+    ASSERT_FALSE(got.ok()) << c.toml;
+    EXPECT_NE(got.status().message().find(c.want), std::string::npos) << got.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace ocifs

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <regex>
 #include <set>
 #include <tuple>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "core/python/pep440.h"
@@ -386,11 +389,39 @@ Result<PyProject> ParsePyProject(std::string_view text, std::string_view file) {
                              StringAt(*deps, "python", file, "tool.poetry.dependencies"));
     }
   }
+  if (const toml::node* gn = root.get("dependency-groups")) {
+    const toml::table* groups = gn->as_table();
+    if (groups == nullptr)
+      return InvalidArgument(
+          fmt::format("{}: [dependency-groups] must be a table", Where(file, *gn)));
+    for (const auto& [name, items] : *groups) {
+      const toml::array* a = items.as_array();
+      if (a == nullptr) {
+        return InvalidArgument(fmt::format("{}: [dependency-groups] `{}`: want an array",
+                                           Where(file, items), name.str()));
+      }
+      std::vector<DependencyGroupItem>& out = py.dependency_groups[NormalizeName(name.str())];
+      for (const toml::node& item : *a) {
+        if (item.is_string()) {
+          out.push_back({*item.value<std::string>(), ""});
+        } else if (const toml::table* t = item.as_table();
+                   t != nullptr && t->size() == 1 && (*t)["include-group"].is_string()) {
+          out.push_back({"", *(*t)["include-group"].value<std::string>()});
+        } else {
+          return InvalidArgument(fmt::format(
+              "{}: [dependency-groups] `{}`: want requirement strings or {{include-group = "
+              "\"NAME\"}}",
+              Where(file, item), name.str()));
+        }
+      }
+    }
+  }
   if (const toml::node* tn = root.at_path("tool.ocifs").node()) {
     const toml::table* tool = tn->as_table();
     if (tool == nullptr)
       return InvalidArgument(fmt::format("{}: [tool.ocifs] must be a table", Where(file, *tn)));
     OCIFS_ASSIGN_OR_RETURN(py.tool, OptionsFromToml(*tool, file));
+    OCIFS_ASSIGN_OR_RETURN(py.variants, VariantsFromToml(*tool, file));
   }
   return py;
 }
@@ -926,6 +957,7 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     OCIFS_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(t, "pyproject.toml"));
     OCIFS_ASSIGN_OR_RETURN(r.pyproject, ParsePyProject(text, pyproject_name));
     AbsolutizeFileOptions(r.pyproject.tool, r.dir);
+    for (Variant& v : r.pyproject.variants) AbsolutizeFileOptions(v.options, r.dir);
   }
   // Projects without [project] keep their metadata in [tool.poetry] (read with pyproject.toml),
   // setup.cfg's [metadata] or setup.py's setup() call (read, never run).
@@ -942,7 +974,37 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
       *field = cfg_value.front();
     if (field->empty()) *field = *from_setup_py;
   }
-  r.options = Merge(r.pyproject.tool, in.flags);
+  // A variant's settings override [tool.ocifs], and flags override both.
+  const Variant* variant = nullptr;
+  if (!in.variant.empty()) {
+    std::vector<std::string> declared;
+    for (const Variant& v : r.pyproject.variants) {
+      if (v.name == in.variant) variant = &v;
+      declared.push_back(v.name);
+    }
+    if (variant == nullptr) {
+      return NotFound(fmt::format(
+          "variant `{}` is not declared in `{}` ([tool.ocifs.variants.{}]); declared: {}",
+          in.variant, pyproject_name, in.variant,
+          declared.empty() ? "none" : fmt::format("{}", fmt::join(declared, ", "))));
+    }
+    r.variant = variant->name;
+    r.dependency_group = variant->dependency_group;
+  }
+  r.options = variant ? Merge(Merge(r.pyproject.tool, variant->options), in.flags)
+                      : Merge(r.pyproject.tool, in.flags);
+  if (variant) {
+    // Its own tags, else the unnamed image's, each with `-NAME`.
+    if (variant->options.tags) {
+      r.options.tags = variant->options.tags;
+    } else {
+      std::vector<std::string> tags;
+      for (const std::string& tag :
+           Merge(r.pyproject.tool, in.flags).tags.value_or(std::vector<std::string>{"latest"}))
+        tags.push_back(tag + "-" + variant->name);
+      r.options.tags = std::move(tags);
+    }
+  }
   const ImageOptions& o = r.options;
   r.strict = o.strict.value_or(false);
 
@@ -1266,6 +1328,18 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
       if (!in.plugins_may_detect) return InvalidArgument(r.missing_entrypoint);
     }
   }
+  // A src layout's packages are importable whatever runs them (a command of the user's, a
+  // variant's test runner), not only a console script found there.
+  if (std::find(pythonpath.begin(), pythonpath.end(), r.workdir + "/src") == pythonpath.end()) {
+    if (auto src = t.ReadDir("src"); src.ok()) {
+      const bool has_package = std::any_of(src->begin(), src->end(), [&](const DirEntry& e) {
+        return e.info.type == FileType::kDirectory &&
+               t.Lstat("src/" + e.name + "/__init__.py").ok() && !t.Lstat(e.name).ok() &&
+               !r.ignore.Excluded("src/" + e.name);
+      });
+      if (has_package) pythonpath.push_back(r.workdir + "/src");
+    }
+  }
   pythonpath.push_back(r.workdir);
   if (r.deps) {
     pythonpath.push_back(fmt::format("/{}/lib/python{}/site-packages", kDepsPrefix, r.python));
@@ -1311,7 +1385,115 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     if (o.user->empty()) return InvalidArgument("user: empty (want a name or UID[:GID])");
     if (auto owner = NumericUser(*o.user)) std::tie(r.file_uid, r.file_gid) = *owner;
   }
+  if (!r.dependency_group.empty()) {
+    const std::string what =
+        fmt::format("variant `{}`: dependency-group `{}`", r.variant, r.dependency_group);
+    OCIFS_ASSIGN_OR_RETURN(
+        std::vector<std::string> requirements,
+        DependencyGroupRequirements(r.pyproject, r.dependency_group, pyproject_name));
+    if (!r.deps) {
+      return InvalidArgument(fmt::format(
+          "{}: the variant has no dependencies to check it against (no .venv, deps or --deps)",
+          what));
+    }
+    OCIFS_RETURN_IF_ERROR(CheckRequirements(
+        *r.deps->tree, requirements,
+        fmt::format("{} of `{}`, in `{}`", what, pyproject_name, r.deps->host_path), r.warnings));
+  }
   return r;
+}
+
+Result<std::vector<std::string>> DependencyGroupRequirements(const PyProject& py,
+                                                             std::string_view name,
+                                                             std::string_view file) {
+  std::vector<std::string> out;
+  std::vector<std::string> stack;  // the groups being expanded, outermost first
+  std::function<Status(const std::string&)> expand = [&](const std::string& group) -> Status {
+    const std::string key = NormalizeName(group);
+    auto it = py.dependency_groups.find(key);
+    if (it == py.dependency_groups.end()) {
+      std::vector<std::string> names;
+      for (const auto& [n, _] : py.dependency_groups) names.push_back(n);
+      return NotFound(fmt::format(
+          "`{}` has no dependency group `{}` in [dependency-groups]{}", file, group,
+          names.empty() ? std::string() : fmt::format(" (it has {})", fmt::join(names, ", "))));
+    }
+    if (std::find(stack.begin(), stack.end(), key) != stack.end()) {
+      return InvalidArgument(fmt::format("`{}`: dependency group `{}` includes itself ({} -> {})",
+                                         file, group, fmt::join(stack, " -> "), key));
+    }
+    stack.push_back(key);
+    for (const DependencyGroupItem& item : it->second) {
+      if (!item.include.empty()) {
+        OCIFS_RETURN_IF_ERROR(expand(item.include));
+      } else if (std::find(out.begin(), out.end(), item.requirement) == out.end()) {
+        out.push_back(item.requirement);
+      }
+    }
+    stack.pop_back();
+    return Status::Ok();
+  };
+  OCIFS_RETURN_IF_ERROR(expand(std::string(name)));
+  return out;
+}
+
+Status CheckRequirements(const Tree& deps, const std::vector<std::string>& requirements,
+                         std::string_view what, std::vector<std::string>& warnings) {
+  // Installed distributions: NAME-VERSION.dist-info / .egg-info at the top of site-packages.
+  std::map<std::string, std::string> installed;  // normalized name -> version
+  OCIFS_ASSIGN_OR_RETURN(std::vector<DirEntry> entries, deps.ReadDir(""));
+  for (const DirEntry& e : entries) {
+    for (std::string_view suffix : {".dist-info", ".egg-info"}) {
+      if (!e.name.ends_with(suffix)) continue;
+      const std::string stem = e.name.substr(0, e.name.size() - suffix.size());
+      const size_t dash = stem.find('-');
+      if (dash == std::string::npos) continue;
+      std::string version = stem.substr(dash + 1);
+      version = version.substr(0, version.find('-'));  // egg-info: NAME-VERSION-pyX.Y
+      installed[NormalizeName(stem.substr(0, dash))] = version;
+    }
+  }
+  static const std::regex kRequirement(
+      R"(\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:\(([^)]*)\)|([^;@]*))\s*(?:;(.*))?)");
+  std::vector<std::string> problems;
+  for (const std::string& req : requirements) {
+    std::smatch m;
+    if (!std::regex_match(req, m, kRequirement)) {
+      problems.push_back(fmt::format("`{}` is not a requirement ocifs can read", req));
+      continue;
+    }
+    const std::string name = NormalizeName(m[1].str());
+    std::string spec = m[2].matched ? m[2].str() : m[3].str();
+    spec.erase(0, spec.find_first_not_of(" 	"));
+    spec.erase(spec.find_last_not_of(" 	") + 1);
+    const bool marker = m[4].matched && m[4].str().find_first_not_of(" 	") != std::string::npos;
+    auto it = installed.find(name);
+    std::string problem;
+    if (it == installed.end()) {
+      problem = fmt::format("`{}` is not installed", req);
+    } else if (!spec.empty()) {
+      auto set = SpecifierSet::Parse(spec);
+      auto version = Version::Parse(it->second);
+      if (!set.ok()) {
+        problem = fmt::format("`{}`: {}", req, set.status().message());
+      } else if (version.ok() && !set->Contains(*version)) {
+        problem =
+            fmt::format("`{}` is not met by the installed {} {}", req, m[1].str(), it->second);
+      }
+    }
+    if (problem.empty()) continue;
+    if (marker) {
+      warnings.push_back(
+          fmt::format("{}: {} (its environment marker is not evaluated)", what, problem));
+    } else {
+      problems.push_back(std::move(problem));
+    }
+  }
+  if (problems.empty()) return Status::Ok();
+  return InvalidArgument(
+      fmt::format("{} is not satisfied: {}; install the group there (e.g. "
+                  "`uv sync --group NAME`, `pip install --group NAME`)",
+                  what, fmt::join(problems, "; ")));
 }
 
 }  // namespace ocifs

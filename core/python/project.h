@@ -44,6 +44,12 @@ inline constexpr const char* kDefaultHome = "/home/nonroot";
 // Where the dependencies layer puts its virtualenv-like prefix.
 inline constexpr const char* kDepsPrefix = "opt/venv";
 
+// One item of a PEP 735 dependency group: a requirement, or `{include-group = "NAME"}`.
+struct DependencyGroupItem {
+  std::string requirement;  // "pytest>=8"; empty for an include
+  std::string include;      // the included group's name; empty for a requirement
+};
+
 struct PyProject {
   bool present = false;  // pyproject.toml exists
   std::string name, version, requires_python, description, license;
@@ -51,6 +57,9 @@ struct PyProject {
   std::vector<std::pair<std::string, std::string>> poetry_scripts;  // [tool.poetry.scripts]
   std::vector<std::pair<std::string, std::string>> scripts;  // [project.scripts] in file order
   ImageOptions tool;                                         // [tool.ocifs]
+  std::vector<Variant> variants;                             // [tool.ocifs.variants.NAME]
+  // [dependency-groups] (PEP 735), by normalized group name.
+  std::map<std::string, std::vector<DependencyGroupItem>> dependency_groups;
 };
 
 // A Procfile's `web:` command as exec words: split on blanks when it is a plain command, else
@@ -84,7 +93,10 @@ struct DepsSource {
 };
 
 struct ResolvedProject {
-  std::string dir;  // absolute project directory
+  // The variant this is (`[tool.ocifs.variants.NAME]`); empty: the unnamed image.
+  std::string variant;
+  std::string dependency_group;  // the variant's, when it names one
+  std::string dir;               // absolute project directory
   std::shared_ptr<const Tree> tree;
   PyProject pyproject;
   ImageOptions options;       // the merged user options (file < flags)
@@ -125,7 +137,13 @@ struct ResolvedProject {
 };
 
 struct ProjectInputs {
-  std::string project_dir;                       // as given; made absolute
+  std::string project_dir;  // as given; made absolute
+  // The variant to resolve (a name of `[tool.ocifs.variants]`, an error when it names none);
+  // empty: the unnamed image.
+  std::string variant;
+  // `--variant`: the variants a plan holds, kDefaultVariant for the unnamed image; nullopt: the
+  // unnamed image and every declared variant (the pipeline's; ResolveProject ignores it).
+  std::optional<std::vector<std::string>> variants;
   ImageOptions flags;                            // from the command line, paths already absolute
   std::optional<std::string> source_date_epoch;  // the SOURCE_DATE_EPOCH variable, if set
   // A detect plugin is loaded and may still give the command: a project without one is not an
@@ -146,6 +164,20 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in);
 // The view of `p` for one of its platforms: `platform` set, and `deps` that platform's own
 // dependencies when it has some. REQUIRES: `platform` is one of p.platforms.
 ResolvedProject ForPlatform(const ResolvedProject& p, const Platform& platform);
+
+// The requirements of dependency group `name` of `py`, its includes expanded (each group once);
+// an unknown group, or one that includes itself, is an error naming pyproject.toml.
+Result<std::vector<std::string>> DependencyGroupRequirements(const PyProject& py,
+                                                             std::string_view name,
+                                                             std::string_view file);
+
+// Whether the dependencies tree `deps` (a site-packages directory) satisfies `requirements`
+// (PEP 508): each names a distribution installed there (a `NAME-VERSION.dist-info` or
+// `.egg-info`) whose version its specifier admits. The error lists every requirement missing or
+// of another version. A requirement with an environment marker (`; python_version < "3.12"`) is
+// not evaluated: when it is missing it goes in `warnings`.
+Status CheckRequirements(const Tree& deps, const std::vector<std::string>& requirements,
+                         std::string_view what, std::vector<std::string>& warnings);
 
 // Exposed for tests: the command that runs a `[project.scripts]` target.
 Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,

@@ -261,11 +261,21 @@ TEST(ProjectTest, Entrypoint) {
        "[project]\nname = \"flat\"\n[project.scripts]\nflat = \"flat.cli:main\"\n",
        {"flat/cli.py"},
        "python3 -c import sys; from flat.cli import main;",
-       "/app",
+       "/app/src:/app",  // the fixture's src/pkg is importable too, whatever runs
        0},
-      {"main.py without pyproject", "", {"main.py", "app.py"}, "python3 /app/main.py", "/app", 0},
-      {"app.py", "[project]\nname = \"x\"\n", {"app.py"}, "python3 /app/app.py", "/app", 0},
-      {"__main__.py", "", {"__main__.py"}, "python3 /app", "/app", 0},
+      {"main.py without pyproject",
+       "",
+       {"main.py", "app.py"},
+       "python3 /app/main.py",
+       "/app/src:/app",
+       0},
+      {"app.py",
+       "[project]\nname = \"x\"\n",
+       {"app.py"},
+       "python3 /app/app.py",
+       "/app/src:/app",
+       0},
+      {"__main__.py", "", {"__main__.py"}, "python3 /app", "/app/src:/app", 0},
       {"nothing to run", "[project]\nname = \"x\"\n", {}, "", "", 0},
   };
   for (const auto& c : cases) {
@@ -292,6 +302,31 @@ TEST(ProjectTest, Entrypoint) {
   ImageOptions strict;
   strict.strict = true;
   EXPECT_FALSE(p.Resolve(strict).ok());
+}
+
+// A src layout's packages are on PYTHONPATH whatever runs them; a src/ without one is not.
+TEST(ProjectTest, SrcLayoutPackagesAreImportableUnderAnyCommand) {
+  struct Case {
+    std::string what;
+    std::vector<std::string> files;
+    std::string pythonpath;
+  };
+  const std::vector<Case> cases = {
+      {"a package in src/", {"src/shop/__init__.py"}, "/app/src:/app"},
+      {"no package in src/", {"src/notes.txt", "src/data/x.csv"}, "/app"},
+      {"the package is at the top too", {"src/shop/__init__.py", "shop/__init__.py"}, "/app"},
+  };
+  for (const Case& c : cases) {
+    TempDir d;
+    d.Write("pyproject.toml", "[project]\nname = \"shop\"\n");
+    for (const auto& f : c.files) d.Write(f, "");
+    ProjectInputs in;
+    in.project_dir = d.path();
+    in.flags.cmd = std::vector<std::string>{"python3", "-m", "pytest"};
+    auto r = ResolveProject(in);
+    ASSERT_TRUE(r.ok()) << c.what << ": " << r.status().message();
+    EXPECT_EQ(Env(*r, "PYTHONPATH"), c.pythonpath) << c.what;
+  }
 }
 
 TEST(ProjectTest, VirtualenvBecomesDependencies) {
@@ -956,6 +991,71 @@ TEST(ProjectTest, TheMountpointAndTheTreesMustNotContainEachOther) {
   EXPECT_NE(std::find(r->warnings.begin(), r->warnings.end(),
                       "left out `mnt`: another file system is mounted there"),
             r->warnings.end());
+}
+
+// PEP 735 groups, their includes expanded, checked against a site-packages tree.
+TEST(DependencyGroupsTest, RequirementsAreCheckedAgainstTheInstalledDistributions) {
+  auto py = ParsePyProject(R"toml([dependency-groups]
+test = ["pytest>=8", "click (>=8,<9)", {include-group = "Lint"}]
+lint = ["ruff>=0.4", "types-requests; python_version < '3.10'"]
+loop-a = [{include-group = "loop-b"}]
+loop-b = [{include-group = "loop-a"}]
+)toml",
+                           "pyproject.toml");
+  ASSERT_TRUE(py.ok()) << py.status().message();
+  auto test = DependencyGroupRequirements(*py, "test", "pyproject.toml");
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(*test, (std::vector<std::string>{"pytest>=8", "click (>=8,<9)", "ruff>=0.4",
+                                             "types-requests; python_version < '3.10'"}));
+  auto loop = DependencyGroupRequirements(*py, "loop-a", "pyproject.toml");
+  ASSERT_FALSE(loop.ok());
+  EXPECT_EQ(loop.status().message(),
+            "`pyproject.toml`: dependency group `loop-a` includes itself (loop-a -> loop-b -> "
+            "loop-a)");
+  auto unknown = DependencyGroupRequirements(*py, "docs", "pyproject.toml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("has no dependency group `docs`"), std::string::npos);
+
+  struct Case {
+    std::string what;
+    std::vector<std::string> installed;  // dist-info directory names
+    std::string error;                   // empty: satisfied
+    size_t warnings;
+  };
+  const std::vector<Case> cases = {
+      {"all there",
+       {"pytest-8.3.2.dist-info", "click-8.1.7.dist-info", "ruff-0.6.0.dist-info",
+        "types_requests-2.32.0.dist-info"},
+       "",
+       0},
+      {"a marker's requirement missing is a warning",
+       {"pytest-8.3.2.dist-info", "click-8.1.7.dist-info", "ruff-0.6.0.dist-info"},
+       "",
+       1},
+      {"missing and too old",
+       {"pytest-7.4.0.dist-info", "Click-8.1.7.dist-info"},
+       "test is not satisfied: `pytest>=8` is not met by the installed pytest 7.4.0; `ruff>=0.4` "
+       "is not installed",
+       1},
+      {"an egg-info counts",
+       {"pytest-8.0.0-py3.11.egg-info", "click-8.0.0.dist-info", "ruff-0.4.0.dist-info"},
+       "",
+       1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    MemTree deps;
+    for (const std::string& d : c.installed) deps.AddDir(d);
+    std::vector<std::string> warnings;
+    Status s = CheckRequirements(deps, *test, "test", warnings);
+    EXPECT_EQ(warnings.size(), c.warnings);
+    if (c.error.empty()) {
+      EXPECT_TRUE(s.ok()) << s.message();
+    } else {
+      ASSERT_FALSE(s.ok());
+      EXPECT_NE(s.message().find(c.error), std::string::npos) << s.message();
+    }
+  }
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ What `layout` checks (image-spec v1.1):
   * each layer is a well-formed tar (end-of-archive marker, no absolute or `..` names, no
     duplicate entries, hard links to earlier entries, no sparse entries). --strict-packing adds
     the rules of the layers ocifs makes: UTF-8 names, no whiteouts, symlinks that stay inside,
-    no device or FIFO entries, no setuid/setgid, owner 0:0 without names, one mtime for every
+    no device or FIFO entries, no setuid/setgid, owner 0:0 without names (but the default user's
+    HOME, `home/nonroot`, 65532:65532 mode 0700), one mtime for every
     entry, no PAX atime/ctime.
 """
 import base64
@@ -331,7 +332,12 @@ class _Layout:
                     r.check(_stays_inside(parts[:-1], m.linkname), f"{where}: symlink {name!r} -> {m.linkname!r} leaves the layer")
                 r.check(m.isreg() or m.isdir() or m.issym() or m.islnk(), f"{where}: special entry {name!r} (type {m.type!r})")
                 r.check(not m.mode & (stat.S_ISUID | stat.S_ISGID), f"{where}: setuid/setgid on {name!r} ({oct(m.mode)})")
-                r.check((m.uid, m.gid, m.uname, m.gname) == (0, 0, "", ""),
+                # The one entry of the default user's: its HOME, a writable volume of a read-only root.
+                default_home = m.isdir() and "/".join(parts) == "home/nonroot" and \
+                    (m.uid, m.gid, m.mode & 0o7777) == (65532, 65532, 0o700)
+                r.check(default_home or (m.uid, m.gid) == (0, 0),
+                        f"{where}: {name!r} is owned by {m.uid}:{m.gid} ({m.uname!r}:{m.gname!r}), not 0:0 without names")
+                r.check((m.uname, m.gname) == ("", ""),
                         f"{where}: {name!r} is owned by {m.uid}:{m.gid} ({m.uname!r}:{m.gname!r}), not 0:0 without names")
                 r.check("atime" not in m.pax_headers and "ctime" not in m.pax_headers, f"{where}: PAX atime/ctime on {name!r}")
                 mtimes.add(int(m.mtime))

@@ -35,7 +35,7 @@ export OCIFS_CONFORMANCE OCIFS_CONFORMANCE_PYTHON
 export OCIFS_BUILD_DIR="${OCIFS_BUILD_DIR:-$(dirname "$(dirname "$ocifs_bin")")}"
 export OCIFS_PYTHON="$python" OCIFS_ROOT="$root"
 # Every test module, unless the arguments name some (e.g. test_frameworks.FrameworksTest).
-modules=(test_integration test_frameworks test_shapes test_sbom test_registry test_push test_system test_export)
+modules=(test_integration test_frameworks test_shapes test_sbom test_registry test_push test_system test_export test_variants)
 for arg in "$@"; do [[ $arg == test_* ]] && modules=(); done
 cd "$root/tests/integration"
 exec "$python" -m unittest -v "$@" "${modules[@]}"

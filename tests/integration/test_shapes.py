@@ -44,54 +44,54 @@ SHAPE_CASES = {
     "[tool.poetry.scripts]": Shape(
         "poetry-cli", [], cli("weather.cli", "run", "weather-cli"),
         "[tool.poetry.scripts] `weather-cli` = `weather.cli:run`",
-        "sha256:610dc8aa7e87582cabd9c61aca01e78ad6a0290a114e2372c23d19938478c8fe", output="weather-cli: sunny (argv0=weather-cli)"),
+        "sha256:62e79bd46f2857386ebf839d35a884927fc8c2f30c24aa14f9480961e90b3ae9", output="weather-cli: sunny (argv0=weather-cli)"),
     "setup.cfg console_scripts": Shape(
         "setupcfg-cli", [], cli("tally.main", "cli", "tally"),
         "setup.cfg [options.entry_points] console_scripts `tally` = `tally.main:cli`",
-        "sha256:06efdec65f1dbcf480a7773863663f1ff0fee923c00088f82ff9022583181556", env={"PYTHONPATH": "/app/src:/app:/opt/venv/lib/python3.11/site-packages"}, output="tally: 0 lines"),
+        "sha256:feee025d4f26a59dd5d7570468efe6d480d5f40f2babe50c30969f5d4d1dc763", env={"PYTHONPATH": "/app/src:/app:/opt/venv/lib/python3.11/site-packages"}, output="tally: 0 lines"),
     "setup.py entry_points": Shape(
         "setuppy-cli", [], cli("greet.__main__", "main", "greet"),
         "setup.py entry_points console_scripts `greet` = `greet.__main__:main`",
-        "sha256:6a169493d8ae65e1cfa533c2d1985afdbe3bdd367bc4375c05b19e445166e894", output="greet: hello"),
+        "sha256:1f8d31b829c356206448669648ab390ccb83b9315d09a6ce6cfd683281ddeb73", output="greet: hello"),
     "requirements.txt and python -m": Shape(
         "requirements-module", [], ["python3", "-m", "backup"],
         "`backup/__main__.py`, the only package that runs with python -m",
-        "sha256:b6eec738776aa270953d1f29d90e668192a31527bb87dd04748695f9a4b8841f", output="backup: nothing to do"),
+        "sha256:f4adfde99229d8ce3307cc2ebbdfc978ce7044d762eead8e74e0e9273c945863", output="backup: nothing to do"),
     "Procfile web:": Shape(
         "procfile", ["flask", "gunicorn"],
         ["gunicorn", "--workers", "2", "--access-logfile", "-", "wsgi:app"],
-        "the Procfile's `web:` line", "sha256:168f8d34181481171457dca1680c0bcedec7644230be69d61d57a7654ae61d3d", env={"PORT": "8000"}),
+        "the Procfile's `web:` line", "sha256:e56b335e9ecf9c9a035e7ba47d859e6c6bb4a05c80d8d626061f98ef6feb051f", env={"PORT": "8000"}),
     "Flask factory": Shape(
         "flask-factory", ["flask", "gunicorn"], GUNICORN + ["flaskr:create_app()"],
         "plugin `frameworks`: app factory `create_app()` in `flaskr/__init__.py` line 7",
-        "sha256:265629612ee82c3cffe489f0ea988a653460a989be36211916a8774a214706fa"),
+        "sha256:84f7294b396395251658f7dc9dfcf7a6da28fda4fcce7c717ad67fbf74fee488"),
     "Flask factory, Flask's own server": Shape(
         "flask-factory", ["flask"],
         ["python3", "-m", "flask", "--app", "flaskr", "run", "--host", "0.0.0.0", "--port", "8000"],
-        "app factory `create_app()`", "sha256:265629612ee82c3cffe489f0ea988a653460a989be36211916a8774a214706fa"),
+        "app factory `create_app()`", "sha256:84f7294b396395251658f7dc9dfcf7a6da28fda4fcce7c717ad67fbf74fee488"),
     "FLASK_APP in .flaskenv": Shape(
         "flask-microblog", ["flask"],
         ["python3", "-m", "flask", "--app", "microblog.py", "run", "--host", "0.0.0.0", "--port",
          "8000"],
-        "FLASK_APP=microblog.py", "sha256:c0dab6d28f0391eeeae0cda352be53d408410d778aeed2d6b5bd748439e503fc"),
+        "FLASK_APP=microblog.py", "sha256:c0a0b2a8b2bdc13ded31bbfa44a6eb8b05e4dacd1447989d9e98312a4ebb1d01"),
     "FastAPI factory": Shape(
         "fastapi-factory", ["fastapi", "uvicorn"],
         ["python3", "-m", "uvicorn", "app.main:get_application", "--host", "0.0.0.0", "--port",
          "8000", "--factory"],
-        "app factory `get_application()` in `app/main.py` line 7", "sha256:e41837ab66e242639e7cd90d0af7a317a724e737ccbe793a344c6b8542600fc2"),
+        "app factory `get_application()` in `app/main.py` line 7", "sha256:14670b2dd6ed010e9bb700385019ea658c52d3a2b3b32035b5298279e546ee02"),
     "Django settings package": Shape(
         "django-settings", ["django", "gunicorn"], GUNICORN + ["config.wsgi:application"],
         "production settings `config.settings.production` preferred over `config.settings.local` "
         "from `manage.py`; WSGI_APPLICATION from `config/settings/base.py` line 10",
-        "sha256:c4d34d1ada2033efa846ef2f7ccad5fec30d5b75fe95ab367773c5b12376d537", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"}),
+        "sha256:ff6c27b9f4aca131906e274ca4a6d707d7c94ea01cca9b5cfcb340902bf8827b", env={"DJANGO_SETTINGS_MODULE": "config.settings.production"}),
     "monorepo backend/": Shape(
         "monorepo", ["fastapi", "uvicorn"],
         ["python3", "-m", "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"],
-        "`app = FastAPI(...)` in `app/main.py` line 5", "sha256:176d2c3b4462c69d5df74295e85e9043d57090ac6f2713487369e0a8f60abf22",
+        "`app = FastAPI(...)` in `app/main.py` line 5", "sha256:44f63721a8e9ceb4022c79a663c680b8b5484fe3f349f9d47f5e8a3e76683799",
         warnings=["holds no Python application at its top; packing its `backend/`"]),
     "a server missing from the dependencies": Shape(
         "django-settings", ["gunicorn"], GUNICORN + ["config.wsgi:application"],
-        "settings `config.settings.production`", "sha256:c4d34d1ada2033efa846ef2f7ccad5fec30d5b75fe95ab367773c5b12376d537",
+        "settings `config.settings.production`", "sha256:ff6c27b9f4aca131906e274ca4a6d707d7c94ea01cca9b5cfcb340902bf8827b",
         warnings=["the image runs `django`, which is not in the dependencies layer"]),
 }
 

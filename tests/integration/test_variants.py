@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Variants: the example project with a `dev` and a `ci` variant, mounted once. The layout passes
+the checks with every variant's tags, equal layers are one blob, each variant's image is copied
+out by skopeo and runs under runc with its own command, and an edit makes a new generation of
+every variant.
+"""
+import os
+import shutil
+import tempfile
+import unittest
+
+from itlib import (EXAMPLE, EXAMPLE_ARGS, OCIFS, Mount, assert_layout_ok, image_config, read_json, run,
+                   runc_run, wait_until)
+
+VARIANTS = """
+[tool.ocifs.variants.dev]
+include = ["tests"]
+env = { HELLO_ENV = "development" }
+cmd = ["python3", "-c", "import os, hello.cli; print('dev', os.environ['HELLO_ENV'], sorted(os.listdir('/app/tests')))"]
+
+[tool.ocifs.variants.ci]
+tag = ["ci"]
+include = ["tests"]
+cmd = ["python3", "-c", "import runpy; runpy.run_path('/app/tests/test_hello.py', run_name='__main__')"]
+dependency-group = "test"
+
+[dependency-groups]
+test = ["click>=8", "pygments"]
+"""
+
+TEST_FILE = """import hello.cli
+
+if __name__ == "__main__":
+    print("ci ran", hello.cli.__name__)
+"""
+
+
+def manifest(layout, tag):
+    index = read_json(f"{layout}/index.json")
+    desc = next(m for m in index["manifests"]
+                if m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+    return read_json(f"{layout}/blobs/sha256/{desc['digest'][7:]}")
+
+
+class VariantsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ocifs-it-variants-")
+        self.project = os.path.join(self.tmp, "hello")
+        shutil.copytree(EXAMPLE, self.project)
+        with open(f"{self.project}/pyproject.toml", "a") as f:
+            f.write(VARIANTS)
+        with open(f"{self.project}/.dockerignore", "a") as f:
+            f.write("tests\n")
+        os.mkdir(f"{self.project}/tests")
+        with open(f"{self.project}/tests/test_hello.py", "w") as f:
+            f.write(TEST_FILE)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_one_mount_serves_every_variant(self):
+        with Mount(self.project, *EXAMPLE_ARGS) as m:
+            assert_layout_ok(self, m.path, tags=[
+                "latest", "ci", "latest-dev", "latest.sbom.spdx", "latest.sbom.cyclonedx",
+                "ci.sbom.spdx", "ci.sbom.cyclonedx", "latest-dev.sbom.spdx",
+                "latest-dev.sbom.cyclonedx"])
+            latest, dev, ci = (manifest(m.path, t)["layers"] for t in ("latest", "latest-dev", "ci"))
+            # Base and dependencies shared by all; dev and ci ship the same files (tests/), so
+            # one application layer serves both.
+            self.assertEqual(latest[:-1], dev[:-1])
+            self.assertEqual(latest[:-1], ci[:-1])
+            self.assertNotEqual(latest[-1], dev[-1])
+            self.assertEqual(dev[-1], ci[-1])
+            self.assertEqual(image_config(m.path, "latest-dev")["config"]["Cmd"][0], "python3")
+
+            out = f"{self.tmp}/copied"
+            for tag in ("latest", "latest-dev", "ci"):
+                run(["skopeo", "copy", f"oci:{m.path}:{tag}", f"oci:{out}:{tag}"])
+            assert_layout_ok(self, out)
+            self.assertRegex(runc_run(out, "latest")[0], r"^Hello, world! ")
+            self.assertEqual(runc_run(out, "latest-dev")[0], "dev development ['test_hello.py']\n")
+            self.assertEqual(runc_run(out, "ci")[0], "ci ran hello.cli\n")
+            # The unnamed image leaves tests/ out.
+            p = runc_run(out, "latest", args=["python3", "-c", "import os; print(os.path.exists('/app/tests'))"])
+            self.assertEqual(p[0], "False\n")
+
+            # An edit of the application: every variant's image is new.
+            before = {t: manifest(m.path, t)["layers"][-1]["digest"] for t in ("latest", "latest-dev", "ci")}
+            with open(f"{self.project}/src/hello/__init__.py", "a") as f:
+                f.write("# edited\n")
+            wait_until(lambda: manifest(m.path, "latest")["layers"][-1]["digest"] != before["latest"],
+                       20, "a new generation")
+            for tag in ("latest-dev", "ci"):
+                self.assertNotEqual(manifest(m.path, tag)["layers"][-1]["digest"], before[tag], tag)
+            assert_layout_ok(self, m.path)
+
+    def test_selection_and_a_group_the_dependencies_miss(self):
+        out = f"{self.tmp}/dev-only"
+        run([OCIFS, "build", self.project, "--output", out, "--variant", "dev", *EXAMPLE_ARGS])
+        index = read_json(f"{out}/index.json")
+        self.assertEqual([m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]],
+                         ["latest-dev", "latest-dev.sbom.spdx", "latest-dev.sbom.cyclonedx"])
+        with open(f"{self.project}/pyproject.toml", "a") as f:
+            f.write('lint = ["ruff>=0.4"]\n[tool.ocifs.variants.lint]\ndependency-group = "lint"\n')
+        p = run([OCIFS, "build", self.project, "--output", f"{self.tmp}/x", *EXAMPLE_ARGS], check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("variant `lint`: dependency-group `lint`", p.stderr)
+        self.assertIn("`ruff>=0.4` is not installed", p.stderr)
+        self.assertFalse(os.path.exists(f"{self.tmp}/x"))
+
+
+if __name__ == "__main__":
+    unittest.main()
