@@ -30,6 +30,11 @@
 //                (Streamlit)
 //   port         the port to listen on (default 8000; Streamlit 8501)
 //   health-path  the path the health check asks (default /; Streamlit /_stcore/health)
+//   server       production (default) | dev: the framework's development server, which reloads
+//                on change: `uvicorn --reload`, `flask --debug run`, Django's `runserver` with
+//                the settings manage.py names (no production settings preferred), Streamlit
+//                with `--server.runOnSave true`. For a `dev` variant
+//                ([tool.ocifs.variants.dev.plugins.frameworks] server = "dev").
 // What the user sets in [tool.ocifs] or flags (cmd, entrypoint, expose, healthcheck) wins anyway.
 #include <algorithm>
 #include <map>
@@ -142,12 +147,18 @@ class Sources {
 class Frameworks {
  public:
   static constexpr const char* kName = "frameworks";
-  static constexpr const char* kVersion = "1.1.0";
+  static constexpr const char* kVersion = "1.2.0";
   static constexpr const char* kDescription =
       "FastAPI, Flask, Django and Streamlit: command, port, health check";
 
   explicit Frameworks(const ocifs::sdk::Settings& settings) {
-    settings.RequireKnown({"framework", "app", "port", "health-path"});
+    settings.RequireKnown({"framework", "app", "port", "health-path", "server"});
+    const std::string server(settings.GetOr("server", "production"));
+    if (server != "production" && server != "dev") {
+      throw ocifs::sdk::Error("setting `server`: `" + server + "` is not production or dev",
+                              OCIFS_ERR_INVALID_ARGUMENT);
+    }
+    dev_ = server == "dev";
     framework_ = std::string(settings.GetOr("framework", ""));
     if (!framework_.empty() && framework_ != "none" &&
         std::find(Order().begin(), Order().end(), framework_) == Order().end()) {
@@ -262,7 +273,7 @@ class Frameworks {
   std::vector<Found> Scan(const Sources& src, const std::string& flask_app,
                           std::vector<std::string>& notes) const {
     std::vector<Found> out;
-    if (auto django = ScanDjango(src)) out.push_back(*std::move(django));
+    if (auto django = ScanDjango(src, dev_)) out.push_back(*std::move(django));
     for (const char* framework : {"fastapi", "flask"}) {
       if (auto app =
               ScanApp(src, framework, framework == std::string("flask") ? flask_app : "", notes))
@@ -400,7 +411,8 @@ class Frameworks {
   }
 
   // A Django project: manage.py (the shallowest), its settings, the WSGI application.
-  static std::optional<Found> ScanDjango(const Sources& src) {
+  // `dev`: the settings manage.py names stand (a development server wants them).
+  static std::optional<Found> ScanDjango(const Sources& src, bool dev) {
     std::vector<std::string> manage;
     for (const std::string& file : src.sources()) {
       if (file == "manage.py" || file.ends_with("/manage.py")) manage.push_back(file);
@@ -464,6 +476,7 @@ class Frameworks {
     } else if (parent != settings && (parent.ends_with("settings") || parent.ends_with("config"))) {
       packages.push_back(parent);
     }
+    if (dev) packages.clear();
     for (const std::string& package : packages) {
       for (const char* name : {"production", "prod"}) {
         if (chosen == settings && FileOfModule(src.sources(), root, package + "." + name))
@@ -586,23 +599,25 @@ class Frameworks {
       cmd.insert(cmd.end(), chdir.begin(), chdir.end());
       cmd.push_back(target);
     };
+    // A development server (setting `server = "dev"`) is the framework's own, reloading.
     if (f.framework == "fastapi") {
-      if (gunicorn && deps.contains("uvicorn")) {
+      if (gunicorn && deps.contains("uvicorn") && !dev_) {
         gunicorn_cmd({"--worker-class", "uvicorn.workers.UvicornWorker"});
       } else {
-        server = "uvicorn";
+        server = dev_ ? "uvicorn --reload" : "uvicorn";
         // uvicorn calls a factory itself with --factory, given MODULE:NAME.
         const std::string app =
             factory.empty() ? target : target.substr(0, target.find(':') + 1) + factory;
         cmd = {"python3", "-m", "uvicorn", app, "--host", "0.0.0.0", "--port", ps};
         if (!factory.empty()) cmd.push_back("--factory");
         if (!f.app_dir.empty()) cmd.insert(cmd.end(), {"--app-dir", f.app_dir});
+        if (dev_) cmd.push_back("--reload");
       }
     } else if (f.framework == "flask") {
-      if (gunicorn && !target.empty()) {
+      if (gunicorn && !target.empty() && !dev_) {
         gunicorn_cmd({});
       } else {
-        server = "flask";
+        server = dev_ ? "flask --debug" : "flask";
         // Flask's --app takes FLASK_APP's own forms. Under an import root other than the
         // workdir, the path: Flask puts the folder above its packages on sys.path.
         std::string app = !f.flask_app.empty() && app_.empty() ? f.flask_app : target;
@@ -615,22 +630,26 @@ class Frameworks {
         if (app_.empty() && (factory == "create_app" || factory == "make_app")) {
           app.resize(app.find(':'));
         }
-        cmd = {"python3", "-m", "flask", "--app", app, "run", "--host", "0.0.0.0", "--port", ps};
+        cmd = {"python3", "-m", "flask", "--app", app};
+        if (dev_) cmd.push_back("--debug");
+        cmd.insert(cmd.end(), {"run", "--host", "0.0.0.0", "--port", ps});
       }
     } else if (f.framework == "django") {
-      if (gunicorn) {
+      if (gunicorn && !dev_) {
         gunicorn_cmd({});
       } else {
         server = "runserver";
         cmd = {"python3", f.manage_py, "runserver", bind};
       }
-      if (!f.django_settings.empty()) config.SetEnv("DJANGO_SETTINGS_MODULE", f.django_settings);
     } else {
       server = "streamlit";
       cmd = {
           "python3",       "-m", "streamlit",         "run", target, "--server.address", "0.0.0.0",
           "--server.port", ps,   "--server.headless", "true"};
+      if (dev_) cmd.insert(cmd.end(), {"--server.runOnSave", "true"});
     }
+    if (f.framework == "django" && !f.django_settings.empty())
+      config.SetEnv("DJANGO_SETTINGS_MODULE", f.django_settings);
     config.SetEntrypoint(cmd);
     config.Expose(ps + "/tcp");
     const std::string path =
@@ -650,6 +669,7 @@ class Frameworks {
 
   std::string framework_, app_, health_path_;
   int port_ = 0;
+  bool dev_ = false;
 };
 
 }  // namespace

@@ -146,6 +146,78 @@ TEST(FrameworksTest, DetectsEachFrameworkAndItsServer) {
   }
 }
 
+// `server = "dev"` (a dev variant's setting): each framework's own server, reloading on change;
+// Django keeps the settings manage.py names.
+TEST(FrameworksTest, DevServerWhenAsked) {
+  struct Case {
+    std::string name;
+    Project project;
+    std::vector<std::string> entrypoint;
+    std::string server;    // the io.ocifs.framework.server label
+    std::string settings;  // DJANGO_SETTINGS_MODULE, "" for none
+  } cases[] = {
+      {"fastapi",
+       {{{"app/__init__.py", ""},
+         {"app/main.py", "from fastapi import FastAPI\napi = FastAPI()\n"}},
+        {"fastapi", "uvicorn", "gunicorn"}},
+       {"python3", "-m", "uvicorn", "app.main:api", "--host", "0.0.0.0", "--port", "8000",
+        "--reload"},
+       "uvicorn --reload",
+       ""},
+      {"flask factory",
+       {{{"shop/__init__.py",
+          "from flask import Flask\ndef create_app():\n    app = Flask(__name__)\n    return "
+          "app\n"}},
+        {"flask", "gunicorn"}},
+       {"python3", "-m", "flask", "--app", "shop", "--debug", "run", "--host", "0.0.0.0", "--port",
+        "8000"},
+       "flask --debug",
+       ""},
+      {"django settings package",
+       {{{"manage.py",
+          "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.local')\n"},
+         {"config/__init__.py", ""},
+         {"config/settings/__init__.py", ""},
+         {"config/settings/local.py", "DEBUG = True\n"},
+         {"config/settings/production.py", "DEBUG = False\n"},
+         {"config/wsgi.py", "application = get_wsgi_application()\n"}},
+        {"django", "gunicorn"}},
+       {"python3", "manage.py", "runserver", "0.0.0.0:8000"},
+       "runserver",
+       "config.settings.local"},
+      {"streamlit",
+       {{{"streamlit_app.py", "import streamlit as st\n"}}, {"streamlit"}},
+       {"python3", "-m", "streamlit", "run", "streamlit_app.py", "--server.address", "0.0.0.0",
+        "--server.port", "8501", "--server.headless", "true", "--server.runOnSave", "true"},
+       "streamlit",
+       ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    ImageOptions flags;
+    flags.plugins["frameworks"]["server"] = "dev";
+    auto out = Detect(c.project, flags);
+    ASSERT_TRUE(out.config.ok()) << out.config.status().message();
+    const json& cfg = *out.config;
+    EXPECT_EQ(cfg["Entrypoint"], json(c.entrypoint));
+    EXPECT_EQ(cfg["Labels"]["io.ocifs.framework.server"], c.server);
+    std::string settings;
+    for (const auto& e : cfg["Env"]) {
+      if (e.get<std::string>().starts_with("DJANGO_SETTINGS_MODULE="))
+        settings = e.get<std::string>().substr(23);
+    }
+    EXPECT_EQ(settings, c.settings);
+  }
+  ImageOptions bad;
+  bad.plugins["frameworks"]["server"] = "debug";
+  auto out = Detect(cases[0].project, bad);
+  ASSERT_FALSE(out.config.ok());
+  EXPECT_NE(
+      out.config.status().message().find("setting `server`: `debug` is not production or dev"),
+      std::string::npos)
+      << out.config.status().message();
+}
+
 // Shapes real projects have, each with the command it must get. The sources are written the way
 // such projects write them: factories with config arguments and blueprints, settings packages,
 // apps in a folder of a monorepo.

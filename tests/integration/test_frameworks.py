@@ -178,5 +178,33 @@ class FrameworksTest(unittest.TestCase):
         self.check("procfile")
 
 
+    def test_dev_variants_run_the_reloading_servers(self):
+        """A `dev` variant asks the plugin for the development server: it runs (read-only root)
+        and answers; the unnamed image of the same mount keeps the production server."""
+        for name, server, settings in (("fastapi", "uvicorn --reload", None),
+                                       ("django-settings", "runserver", "config.settings.local")):
+            with self.subTest(name):
+                case = CASES[name]
+                project = os.path.join(self.tmp, f"{name}-dev-project")
+                shutil.copytree(os.path.join(PROJECTS, case.project), project)
+                with open(os.path.join(project, "pyproject.toml"), "a") as f:
+                    f.write('\n[tool.ocifs.variants.dev.plugins.frameworks]\nserver = "dev"\n')
+                layout = os.path.join(self.tmp, f"{name}-dev")
+                with Mount(project, "--base", f"oci:{BASE}:3.11-slim", "--python", "3.11",
+                           "--deps", deps_set(case.deps)) as m:
+                    assert_layout_ok(self, m.path)
+                    for tag in ("latest", "latest-dev"):
+                        run(["skopeo", "copy", f"oci:{m.path}:{tag}", f"oci:{layout}:{tag}"])
+                self.assertEqual(image_config(layout)["config"]["Entrypoint"], case.entrypoint)
+                config = image_config(layout, "latest-dev")["config"]
+                self.assertEqual(config["Labels"]["io.ocifs.framework.server"], server)
+                env = dict(e.split("=", 1) for e in config["Env"])
+                self.assertEqual(env.get("DJANGO_SETTINGS_MODULE"), settings)
+                with Container(layout, "latest-dev") as c:
+                    status, body = c.http_get(case.port, "/")
+                    self.assertEqual(status, 200, body)
+                    if name == "fastapi":
+                        self.assertIn(case.answer, body)
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
