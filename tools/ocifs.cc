@@ -891,17 +891,39 @@ int PushCommand(const PushFlags& pf, const ImageFlags& flags, const CLI::App& ap
   sigaction(SIGTERM, &sa, nullptr);
   options.cancelled = &g_push_cancelled;
 
-  auto report = ocifs::Push(client, **source, *target, options);
-  if (!report.ok()) {
-    return Fail(report.status().WithContext(
-        fmt::format("push to `{}/{}`", target->domain, target->repository)));
+  // The unnamed image (or the one --source-tag names), then, unless --source-tag chose one,
+  // every variant's under its tags (VariantPushes): their shared blobs are there already.
+  std::vector<ocifs::VariantPush> pushes = {{"", options.source_tag, options.tags}};
+  if (pf.source_tag.empty()) {
+    auto index = (*source)->Index();
+    if (!index.ok()) return Fail(index.status());
+    for (auto& v : ocifs::VariantPushes(*index, options.tags)) pushes.push_back(std::move(v));
   }
-  std::vector<std::string> refs;
-  for (const auto& t : report->tags) refs.push_back(":" + t);
-  std::fprintf(stderr, "ocifs: pushed %s/%s%s (%s): %s\n", target->domain.c_str(),
-               target->repository.c_str(), fmt::format("{}", fmt::join(refs, ", ")).c_str(),
-               report->root.digest.str().c_str(), report->Summary().c_str());
-  if (pf.json) std::cout << report->ToJson().dump(2) << "\n";
+  nlohmann::json out;
+  for (const ocifs::VariantPush& one : pushes) {
+    ocifs::PushOptions o = options;
+    o.source_tag = one.source_tag;
+    o.tags = one.tags;
+    auto report = ocifs::Push(client, **source, *target, o);
+    if (!report.ok()) {
+      return Fail(report.status().WithContext(fmt::format(
+          "push {}to `{}/{}`", one.variant.empty() ? "" : "of variant `" + one.variant + "` ",
+          target->domain, target->repository)));
+    }
+    std::vector<std::string> refs;
+    for (const auto& t : report->tags) refs.push_back(":" + t);
+    std::fprintf(stderr, "ocifs: pushed %s/%s%s (%s): %s\n", target->domain.c_str(),
+                 target->repository.c_str(), fmt::format("{}", fmt::join(refs, ", ")).c_str(),
+                 report->root.digest.str().c_str(), report->Summary().c_str());
+    if (one.variant.empty()) {
+      out = report->ToJson();
+    } else {
+      nlohmann::json v = report->ToJson();
+      v["variant"] = one.variant;
+      out["variants"].push_back(std::move(v));
+    }
+  }
+  if (pf.json) std::cout << out.dump(2) << "\n";
   return 0;
 }
 

@@ -761,14 +761,14 @@ Result<std::shared_ptr<const Generation>> BuildGeneration(const ImagePlan& plan,
     // index.json: one descriptor per tag, then each artifact once per tag: "TAG.SUFFIX", or
     // "TAG.PLATFORM.SUFFIX" ("latest.linux-arm64.sbom.spdx") for several platforms; images
     // first, artifacts after every variant's images.
-    for (const auto& tag : p.tags) gen.index.push_back({top, tag, "", top_platform});
+    for (const auto& tag : p.tags) gen.index.push_back({top, tag, "", top_platform, p.variant});
     for (const auto& tag : p.tags) {
       for (size_t k = first; k < first + count; ++k) {
         for (const auto& [a, desc] : images[k].artifacts) {
           // Unique: CheckRefNames when the plan was made.
           artifacts.push_back(
               {desc, ArtifactRefName(tag, count > 1, plans[k]->project->platform, a->ref_suffix),
-               a->artifact_type, std::nullopt});
+               a->artifact_type, std::nullopt, p.variant});
         }
       }
     }

@@ -332,7 +332,7 @@ Result<ArchiveReport> WriteArchive(const LayoutSource& source, const ArchiveOpti
       OCIFS_ASSIGN_OR_RETURN(auto layers, Children(manifest, "layers", where));
       if (layers.empty()) return Corrupt(where + ": no layers (docker load needs one)");
       repositories[repository][e->ref_name] = layers.back().first.digest.hex();
-      IndexEntry entry{m, e->ref_name, "", std::nullopt};
+      IndexEntry entry{m, e->ref_name, "", std::nullopt, e->variant};
       if (auto [it, added] = entry_of.try_emplace(m.digest.hex(), manifest_json.size()); !added) {
         manifest_json[it->second]["RepoTags"].push_back(repo_tag);
         out_index.push_back(entry);

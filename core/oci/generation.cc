@@ -13,13 +13,15 @@ namespace ocifs {
 
 namespace {
 constexpr char kRefName[] = "org.opencontainers.image.ref.name";
+constexpr char kVariant[] = "io.ocifs.variant";
 }  // namespace
 
 nlohmann::json IndexEntry::ToJson() const {
   nlohmann::json d = descriptor.ToJson();
   if (platform) d["platform"] = PlatformJson(*platform);
   if (!artifact_type.empty()) d["artifactType"] = artifact_type;
-  if (!ref_name.empty()) d["annotations"] = {{kRefName, ref_name}};
+  if (!ref_name.empty()) d["annotations"][kRefName] = ref_name;
+  if (!variant.empty()) d["annotations"][kVariant] = variant;
   return d;
 }
 
@@ -39,6 +41,9 @@ Result<std::vector<IndexEntry>> ParseIndex(const std::string& where, std::string
     if (m.contains("annotations") && m["annotations"].is_object() &&
         m["annotations"].contains(kRefName) && m["annotations"][kRefName].is_string())
       e.ref_name = m["annotations"][kRefName].get<std::string>();
+    if (m.contains("annotations") && m["annotations"].is_object() &&
+        m["annotations"].contains(kVariant) && m["annotations"][kVariant].is_string())
+      e.variant = m["annotations"][kVariant].get<std::string>();
     if (m.contains("artifactType") && m["artifactType"].is_string())
       e.artifact_type = m["artifactType"].get<std::string>();
     if (m.contains("platform")) e.platform = PlatformFromJson(m["platform"]);

@@ -35,6 +35,9 @@ struct IndexEntry {
   std::string ref_name;              // org.opencontainers.image.ref.name; may be empty
   std::string artifact_type;         // an artifact manifest's artifactType; empty for an image
   std::optional<Platform> platform;  // a single-platform image's, when the entry says
+  // The variant ([tool.ocifs.variants.NAME]) an image or artifact entry belongs to, as the
+  // annotation `io.ocifs.variant`; empty for the unnamed image.
+  std::string variant = {};
   bool is_artifact() const { return !artifact_type.empty(); }
   nlohmann::json ToJson() const;
 };

@@ -619,4 +619,36 @@ Result<PushReport> Push(RegistryClient& client, const LayoutSource& source,
   return Pusher(client, source, target, options).Run();
 }
 
+std::vector<VariantPush> VariantPushes(const std::vector<IndexEntry>& index,
+                                       const std::vector<std::string>& tags) {
+  std::vector<std::string> unnamed;
+  for (const IndexEntry& e : index) {
+    if (!e.is_artifact() && e.variant.empty() && !e.ref_name.empty()) unnamed.push_back(e.ref_name);
+  }
+  std::vector<VariantPush> out;
+  for (const IndexEntry& e : index) {
+    if (e.is_artifact() || e.variant.empty() || e.ref_name.empty()) continue;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const VariantPush& v) { return v.variant == e.variant; });
+    if (it == out.end()) {
+      out.push_back({e.variant, e.ref_name, {}});
+      it = std::prev(out.end());
+    }
+    auto add = [&](std::string tag) {
+      if (std::find(it->tags.begin(), it->tags.end(), tag) == it->tags.end())
+        it->tags.push_back(std::move(tag));
+    };
+    const std::string suffix = "-" + e.variant;
+    const bool derived = std::any_of(unnamed.begin(), unnamed.end(), [&](const std::string& u) {
+      return e.ref_name == u + suffix;
+    });
+    if (derived) {
+      for (const std::string& t : tags) add(t + suffix);
+    } else {
+      add(e.ref_name);
+    }
+  }
+  return out;
+}
+
 }  // namespace ocifs

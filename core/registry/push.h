@@ -119,4 +119,18 @@ struct PushReport {
 Result<PushReport> Push(RegistryClient& client, const LayoutSource& source,
                         const ImageReference& target, const PushOptions& options);
 
+// A variant's image (index.json entries annotated `io.ocifs.variant`) to push beside the unnamed
+// image, and the tags it goes under.
+struct VariantPush {
+  std::string variant;
+  std::string source_tag;         // its first tag in the layout
+  std::vector<std::string> tags;  // in the repository
+};
+
+// The variants of `index` to push when the unnamed image is pushed under `tags`, in index order.
+// A variant's layout tag that is a tag of the unnamed image with `-NAME` appended (`latest-dev`)
+// goes under each of `tags` with `-NAME` (`1.0-dev`); its own tags (`ci`) go as they are.
+std::vector<VariantPush> VariantPushes(const std::vector<IndexEntry>& index,
+                                       const std::vector<std::string>& tags);
+
 }  // namespace ocifs

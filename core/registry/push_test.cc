@@ -538,5 +538,48 @@ TEST(Push, CancelledBetweenChunks) {
   EXPECT_EQ(p.registry->Count("PATCH", "/blobs/uploads/"), 1);
 }
 
+// The variants a push sends beside the unnamed image, and the tags each goes under.
+TEST(VariantPushesTest, DerivedTagsFollowThePushedTagsAndOwnTagsStay) {
+  const Descriptor d{kMediaTypeOciManifest, Digest::Of("m"), 1};
+  const Descriptor dev{kMediaTypeOciManifest, Digest::Of("dev"), 3};
+  const Descriptor ci{kMediaTypeOciManifest, Digest::Of("ci"), 2};
+  const std::vector<IndexEntry> index = {
+      {d, "latest", "", std::nullopt},
+      {d, "stable", "", std::nullopt},
+      {ci, "ci", "", std::nullopt, "ci"},
+      {dev, "latest-dev", "", std::nullopt, "dev"},
+      {dev, "stable-dev", "", std::nullopt, "dev"},
+      {dev, "nightly", "", std::nullopt, "dev"},  // its own tag
+      {d, "latest.sbom.spdx", "application/spdx+json", std::nullopt},
+      {dev, "latest-dev.sbom.spdx", "application/spdx+json", std::nullopt, "dev"},
+  };
+  struct Case {
+    std::vector<std::string> tags;
+    std::vector<VariantPush> want;
+  };
+  const std::vector<Case> cases = {
+      {{"1.0"}, {{"ci", "ci", {"ci"}}, {"dev", "latest-dev", {"1.0-dev", "nightly"}}}},
+      {{"1.0", "prod"},
+       {{"ci", "ci", {"ci"}}, {"dev", "latest-dev", {"1.0-dev", "prod-dev", "nightly"}}}},
+  };
+  for (const Case& c : cases) {
+    const std::vector<VariantPush> got = VariantPushes(index, c.tags);
+    ASSERT_EQ(got.size(), c.want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].variant, c.want[i].variant);
+      EXPECT_EQ(got[i].source_tag, c.want[i].source_tag);
+      EXPECT_EQ(got[i].tags, c.want[i].tags);
+    }
+  }
+  // No variants: nothing beside the unnamed image.
+  EXPECT_TRUE(VariantPushes({index[0], index[1]}, {"1.0"}).empty());
+  // The annotation survives index.json.
+  auto parsed = ParseIndex("test", IndexJson(index));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)[3].variant, "dev");
+  EXPECT_EQ((*parsed)[0].variant, "");
+  EXPECT_NE(IndexJson(index).find("\"io.ocifs.variant\":\"dev\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ocifs

@@ -8,7 +8,8 @@
 //
 // on_generation only records the newest generation; a thread of the plugin's own pushes it once
 // the mount serves it, by running `ocifs push --mount MOUNTPOINT REPOSITORY:TAG ...` (the host's
-// executable, so the push is the same code, credentials and checks as the command's). The thread:
+// executable, so the push is the same code, credentials and checks as the command's; it pushes
+// every variant too, each under its tags: see `ocifs push`). The thread:
 //   - waits `debounce` after the newest generation, so a burst of saves is one push;
 //   - abandons a push when a newer generation arrives meanwhile (SIGTERM: the push stops between
 //     chunks and gives its upload up), and pushes the newest instead;
@@ -210,10 +211,6 @@ class RegistrySync {
     w.mountpoint = std::string(gen.mountpoint());
     w.project_dir = std::string(gen.project_dir());
     w.version = std::string(gen.project_version());
-    for (const auto& t : gen.tags()) {
-      w.manifest = std::string(ocifs::sdk::View(t.manifest_digest));
-      break;
-    }
     {
       std::lock_guard lock(mu_);
       wanted_ = std::move(w);
@@ -228,7 +225,7 @@ class RegistrySync {
  private:
   struct Wanted {
     uint64_t number = 0;
-    std::string index_json, mountpoint, project_dir, version, manifest;
+    std::string index_json, mountpoint, project_dir, version;
   };
 
   void Report(std::string_view state, std::string_view summary, std::string extra = "") {
@@ -281,7 +278,7 @@ class RegistrySync {
 
   void Work() {
     uint64_t pushed_number = 0;
-    std::string pushed_manifest, pushed_tags;
+    std::string pushed_index, pushed_tags;
     int failures = 0;
     for (;;) {
       Wanted w;
@@ -306,8 +303,9 @@ class RegistrySync {
       const std::vector<std::string> tags = Tags(w);
       std::string tag_list;
       for (const auto& t : tags) tag_list += (tag_list.empty() ? "" : ",") + t;
-      if (w.manifest == pushed_manifest && tag_list == pushed_tags) {
-        pushed_number = w.number;  // the same image (a save without a change): pushed already
+      // index.json names every image of the generation (its variants too) and its artifacts.
+      if (w.index_json == pushed_index && tag_list == pushed_tags) {
+        pushed_number = w.number;  // the same images (a save without a change): pushed already
         continue;
       }
       if (!Served(w)) {
@@ -335,7 +333,7 @@ class RegistrySync {
       if (ran.exit == 0) {
         failures = 0;
         pushed_number = w.number;
-        pushed_manifest = w.manifest;
+        pushed_index = w.index_json;
         pushed_tags = tag_list;
         const std::string digest = ReportField(ran.out, "image_digest");
         const std::string sent = ReportField(ran.out, "total_bytes_sent");

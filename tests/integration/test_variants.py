@@ -4,13 +4,14 @@ the checks with every variant's tags, equal layers are one blob, each variant's 
 out by skopeo and runs under runc with its own command, and an edit makes a new generation of
 every variant.
 """
+import json
 import os
 import shutil
 import tempfile
 import unittest
 
-from itlib import (EXAMPLE, EXAMPLE_ARGS, OCIFS, Mount, assert_layout_ok, image_config, read_json, run,
-                   runc_run, wait_until)
+from itlib import (EXAMPLE, EXAMPLE_ARGS, OCIFS, Mount, Registry, assert_layout_ok, image_config,
+                   read_json, run, runc_run, wait_until)
 
 VARIANTS = """
 [tool.ocifs.variants.dev]
@@ -107,6 +108,29 @@ class VariantsTest(unittest.TestCase):
         self.assertIn("variant `lint`: dependency-group `lint`", p.stderr)
         self.assertIn("`ruff>=0.4` is not installed", p.stderr)
         self.assertFalse(os.path.exists(f"{self.tmp}/x"))
+
+
+    def test_push_sends_every_variant_under_its_tags(self):
+        with Registry() as reg, Mount(self.project, *EXAMPLE_ARGS) as m:
+            p = run([OCIFS, "push", "--mount", m.path, f"{reg.host}/hello:1.0", "--also-tag", "stable",
+                     "--json"])
+            report = json.loads(p.stdout)
+            self.assertEqual(report["tags"], ["1.0", "stable"])
+            self.assertEqual([(v["variant"], v["tags"]) for v in report["variants"]],
+                             [("ci", ["ci"]), ("dev", ["1.0-dev", "stable-dev"])])
+            tags = json.loads(run(["skopeo", "list-tags", "--tls-verify=false",
+                                   f"docker://{reg.host}/hello"]).stdout)["Tags"]
+            for tag in ("1.0", "stable", "ci", "1.0-dev", "stable-dev"):
+                self.assertIn(tag, tags)
+            for tag, layout_tag in (("1.0-dev", "latest-dev"), ("ci", "ci"), ("1.0", "latest")):
+                raw = run(["skopeo", "inspect", "--tls-verify=false", "--config",
+                           f"docker://{reg.host}/hello:{tag}"]).stdout
+                self.assertEqual(json.loads(raw)["config"].get("Cmd"),
+                                 image_config(m.path, layout_tag)["config"].get("Cmd"), tag)
+            # --source-tag pushes that one image only.
+            p = run([OCIFS, "push", "--mount", m.path, f"{reg.host}/only:dev", "--source-tag",
+                     "latest-dev", "--json"])
+            self.assertNotIn("variants", json.loads(p.stdout))
 
 
 if __name__ == "__main__":
