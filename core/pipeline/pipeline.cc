@@ -101,8 +101,8 @@ Result<ImagePlan> PlanPlatforms(
 }
 
 // The variants a plan holds, in order: "" (the unnamed image) when selected, then the declared
-// variants selected, in the order pyproject.toml declares them. `--variant` naming none that
-// exists is an error that lists them.
+// variants selected, by name (the order of a TOML table's keys). `--variant` naming one that is
+// not declared is an error that lists those that are.
 Result<std::vector<std::string>> SelectedVariants(
     const ResolvedProject& project, const std::optional<std::vector<std::string>>& selected) {
   std::vector<std::string> declared;
@@ -134,8 +134,8 @@ Result<std::vector<std::string>> SelectedVariants(
   return out;
 }
 
-// What a plan of variants asks of whoever plans it: a platform's base for a view (`base`
-// reference of the view), and layers an earlier plan of the same view's variant may give.
+// What a plan of variants asks of whoever plans it: a platform's base for a view (by the view's
+// `base` reference), and the layers a plan served before (Replan) may give a view.
 struct VariantHooks {
   std::function<Result<BaseImage>(const ResolvedProject& view, const Platform& platform)> base_of;
   std::function<const PlannedLayer*(const ResolvedProject& view)> reuse_dependencies;
