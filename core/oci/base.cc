@@ -11,6 +11,7 @@
 
 #include "core/oci/generation.h"
 #include "core/oci/reference.h"
+#include "core/support/file_read.h"
 #include "core/support/tree.h"
 
 namespace ocifs {
@@ -42,18 +43,7 @@ class VerifiedFileBlob : public Blob {
       return Status(Code::kChanged,
                     fmt::format("base blob `{}` changed after it was verified", path_));
     }
-    size_t done = 0;
-    while (done < out.size()) {
-      ssize_t n =
-          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus(errno, fmt::format("base blob `{}`", path_), "read");
-      if (n == 0)
-        return Status(Code::kChanged,
-                      fmt::format("base blob `{}` shrank after it was verified", path_));
-      done += static_cast<size_t>(n);
-    }
-    return Status::Ok();
+    return PreadFull(fd_, offset, out, fmt::format("base blob `{}`", path_));
   }
 
  private:

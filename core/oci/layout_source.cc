@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/support/file_read.h"
+
 namespace ocifs {
 namespace {
 
@@ -22,16 +24,7 @@ class FileBlob : public Blob {
   FileBlob& operator=(const FileBlob&) = delete;
   uint64_t size() const override { return size_; }
   Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
-    size_t done = 0;
-    while (done < out.size()) {
-      ssize_t n =
-          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoStatus(errno, fmt::format("`{}`", path_), "read");
-      if (n == 0) return Status(Code::kChanged, fmt::format("`{}` shrank while read", path_));
-      done += static_cast<size_t>(n);
-    }
-    return Status::Ok();
+    return PreadFull(fd_, offset, out, fmt::format("`{}`", path_));
   }
 
  private:
