@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 #include <thread>
@@ -14,20 +15,32 @@
 
 namespace ocifs {
 
-std::vector<TreeWatcher::Root> WatchRoots(const std::shared_ptr<const ResolvedProject>& project) {
-  // The rules live in the project, which the aliasing pointer keeps alive.
-  std::vector<TreeWatcher::Root> roots = {
-      {project->dir, std::shared_ptr<const IgnoreRules>(project, &project->ignore)}};
+std::vector<TreeWatcher::Root> WatchRoots(
+    const std::vector<std::shared_ptr<const ResolvedProject>>& variants) {
+  const auto& first = variants.front();
+  TreeWatcher::Root project{first->dir, {}};
+  for (const auto& v : variants) {
+    // The rules live in the project, which the aliasing pointer keeps alive.
+    project.ignore.push_back(std::shared_ptr<const IgnoreRules>(v, &v->ignore));
+  }
+  std::vector<TreeWatcher::Root> roots = {std::move(project)};
   // The dependencies layer leaves these out, so changes there do not count either.
-  if (project->deps) roots.push_back({project->deps->host_path, DependencyIgnoreRules()});
+  if (first->deps) roots.push_back({first->deps->host_path, {DependencyIgnoreRules()}});
   return roots;
+}
+
+std::vector<std::shared_ptr<const ResolvedProject>> VariantProjects(const ImagePlan& plan) {
+  std::vector<std::shared_ptr<const ResolvedProject>> out;
+  for (const ImagePlan* v : VariantPlans(plan)) out.push_back(v->project);
+  return out;
 }
 
 Result<WatchedPlan> PlanAndWatch(const PlanInputs& in, bool watch) {
   WatchedPlan out;
-  auto on_resolved = [&](const std::shared_ptr<const ResolvedProject>& project) -> Status {
+  auto on_resolved =
+      [&](const std::vector<std::shared_ptr<const ResolvedProject>>& variants) -> Status {
     if (!watch) return Status::Ok();
-    OCIFS_ASSIGN_OR_RETURN(out.watcher, TreeWatcher::OpenEmpty(WatchRoots(project)));
+    OCIFS_ASSIGN_OR_RETURN(out.watcher, TreeWatcher::OpenEmpty(WatchRoots(variants)));
     return Status::Ok();
   };
   auto on_directory = [&](PlanRoot root, const std::string& dir) {
@@ -48,9 +61,8 @@ void LiveImage::Stop() {
   stopped_cv_.notify_all();
 }
 
-Result<std::unique_ptr<TreeWatcher>> LiveImage::OpenWatcher(
-    const std::shared_ptr<const ResolvedProject>& project) {
-  return TreeWatcher::Open(WatchRoots(project));
+Result<std::unique_ptr<TreeWatcher>> LiveImage::OpenWatcher(const ImagePlan& plan) {
+  return TreeWatcher::Open(WatchRoots(VariantProjects(plan)));
 }
 
 bool LiveImage::WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed) {
@@ -128,10 +140,14 @@ void LiveImage::Report() {
   if (!options_.status_file.empty()) ::unlink(options_.status_file.c_str());
 }
 
-bool LiveImage::SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b) {
-  const std::string no_deps;
-  return a.dir == b.dir && a.ignore == b.ignore &&
-         (a.deps ? a.deps->host_path : no_deps) == (b.deps ? b.deps->host_path : no_deps);
+bool LiveImage::SameWatchedRoots(const std::vector<std::shared_ptr<const ResolvedProject>>& a,
+                                 const std::vector<std::shared_ptr<const ResolvedProject>>& b) {
+  auto deps = [](const ResolvedProject& p) { return p.deps ? p.deps->host_path : std::string(); };
+  auto same = [](const auto& x, const auto& y) {
+    return x->dir == y->dir && x->ignore == y->ignore;
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same) &&
+         deps(*a.front()) == deps(*b.front());
 }
 
 void LiveImage::SetHashing(bool hashing) {
@@ -151,12 +167,12 @@ void LiveImage::Run(const GenerationSink& sink) {
   // Watch from before the first hashing, so that a change made while hashing is seen.
   std::unique_ptr<TreeWatcher> watcher = std::move(first_watcher_);
   // The project whose directories and ignore rules the watcher follows.
-  std::shared_ptr<const ResolvedProject> watched = plan_.project;
+  std::vector<std::shared_ptr<const ResolvedProject>> watched = VariantProjects(plan_);
   bool watch_changed = false, watch_changed_deps = false;
   if (!options_.watch) {
     watcher.reset();
   } else if (!watcher) {
-    auto w = OpenWatcher(plan_.project);
+    auto w = OpenWatcher(plan_);
     if (w.ok()) {
       watcher = std::move(w).value();
     } else {
@@ -277,17 +293,19 @@ void LiveImage::Run(const GenerationSink& sink) {
     deps_dirty = deps_dirty || deps_changed || !served;
     round_start = std::chrono::steady_clock::now();
     plan = ocifs::Replan(options_.inputs, plan_, deps_dirty);
-    if (plan.ok() && !SameWatchedRoots(*plan->project, *watched)) {
+    if (plan.ok() && !SameWatchedRoots(VariantProjects(*plan), watched)) {
       // The ignore rules or the dependencies directory changed: watch what the new plan packs.
-      auto next_watcher = OpenWatcher(plan->project);
+      auto next_watcher = OpenWatcher(*plan);
       std::lock_guard lock(mu_);
       if (stopped_) return;
       watcher_ = nullptr;
       if (next_watcher.ok()) {
-        watch_changed_deps = !watched->deps || !plan->project->deps ||
-                             watched->deps->host_path != plan->project->deps->host_path;
+        const auto& deps_before = watched.front()->deps;
+        const auto& deps_now = plan->project->deps;
+        watch_changed_deps =
+            !deps_before || !deps_now || deps_before->host_path != deps_now->host_path;
         watcher = std::move(next_watcher).value();
-        watched = plan->project;
+        watched = VariantProjects(*plan);
         watch_changed = true;
       }
     }

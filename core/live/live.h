@@ -73,9 +73,14 @@ struct LiveOptions {
   std::function<void(const HashProgress&)> on_progress;
 };
 
-// The directories a watcher follows for `project`: the project (with its ignore rules) and, if
-// any, the dependencies directory (with DependencyIgnoreRules()), as PlanRoot numbers them.
-std::vector<TreeWatcher::Root> WatchRoots(const std::shared_ptr<const ResolvedProject>& project);
+// The directories a watcher follows for the variants of a plan (the plan's first first), as
+// PlanRoot numbers them: the project, with every variant's ignore rules (a path counts when any
+// variant packs it), and the first variant's dependencies directory, if any (with
+// DependencyIgnoreRules()).
+std::vector<TreeWatcher::Root> WatchRoots(
+    const std::vector<std::shared_ptr<const ResolvedProject>>& variants);
+// The projects of a plan's variants, the plan's first.
+std::vector<std::shared_ptr<const ResolvedProject>> VariantProjects(const ImagePlan& plan);
 
 // The first plan of a mount, and (when `watch`) the watcher for it, filled by the same walk:
 // each directory is watched just before planning reads it, so a change made while planning is
@@ -109,13 +114,14 @@ class LiveImage : public GenerationSource {
   }
   // Writes the status file (and calls on_progress) until stopped.
   void Report();
-  Result<std::unique_ptr<TreeWatcher>> OpenWatcher(
-      const std::shared_ptr<const ResolvedProject>& project);
+  Result<std::unique_ptr<TreeWatcher>> OpenWatcher(const ImagePlan& plan);
   // Waits for a change and lets it settle. False when stopped. Sets `deps_changed` when the
   // dependencies directory (the watcher's second root) saw a change.
   bool WaitForSettledChange(TreeWatcher& watcher, bool& deps_changed);
-  // Whether a watcher opened for `b` watches what `a` packs (same roots, same ignore rules).
-  static bool SameWatchedRoots(const ResolvedProject& a, const ResolvedProject& b);
+  // Whether a watcher opened for the variants `b` watches what `a` pack (same roots, same ignore
+  // rules).
+  static bool SameWatchedRoots(const std::vector<std::shared_ptr<const ResolvedProject>>& a,
+                               const std::vector<std::shared_ptr<const ResolvedProject>>& b);
   bool Stopped();
   void SetHashing(bool hashing);
 

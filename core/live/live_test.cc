@@ -15,9 +15,12 @@ using namespace std::chrono_literals;
 // Runs a LiveImage on a real temporary project and records what it publishes.
 class LiveFixture {
  public:
-  explicit LiveFixture(const TempDir& dir, const std::string& deps = "") {
-    dir.Write("pyproject.toml",
-              "[project]\nname = \"live\"\n[project.scripts]\nlive = \"live.cli:main\"\n");
+  // `tool_ocifs`: pyproject.toml text after the [project] tables (variants, say).
+  explicit LiveFixture(const TempDir& dir, const std::string& deps = "",
+                       const std::string& tool_ocifs = "") {
+    dir.Write(
+        "pyproject.toml",
+        "[project]\nname = \"live\"\n[project.scripts]\nlive = \"live.cli:main\"\n" + tool_ocifs);
     dir.Write("live/__init__.py", "");
     dir.Write("live/cli.py", "def main():\n    print(1)\n");
     PlanInputs in;
@@ -150,6 +153,61 @@ std::string AppLayerBytes(const Generation& g) {
   std::string bytes(layer->size(), '\0');
   if (!layer->ReadAt(0, std::as_writable_bytes(std::span(bytes))).ok()) return "";
   return bytes;
+}
+
+// Whether any own layer of `g` (every variant's) holds `text`.
+bool AnyLayerHas(const Generation& g, std::string_view text) {
+  for (const auto& l : g.own_layers()) {
+    const Blob* layer = g.FindBlob(l.descriptor.digest.hex());
+    std::string bytes(layer == nullptr ? 0 : layer->size(), '\0');
+    if (layer != nullptr && layer->ReadAt(0, std::as_writable_bytes(std::span(bytes))).ok() &&
+        bytes.find(text) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+constexpr char kDevVariant[] = "[tool.ocifs.variants.dev]\ninclude = [\"tests\"]\n";
+
+TEST(LiveTest, AFileOnlyAVariantShipsIsWatched) {
+  TempDir dir;
+  dir.Write(".dockerignore", "tests\n");
+  dir.Write("tests/test_cli.py", "def test_one():\n    assert True\n");
+  LiveFixture live(dir, "", kDevVariant);
+  ASSERT_EQ(live.WaitFor(1), 1u);
+  ASSERT_TRUE(AnyLayerHas(*live.Get(0), "assert True"));
+  dir.Write("tests/test_cli.py", "def test_one():\n    assert 1 + 1 == 2\n");
+  auto edited =
+      live.WaitUntil([](const Generation& g) { return AnyLayerHas(g, "assert 1 + 1 == 2"); });
+  EXPECT_NE(edited, nullptr) << "an edit of a file only the dev variant ships made no generation";
+}
+
+TEST(LiveTest, PlanAndWatchFollowsEveryVariantsFiles) {
+  TempDir dir;
+  dir.Write("pyproject.toml", std::string("[project]\nname = \"w\"\n") + kDevVariant);
+  dir.Write("main.py", "print(1)\n");
+  dir.Write(".dockerignore", "tests\ndocs\n");
+  dir.Write("tests/unit/test_main.py", "");
+  dir.Write("docs/index.md", "");  // no variant ships it: not watched
+  PlanInputs in;
+  in.project_dir = dir.path();
+  in.flags.base = "scratch";
+  in.source_date_epoch = "0";
+  auto planned = PlanAndWatch(in, /*watch=*/true);
+  ASSERT_TRUE(planned.ok()) << planned.status().message();
+  ASSERT_NE(planned->watcher, nullptr);
+  TreeWatcher& w = *planned->watcher;
+  EXPECT_EQ(w.watch_count(), 3u) << "the root, tests, tests/unit";
+  dir.Write("docs/index.md", "# w\n");
+  EXPECT_EQ(w.Wait(200ms).value(), TreeWatcher::Event::kTimeout) << "docs/ counted";
+  dir.Write("tests/unit/test_main.py", "def test(): pass\n");
+  EXPECT_EQ(w.Wait(2s).value(), TreeWatcher::Event::kChanged);
+
+  // Only the unnamed image: tests/ is nobody's, so it is not watched.
+  in.variants = std::vector<std::string>{"default"};
+  auto unnamed = PlanAndWatch(in, /*watch=*/true);
+  ASSERT_TRUE(unnamed.ok()) << unnamed.status().message();
+  EXPECT_EQ(unnamed->watcher->watch_count(), 1u);
 }
 
 TEST(LiveTest, ANewIgnoreFileChangesWhatIsWatched) {

@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -34,9 +35,14 @@ struct TreeWatcher::Impl {
     if (stop >= 0) ::close(stop);
   }
 
-  bool Ignored(size_t root, const std::string& rel) const {
-    const IgnoreRules* ig = roots[root].ignore.get();
-    return ig != nullptr && !rel.empty() && ig->Excluded(rel);
+  // Whether every rule set of `root` excludes `rel` (and, with `skip`, lets its directory go
+  // unwalked).
+  bool Ignored(size_t root, const std::string& rel, bool skip = false) const {
+    const auto& rules = roots[root].ignore;
+    return !rel.empty() && !rules.empty() &&
+           std::all_of(rules.begin(), rules.end(), [&](const auto& ig) {
+             return ig->Excluded(rel) && (!skip || ig->CanSkipDirectory(rel));
+           });
   }
 
   // Watches the directory `rel` itself; false when that failed (gone meanwhile, or unreadable:
@@ -54,8 +60,7 @@ struct TreeWatcher::Impl {
 
   // Adds watches for `rel` and every directory below it that may not be skipped.
   void AddTree(size_t root, const std::string& rel) {
-    const IgnoreRules* ig = roots[root].ignore.get();
-    if (ig != nullptr && !rel.empty() && ig->Excluded(rel) && ig->CanSkipDirectory(rel)) return;
+    if (Ignored(root, rel, /*skip=*/true)) return;
     if (!AddOne(root, rel)) return;
     const std::string abs = rel.empty() ? roots[root].path : roots[root].path + "/" + rel;
     std::error_code ec;

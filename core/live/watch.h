@@ -1,7 +1,9 @@
 // TreeWatcher: tells when files under some directories change (Linux inotify).
 //
 // Watches every directory below each root, except those an IgnoreRules says can be skipped, and
-// follows directories created later. Events on ignored paths do not count. When the kernel's event
+// follows directories created later. Events on ignored paths do not count; a root may have several
+// rule sets (one per image variant packed from it), and a path is ignored only when every set
+// excludes it. When the kernel's event
 // queue overflows, the watcher re-adds its watches and reports a change, so nothing is missed.
 //
 // Thread safety: Wait() is called by one thread; Stop() may be called from any thread and makes
@@ -21,8 +23,9 @@ namespace ocifs {
 class TreeWatcher {
  public:
   struct Root {
-    std::string path;                           // absolute directory
-    std::shared_ptr<const IgnoreRules> ignore;  // may be null; kept alive by the watcher
+    std::string path;  // absolute directory
+    // Each kept alive by the watcher; none: nothing below the root is ignored.
+    std::vector<std::shared_ptr<const IgnoreRules>> ignore;
   };
   enum class Event { kChanged, kTimeout, kStopped };
 

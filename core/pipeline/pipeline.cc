@@ -85,9 +85,18 @@ Result<ImagePlan> PlanPlatforms(
     for (const ImagePlan& earlier : plans) {
       if (reuse == nullptr) reuse = ReusableDependencies(earlier, *view);
     }
-    // The watcher follows the first platform's directories (the project tree is the same).
-    auto plan = PlanImage(view, std::move(base).value(), reuse,
-                          plans.empty() ? on_directory : PlanDirectoryHook());
+    // The watcher follows the first platform's directories (the project tree is the same), and
+    // its dependencies when they are the project's, not a platform's own (those are not
+    // watched).
+    PlanDirectoryHook hook;
+    if (plans.empty() && on_directory) {
+      const bool own_deps =
+          view->deps && project.deps && view->deps->host_path != project.deps->host_path;
+      hook = [&on_directory, own_deps](PlanRoot root, const std::string& dir) {
+        if (root == PlanRoot::kProject || !own_deps) on_directory(root, dir);
+      };
+    }
+    auto plan = PlanImage(view, std::move(base).value(), reuse, hook);
     if (plan.ok())
       plan =
           AddSystemLayer(in, std::move(plan).value(), reuse_system ? reuse_system(*view) : nullptr);
@@ -142,24 +151,37 @@ struct VariantHooks {
   std::function<const PlannedLayer*(const ResolvedProject& view)> reuse_system;
 };
 
-// The plans of the variants `names` (SelectedVariants) of `unnamed` (the project resolved with
-// no variant): the first is the returned plan, the others its `variants`. A variant keeps the
-// dependencies and system layers of an earlier variant of the same platform when they would be
-// the same (the same directory, the same packages); equal layers are one blob anyway
-// (BuildGeneration). The watcher's hook sees the first variant's first platform.
-Result<ImagePlan> PlanVariants(const PlanInputs& in, const ResolvedProject& unnamed,
-                               const std::vector<std::string>& names, const VariantHooks& hooks,
-                               const PlanDirectoryHook& on_directory = {}) {
-  std::vector<ImagePlan> plans;
+// The projects the variants `names` (SelectedVariants) are: `unnamed` (the project resolved with
+// no variant) for "", the others resolved from `in`.
+Result<std::vector<std::shared_ptr<const ResolvedProject>>> ResolveVariants(
+    const PlanInputs& in, const ResolvedProject& unnamed, const std::vector<std::string>& names) {
+  std::vector<std::shared_ptr<const ResolvedProject>> out;
   for (const std::string& name : names) {
-    ResolvedProject project;
     if (name.empty()) {
-      project = unnamed;
-    } else {
-      PlanInputs variant_inputs = in;
-      variant_inputs.variant = name;
-      OCIFS_ASSIGN_OR_RETURN(project, Resolve(variant_inputs));
+      out.push_back(std::make_shared<const ResolvedProject>(unnamed));
+      continue;
     }
+    PlanInputs variant_inputs = in;
+    variant_inputs.variant = name;
+    OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, Resolve(variant_inputs));
+    out.push_back(std::make_shared<const ResolvedProject>(std::move(project)));
+  }
+  return out;
+}
+
+// The plans of `projects` (ResolveVariants): the first is the returned plan, the others its
+// `variants`. A variant keeps the dependencies and system layers of an earlier variant of the
+// same platform when they would be the same (the same directory, the same packages); equal layers
+// are one blob anyway (BuildGeneration). `on_directory` sees every variant's walk of the project
+// (the directories of them all are watched) and the first variant's of its dependencies, and of
+// any variant's with the same dependencies directory.
+Result<ImagePlan> PlanVariants(const PlanInputs& in,
+                               const std::vector<std::shared_ptr<const ResolvedProject>>& projects,
+                               const VariantHooks& hooks,
+                               const PlanDirectoryHook& on_directory = {}) {
+  const ResolvedProject& first_project = *projects.front();
+  std::vector<ImagePlan> plans;
+  for (const auto& project : projects) {
     auto earlier_of = [&](const ResolvedProject& view) {
       std::vector<const ImagePlan*> out;
       for (const ImagePlan& v : plans) {
@@ -185,9 +207,18 @@ Result<ImagePlan> PlanVariants(const PlanInputs& in, const ResolvedProject& unna
       }
       return nullptr;
     };
+    const bool same_deps = (project->deps ? project->deps->host_path : "") ==
+                           (first_project.deps ? first_project.deps->host_path : "");
+    PlanDirectoryHook hook;
+    if (on_directory) {
+      hook = [&](PlanRoot root, const std::string& dir) {
+        if (root == PlanRoot::kProject || same_deps) on_directory(root, dir);
+      };
+    }
+    const std::string& name = project->variant;
     auto plan = PlanPlatforms(
-        in, project, [&](const Platform& platform) { return hooks.base_of(project, platform); },
-        reuse_dependencies, plans.empty() ? on_directory : PlanDirectoryHook(), reuse_system);
+        in, *project, [&](const Platform& platform) { return hooks.base_of(*project, platform); },
+        reuse_dependencies, hook, reuse_system);
     if (!plan.ok()) {
       return name.empty() ? plan.status() : plan.status().WithContext("variant `" + name + "`");
     }
@@ -309,14 +340,12 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
   return RegistryBase(reference, std::move(registry), mirrors);
 }
 
-Result<ImagePlan> PlanProject(
-    const PlanInputs& in,
-    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved,
-    const PlanDirectoryHook& on_directory) {
-  OCIFS_ASSIGN_OR_RETURN(ResolvedProject resolved, Resolve(in));
-  auto project = std::make_shared<const ResolvedProject>(std::move(resolved));
-  if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(project));
-  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(*project, in.variants));
+Result<ImagePlan> PlanProject(const PlanInputs& in, const ResolvedHook& on_resolved,
+                              const PlanDirectoryHook& on_directory) {
+  OCIFS_ASSIGN_OR_RETURN(ResolvedProject unnamed, Resolve(in));
+  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(unnamed, in.variants));
+  OCIFS_ASSIGN_OR_RETURN(auto projects, ResolveVariants(in, unnamed, names));
+  if (on_resolved) OCIFS_RETURN_IF_ERROR(on_resolved(projects));
   // Bases are resolved once per reference and platform, whatever the variants.
   std::map<std::string, std::unique_ptr<BaseSource>> sources;
   std::map<std::string, BaseImage> bases;
@@ -332,12 +361,13 @@ Result<ImagePlan> PlanProject(
     return bases.emplace(key, std::move(base)).first->second;
   };
   hooks.reuse_dependencies = [](const ResolvedProject&) { return nullptr; };
-  return PlanVariants(in, *project, names, hooks, on_directory);
+  return PlanVariants(in, projects, hooks, on_directory);
 }
 
 Result<ImagePlan> Replan(const PlanInputs& in, const ImagePlan& served, bool deps_changed) {
-  OCIFS_ASSIGN_OR_RETURN(ResolvedProject project, Resolve(in));
-  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(project, in.variants));
+  OCIFS_ASSIGN_OR_RETURN(ResolvedProject unnamed, Resolve(in));
+  OCIFS_ASSIGN_OR_RETURN(std::vector<std::string> names, SelectedVariants(unnamed, in.variants));
+  OCIFS_ASSIGN_OR_RETURN(auto projects, ResolveVariants(in, unnamed, names));
   std::vector<const ImagePlan*> served_plans;
   for (const ImagePlan* v : VariantPlans(served)) {
     for (const ImagePlan* p : PlatformPlans(*v)) served_plans.push_back(p);
@@ -363,12 +393,13 @@ Result<ImagePlan> Replan(const PlanInputs& in, const ImagePlan& served, bool dep
   };
   hooks.reuse_dependencies = [&](const ResolvedProject& view) -> const PlannedLayer* {
     const ImagePlan* b = before(view);
-    // Only the unnamed image's dependencies directory is watched: a variant's or a platform's
-    // own is packed again every time.
-    const bool watched =
-        view.deps && project.deps && view.deps->host_path == project.deps->host_path;
+    // Only the dependencies directory of the first variant served is watched (WatchRoots): a
+    // later variant's other one, or a platform's own, is packed again every time.
+    const ResolvedProject& watched_project = *served.project;
+    const bool watched = view.deps && watched_project.deps &&
+                         view.deps->host_path == watched_project.deps->host_path;
     if (deps_changed || b == nullptr || !watched ||
-        project.platform_deps.contains(view.platform.str()))
+        view.platform_deps.contains(view.platform.str()))
       return nullptr;
     return ReusableDependencies(*b, view);
   };
@@ -378,7 +409,7 @@ Result<ImagePlan> Replan(const PlanInputs& in, const ImagePlan& served, bool dep
       return nullptr;
     return FindLayer(*b, kSystemLayer);
   };
-  return PlanVariants(in, project, names, hooks);
+  return PlanVariants(in, projects, hooks);
 }
 
 const PlannedLayer* ReusableDependencies(const ImagePlan& earlier, const ResolvedProject& view) {

@@ -48,14 +48,17 @@ Result<std::unique_ptr<BaseSource>> OpenBaseSource(const std::string& reference,
                                                    std::shared_ptr<RegistryContext> registry,
                                                    const std::vector<RegistryMirror>& mirrors = {});
 
-// ResolveProject, then the base, then PlanImage and ApplyPlugins for each platform (the second and
-// later in ImagePlan::other_platforms): what every command does first.
-// `on_resolved`, when given, sees the resolved project before planning starts (a watcher is
-// opened there for its directories and ignore rules).
-Result<ImagePlan> PlanProject(
-    const PlanInputs& in,
-    const std::function<Status(const std::shared_ptr<const ResolvedProject>&)>& on_resolved = {},
-    const PlanDirectoryHook& on_directory = {});
+// Told the project of each variant a plan holds, in the plan's order, before planning starts.
+using ResolvedHook =
+    std::function<Status(const std::vector<std::shared_ptr<const ResolvedProject>>& variants)>;
+
+// ResolveProject, then the base, then PlanImage and ApplyPlugins for each variant and platform
+// (the second and later in ImagePlan::variants and other_platforms): what every command does
+// first. `on_resolved`, when given, sees the resolved projects before planning starts (a watcher
+// is opened there for their directories and ignore rules); `on_directory` each directory as the
+// walks reach it (see PlanVariants in pipeline.cc for which).
+Result<ImagePlan> PlanProject(const PlanInputs& in, const ResolvedHook& on_resolved = {},
+                              const PlanDirectoryHook& on_directory = {});
 
 // The plan after a change, from `served` (the plan being served): the project is resolved again;
 // each platform served before keeps its base (bases are resolved once per mount) and, unless
