@@ -145,7 +145,7 @@ struct PluginFlags {
 // The image flags, as CLI11 fills them, before they become ImageOptions.
 struct ImageFlags {
   std::vector<std::string> tags, env, labels, expose, volumes, exclude, include, variants;
-  std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps;
+  std::vector<std::string> plugin_opts, insecure_registries, registry_mirrors, deps, extra_deps;
   std::vector<std::string> system_packages, apt_mirrors, apt_keyrings;
   std::string base, python, platform, workdir, user, entrypoint, cmd, healthcheck;
   bool strict = false, offline = false, refresh_packages = false;
@@ -183,6 +183,9 @@ struct ImageFlags {
     app.add_option("--deps", deps,
                    "Dependencies: a virtualenv or a site-packages directory (default: .venv or "
                    "venv); PLATFORM=DIR for one platform's own (repeatable)");
+    app.add_option("--extra-deps", extra_deps,
+                   "More dependencies: a virtualenv or a site-packages directory, each a layer "
+                   "above the dependencies (repeatable; replaces [tool.ocifs] extra-deps)");
     app.add_option("--python", python,
                    "CPython minor version, e.g. 3.12 (default: from the venv or requires-python)");
     app.add_option("--platform", platform,
@@ -231,6 +234,13 @@ struct ImageFlags {
       OCIFS_RETURN_IF_ERROR(ocifs::AddDepsOption(o, d, "--deps"));
     }
     if (o.deps) o.deps = Absolute(*o.deps);
+    if (given("--extra-deps")) {
+      o.extra_deps.emplace();
+      for (const auto& d : extra_deps) {
+        if (d.empty()) return ocifs::InvalidArgument("--extra-deps: an empty path");
+        o.extra_deps->push_back(Absolute(d));
+      }
+    }
     for (auto& [platform_name, dir] : o.platform_deps) dir = Absolute(dir);
     for (const auto& m : registry_mirrors) {
       OCIFS_RETURN_IF_ERROR(
@@ -573,6 +583,10 @@ int Inspect(const std::string& project, const ImageFlags& flags, const CLI::App&
   out["project"] = {{"dir", p.dir}, {"name", p.pyproject.name}, {"version", p.pyproject.version}};
   out["python"] = {{"version", p.python}, {"reason", p.python_reason}};
   out["entrypoint_reason"] = p.entrypoint_reason;
+  // The dependency trees, bottom layer first: the dependencies, then each of extra-deps.
+  out["dependencies"] = nlohmann::json::array();
+  for (const ocifs::DepsSource* d : ocifs::DependencyTrees(p))
+    out["dependencies"].push_back(d->host_path);
   out["base"] = {{"reference", plan->base.reference}, {"layers", plan->base.layers.size()}};
   if (plan->base.manifest_digest) out["base"]["manifest"] = plan->base.manifest_digest->str();
   out["variant"] = p.variant.empty() ? ocifs::kDefaultVariant : p.variant;

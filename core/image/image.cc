@@ -213,6 +213,88 @@ void WarnForeignExtensions(const std::vector<TarEntry>& entries, const ResolvedP
 
 }  // namespace
 
+namespace {
+
+// The layer of one dependencies tree at kDepsPrefix's site-packages, with the console scripts
+// its distributions declare; what it leaves out goes in `plan` as `label: ...`.
+Result<PlannedLayer> PackDependencies(const ResolvedProject& p, const DepsSource& deps,
+                                      const std::string& name, const std::string& label,
+                                      ImagePlan& plan,
+                                      std::function<void(const std::string&)> hook) {
+  PackOptions o;
+  o.dest = fmt::format("{}/lib/python{}/site-packages", kDepsPrefix, p.python);
+  o.strict = p.strict;
+  o.ignore = DependencyIgnoreRules().get();
+  o.on_directory = std::move(hook);
+  auto packed = PackTree(deps.tree, o);
+  if (!packed.ok()) return packed.status().WithContext(name + " layer");
+  WarnForeignExtensions(packed->entries, p, plan.warnings);
+  if (const auto& left = packed->warnings; !left.empty()) {
+    for (const auto& w : left) plan.left_out.push_back(fmt::format("{}: {}", label, w));
+    plan.warnings.push_back(fmt::format(
+        "{}: left out {} entr{} (links that are absolute or leave the tree, special files), the "
+        "first: {}{}",
+        label, left.size(), left.size() == 1 ? "y" : "ies", left.front(),
+        left.size() > 1 ? "; `ocifs inspect` lists them all under left_out" : ""));
+  }
+  OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*deps.tree));
+  const size_t script_count = scripts.size();
+  OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));
+  return PlannedLayer{name,
+                      fmt::format("ocifs: {} for Python {} (site-packages, {} console scripts)",
+                                  name, p.python, script_count),
+                      VirtualTar::Build(std::move(packed->entries), p.epoch)};
+}
+
+}  // namespace
+
+Result<PlannedLayer> PlanApplicationLayer(const ResolvedProject& p,
+                                          const nlohmann::json& base_config,
+                                          std::vector<std::string>& warnings,
+                                          std::function<void(const std::string&)> on_directory) {
+  PackOptions o;
+  o.dest = p.workdir.substr(1);
+  o.uid = p.file_uid;
+  o.gid = p.file_gid;
+  o.strict = p.strict;
+  o.ignore = &p.ignore;
+  o.secrets = &SecretRules();
+  o.on_directory = std::move(on_directory);
+  auto packed = PackTree(p.tree, o);
+  if (!packed.ok()) return packed.status().WithContext("application layer");
+  const size_t before = warnings.size();
+  for (auto& w : packed->warnings) warnings.push_back(w);
+  WarnUnreadable(packed->entries, EffectiveUser(p, base_config), warnings);
+  if (auto home = DefaultHome(p, base_config)) {
+    // The default user's HOME, its own (the root file system may be read-only; it is a volume).
+    const std::string name = home->substr(1);
+    const bool packed_there = std::any_of(packed->entries.begin(), packed->entries.end(),
+                                          [&](const TarEntry& e) { return e.name == name; });
+    if (!packed_there) {
+      TarEntry dir;
+      dir.name = name;
+      dir.type = TarEntry::Type::kDirectory;
+      dir.mode = 0700;
+      dir.uid = dir.gid = kDefaultUid;
+      OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, {std::move(dir)}));
+    }
+  }
+  if (p.strict && warnings.size() > before) {
+    return InvalidArgument(warnings.back() + " (an error with --strict)");
+  }
+  if (const auto& secrets = packed->left_out_secrets; !secrets.empty()) {
+    // Said, and no error under --strict: leaving them out is the safe default.
+    const size_t shown = std::min<size_t>(secrets.size(), 8);
+    warnings.push_back(fmt::format(
+        "left out {} secret-like file(s): `{}`{}; to ship one on purpose, name it in `include` "
+        "(--include or [tool.ocifs] include)",
+        secrets.size(), fmt::join(secrets.begin(), secrets.begin() + shown, "`, `"),
+        shown < secrets.size() ? fmt::format(" and {} more", secrets.size() - shown) : ""));
+  }
+  return PlannedLayer{"application", fmt::format("ocifs: application files in {}", p.workdir),
+                      VirtualTar::Build(std::move(packed->entries), p.epoch)};
+}
+
 Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, BaseImage base,
                             const PlannedLayer* reuse_dependencies,
                             const PlanDirectoryHook& on_directory) {
@@ -228,72 +310,27 @@ Result<ImagePlan> PlanImage(std::shared_ptr<const ResolvedProject> project, Base
   if (p.deps && reuse_dependencies != nullptr) {
     plan.layers.push_back(*reuse_dependencies);
   } else if (p.deps) {
-    PackOptions o;
-    o.dest = fmt::format("{}/lib/python{}/site-packages", kDepsPrefix, p.python);
-    o.strict = p.strict;
-    o.ignore = DependencyIgnoreRules().get();
-    o.on_directory = hook(PlanRoot::kDependencies);
-    auto packed = PackTree(p.deps->tree, o);
-    if (!packed.ok()) return packed.status().WithContext("dependencies layer");
-    WarnForeignExtensions(packed->entries, p, plan.warnings);
-    if (const auto& left = packed->warnings; !left.empty()) {
-      for (const auto& w : left) plan.left_out.push_back("dependencies: " + w);
-      plan.warnings.push_back(fmt::format(
-          "dependencies: left out {} entr{} (links that are absolute or leave the tree, special "
-          "files), the first: {}{}",
-          left.size(), left.size() == 1 ? "y" : "ies", left.front(),
-          left.size() > 1 ? "; `ocifs inspect` lists them all under left_out" : ""));
-    }
-    OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*p.deps->tree));
-    const size_t script_count = scripts.size();
-    OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));
-    plan.layers.push_back(
-        {"dependencies",
-         fmt::format("ocifs: dependencies for Python {} (site-packages, {} console scripts)",
-                     p.python, script_count),
-         VirtualTar::Build(std::move(packed->entries), p.epoch)});
+    OCIFS_ASSIGN_OR_RETURN(PlannedLayer layer,
+                           PackDependencies(p, *p.deps, "dependencies", "dependencies", plan,
+                                            hook(PlanRoot::kDependencies)));
+    plan.layers.push_back(std::move(layer));
   }
-
-  PackOptions o;
-  o.dest = p.workdir.substr(1);
-  o.uid = p.file_uid;
-  o.gid = p.file_gid;
-  o.strict = p.strict;
-  o.ignore = &p.ignore;
-  o.secrets = &SecretRules();
-  o.on_directory = hook(PlanRoot::kProject);
-  auto packed = PackTree(p.tree, o);
-  if (!packed.ok()) return packed.status().WithContext("application layer");
-  for (auto& w : packed->warnings) plan.warnings.push_back(w);
-  WarnUnreadable(packed->entries, EffectiveUser(p, base.config), plan.warnings);
-  if (auto home = DefaultHome(p, base.config)) {
-    // The default user's HOME, its own (the root file system may be read-only; it is a volume).
-    const std::string name = home->substr(1);
-    const bool packed_there = std::any_of(packed->entries.begin(), packed->entries.end(),
-                                          [&](const TarEntry& e) { return e.name == name; });
-    if (!packed_there) {
-      TarEntry dir;
-      dir.name = name;
-      dir.type = TarEntry::Type::kDirectory;
-      dir.mode = 0700;
-      dir.uid = dir.gid = kDefaultUid;
-      OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, {std::move(dir)}));
-    }
+  for (size_t i = 0; i < p.extra_deps.size(); ++i) {
+    const std::string name = p.extra_deps.size() == 1
+                                 ? std::string(kExtraDependenciesLayer)
+                                 : fmt::format("{} {}", kExtraDependenciesLayer, i + 1);
+    OCIFS_ASSIGN_OR_RETURN(
+        PlannedLayer layer,
+        PackDependencies(p, p.extra_deps[i], name,
+                         fmt::format("extra-deps `{}`", p.extra_deps[i].host_path), plan, {}));
+    plan.layers.push_back(std::move(layer));
   }
   if (p.strict && plan.warnings.size() > p.warnings.size()) {
     return InvalidArgument(plan.warnings.back() + " (an error with --strict)");
   }
-  if (const auto& secrets = packed->left_out_secrets; !secrets.empty()) {
-    // Said, and no error under --strict: leaving them out is the safe default.
-    const size_t shown = std::min<size_t>(secrets.size(), 8);
-    plan.warnings.push_back(fmt::format(
-        "left out {} secret-like file(s): `{}`{}; to ship one on purpose, name it in `include` "
-        "(--include or [tool.ocifs] include)",
-        secrets.size(), fmt::join(secrets.begin(), secrets.begin() + shown, "`, `"),
-        shown < secrets.size() ? fmt::format(" and {} more", secrets.size() - shown) : ""));
-  }
-  plan.layers.push_back({"application", fmt::format("ocifs: application files in {}", p.workdir),
-                         VirtualTar::Build(std::move(packed->entries), p.epoch)});
+  OCIFS_ASSIGN_OR_RETURN(PlannedLayer app, PlanApplicationLayer(p, base.config, plan.warnings,
+                                                                hook(PlanRoot::kProject)));
+  plan.layers.push_back(std::move(app));
   plan.base = std::move(base);
   plan.project = std::move(project);
   return plan;

@@ -5,7 +5,8 @@
 //   BuildGeneration() hashes the planned layers (in parallel, streaming), then writes the config,
 //                     the manifest and index.json.
 //
-// Layers, bottom to top: the base's, dependencies (when there are any), application. Own layers
+// Layers, bottom to top: the base's, dependencies (when there are any), extra dependencies (one
+// layer per `extra-deps` tree, in order), application. Own layers
 // are uncompressed tars (`application/vnd.oci.image.layer.v1.tar`), so digest == diff_id.
 //
 // Several platforms (`--platform linux/amd64,linux/arm64`): one image per platform, each on that
@@ -86,6 +87,15 @@ using PlanDirectoryHook = std::function<void(PlanRoot root, const std::string& d
 
 // What the dependencies layer leaves out (`__pycache__`, `*.pyc`), so a watcher ignores it too.
 const std::shared_ptr<const IgnoreRules>& DependencyIgnoreRules();
+
+// The name of the layer of an `extra-deps` tree ("extra dependencies 2" when there are several).
+inline constexpr char kExtraDependenciesLayer[] = "extra dependencies";
+
+// The application layer of `p` (the last PlanImage packs) on a base with config `base_config`;
+// its warnings go to `warnings` (an error under --strict, except for secrets left out).
+Result<PlannedLayer> PlanApplicationLayer(
+    const ResolvedProject& p, const nlohmann::json& base_config, std::vector<std::string>& warnings,
+    std::function<void(const std::string&)> on_directory = {});
 
 // REQUIRES: `base` resolved for project->platform. `reuse_dependencies`, when given, is the
 // dependencies layer of an earlier plan of the same dependencies directory that has not changed

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/oci/base_test_util.h"
@@ -42,6 +43,17 @@ Result<std::shared_ptr<const Generation>> Build(const std::string& dir, ImageOpt
   in.source_date_epoch = std::move(epoch);
   OCIFS_ASSIGN_OR_RETURN(auto plan, PlanProject(in));
   return BuildGeneration(plan, 1);
+}
+
+// Inputs for the project `d` with the dependencies `deps`, for Python 3.12 on linux/amd64.
+PlanInputs WithDeps(const TempDir& d, const TempDir& deps) {
+  PlanInputs in;
+  in.project_dir = d.path();
+  in.flags.base = "scratch";
+  in.flags.platform = "linux/amd64";
+  in.flags.deps = deps.path();
+  in.flags.python = "3.12";
+  return in;
 }
 
 json BlobJson(const Generation& g, const Digest& d) {
@@ -374,6 +386,55 @@ TEST(ImageTest, DependencyConsoleScripts) {
   EXPECT_NE((*scripts)[1].data->find("sys.exit(App.run())"), std::string::npos);
 }
 
+TEST(ImageTest, ExtraDependencyTreesAreLayersAboveTheDependencies) {
+  TempDir d, deps, dev;
+  WriteFixture(d);
+  deps.Write("click/__init__.py", "");
+  deps.Write("click-8.1.7.dist-info/METADATA", "");
+  dev.Write("_pytest/__init__.py", "");
+  dev.Write("_pytest/__pycache__/x.cpython-312.pyc", "");  // left out, as in the dependencies
+  dev.Write("pytest-8.3.2.dist-info/entry_points.txt",
+            "[console_scripts]\npytest = pytest:console_main\n");
+  d.Write("pyproject.toml",
+          fmt::format("[project]\nname = \"golden\"\nversion = \"1.0\"\n[project.scripts]\ngolden "
+                      "= \"golden.cli:main\"\n[tool.ocifs.variants.dev]\nextra-deps = [\"{}\"]\n",
+                      dev.path()));
+  auto plan = PlanProject(WithDeps(d, deps));
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->variants.size(), 1u);
+  auto names = [](const ImagePlan& p) {
+    std::vector<std::string> out;
+    for (const auto& l : p.layers) out.push_back(l.name);
+    return out;
+  };
+  EXPECT_EQ(names(*plan), (std::vector<std::string>{"dependencies", "application"}));
+  const ImagePlan& dev_plan = plan->variants[0];
+  ASSERT_EQ(names(dev_plan),
+            (std::vector<std::string>{"dependencies", "extra dependencies", "application"}));
+  const PlannedLayer& extra = dev_plan.layers[1];
+  EXPECT_EQ(extra.created_by,
+            "ocifs: extra dependencies for Python 3.12 (site-packages, 1 console scripts)");
+  std::vector<std::string> entries;
+  for (const auto& e : extra.tar->entries()) entries.push_back(e.name);
+  for (const char* want :
+       {"opt/venv/lib/python3.12/site-packages/_pytest/__init__.py",
+        "opt/venv/lib/python3.12/site-packages/pytest-8.3.2.dist-info", "opt/venv/bin/pytest"}) {
+    EXPECT_NE(std::find(entries.begin(), entries.end(), want), entries.end()) << want;
+  }
+  for (const auto& e : entries) {
+    EXPECT_EQ(e.find("__pycache__"), std::string::npos) << e;
+    EXPECT_EQ(e.find("click"), std::string::npos) << "the dependencies' files: " << e;
+  }
+
+  auto g = BuildGeneration(*plan, 1);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  // The dependencies and application layers are the unnamed image's; the extra one is new.
+  EXPECT_EQ((*g)->own_layers().size(), 3u);
+  const json dev_config = ImageConfig(dev_plan, {});
+  EXPECT_EQ(dev_config["history"].size(), 3u);
+  EXPECT_EQ(dev_config["history"][1]["created_by"], extra.created_by);
+}
+
 TEST(ImageTest, HashProgressAndCancellation) {
   TempDir d;
   WriteFixture(d);
@@ -409,13 +470,7 @@ TEST(ImageTest, LeftOutDependencyEntriesAreOneWarningAndListedWhole) {
                         (deps.path() + "/pkg/lib" + std::to_string(i) + ".so").c_str()),
               0);
   }
-  PlanInputs in;
-  in.project_dir = d.path();
-  in.flags.base = "scratch";
-  in.flags.platform = "linux/amd64";
-  in.flags.deps = deps.path();
-  in.flags.python = "3.12";
-  auto plan = PlanProject(in);
+  auto plan = PlanProject(WithDeps(d, deps));
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   EXPECT_EQ(plan->left_out.size(), 5u);
   EXPECT_EQ(plan->left_out.front(),

@@ -24,8 +24,15 @@ std::vector<TreeWatcher::Root> WatchRoots(
     project.ignore.push_back(std::shared_ptr<const IgnoreRules>(v, &v->ignore));
   }
   std::vector<TreeWatcher::Root> roots = {std::move(project)};
-  // The dependencies layer leaves these out, so changes there do not count either.
-  if (first->deps) roots.push_back({first->deps->host_path, {DependencyIgnoreRules()}});
+  // The dependencies layers leave these out, so changes there do not count either.
+  roots.push_back({first->deps ? first->deps->host_path : "", {DependencyIgnoreRules()}});
+  for (const auto& v : variants) {
+    for (const DepsSource& extra : v->extra_deps) {
+      const bool seen = std::any_of(roots.begin(), roots.end(),
+                                    [&](const auto& r) { return r.path == extra.host_path; });
+      if (!seen) roots.push_back({extra.host_path, {DependencyIgnoreRules()}});
+    }
+  }
   return roots;
 }
 
@@ -40,7 +47,10 @@ Result<WatchedPlan> PlanAndWatch(const PlanInputs& in, bool watch) {
   auto on_resolved =
       [&](const std::vector<std::shared_ptr<const ResolvedProject>>& variants) -> Status {
     if (!watch) return Status::Ok();
-    OCIFS_ASSIGN_OR_RETURN(out.watcher, TreeWatcher::OpenEmpty(WatchRoots(variants)));
+    std::vector<TreeWatcher::Root> roots = WatchRoots(variants);
+    const size_t count = roots.size();
+    OCIFS_ASSIGN_OR_RETURN(out.watcher, TreeWatcher::OpenEmpty(std::move(roots)));
+    for (size_t extra = 2; extra < count; ++extra) out.watcher->WatchTree(extra);
     return Status::Ok();
   };
   auto on_directory = [&](PlanRoot root, const std::string& dir) {
@@ -142,12 +152,13 @@ void LiveImage::Report() {
 
 bool LiveImage::SameWatchedRoots(const std::vector<std::shared_ptr<const ResolvedProject>>& a,
                                  const std::vector<std::shared_ptr<const ResolvedProject>>& b) {
-  auto deps = [](const ResolvedProject& p) { return p.deps ? p.deps->host_path : std::string(); };
-  auto same = [](const auto& x, const auto& y) {
-    return x->dir == y->dir && x->ignore == y->ignore;
+  auto same = [](const TreeWatcher::Root& x, const TreeWatcher::Root& y) {
+    return x.path == y.path &&
+           std::equal(x.ignore.begin(), x.ignore.end(), y.ignore.begin(), y.ignore.end(),
+                      [](const auto& p, const auto& q) { return *p == *q; });
   };
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), same) &&
-         deps(*a.front()) == deps(*b.front());
+  const auto roots_a = WatchRoots(a), roots_b = WatchRoots(b);
+  return std::equal(roots_a.begin(), roots_a.end(), roots_b.begin(), roots_b.end(), same);
 }
 
 void LiveImage::SetHashing(bool hashing) {

@@ -75,8 +75,9 @@ struct LiveOptions {
 
 // The directories a watcher follows for the variants of a plan (the plan's first first), as
 // PlanRoot numbers them: the project, with every variant's ignore rules (a path counts when any
-// variant packs it), and the first variant's dependencies directory, if any (with
-// DependencyIgnoreRules()).
+// variant packs it), and the first variant's dependencies directory (with
+// DependencyIgnoreRules(); an empty root when there is none); then each variant's `extra-deps`
+// directories, once each (planning does not walk them for the watcher: WatchTree does).
 std::vector<TreeWatcher::Root> WatchRoots(
     const std::vector<std::shared_ptr<const ResolvedProject>>& variants);
 // The projects of a plan's variants, the plan's first.

@@ -48,6 +48,7 @@ struct TreeWatcher::Impl {
   // Watches the directory `rel` itself; false when that failed (gone meanwhile, or unreadable:
   // the next plan reports it).
   bool AddOne(size_t root, const std::string& rel) {
+    if (roots[root].path.empty()) return false;
     const std::string abs = rel.empty() ? roots[root].path : roots[root].path + "/" + rel;
     constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM |
                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
@@ -100,6 +101,8 @@ Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Open(std::vector<Root> roots) 
 }
 
 void TreeWatcher::Watch(size_t root, const std::string& rel) { impl_->AddOne(root, rel); }
+
+void TreeWatcher::WatchTree(size_t root) { impl_->AddTree(root, ""); }
 
 size_t TreeWatcher::watch_count() const { return impl_->watches.size(); }
 

@@ -23,7 +23,7 @@ namespace ocifs {
 class TreeWatcher {
  public:
   struct Root {
-    std::string path;  // absolute directory
+    std::string path;  // absolute directory; empty: none (a place kept in the roots' numbering)
     // Each kept alive by the watcher; none: nothing below the root is ignored.
     std::vector<std::shared_ptr<const IgnoreRules>> ignore;
   };
@@ -36,6 +36,8 @@ class TreeWatcher {
   // Watches the directory `rel` of root `root` (not what is below it). A directory that is gone
   // or unreadable is skipped: whoever reads it next reports that.
   void Watch(size_t root, const std::string& rel);
+  // Watches every directory below root `root` (a walk of its own).
+  void WatchTree(size_t root);
   ~TreeWatcher();
   TreeWatcher(const TreeWatcher&) = delete;
   TreeWatcher& operator=(const TreeWatcher&) = delete;

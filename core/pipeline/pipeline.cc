@@ -278,7 +278,10 @@ Status CheckCommand(const ResolvedProject& p, std::vector<std::string>& warnings
     auto in = [&](const std::shared_ptr<const Tree>& tree) {
       return tree && (tree->Lstat(module).ok() || tree->Lstat(module + ".py").ok());
     };
-    if ((p.deps && in(p.deps->tree)) || in(p.tree)) continue;
+    const std::vector<const DepsSource*> trees = DependencyTrees(p);
+    if (in(p.tree) ||
+        std::any_of(trees.begin(), trees.end(), [&](const auto* d) { return in(d->tree); }))
+      continue;
     std::string msg =
         p.deps ? fmt::format(
                      "the image runs `{}`, which is not in the dependencies layer (`{}`): "
@@ -431,19 +434,17 @@ Result<ImagePlan> ApplyPlugins(const PlanInputs& in, ImagePlan plan) {
       const bool excluded = std::any_of(contributions.begin(), contributions.end(),
                                         [](const auto& c) { return !c.exclude.empty(); });
       if (excluded) {
-        // Pack the application again under the new rules; the dependencies layer stays.
-        std::optional<PlannedLayer> kept, system;
-        if (const PlannedLayer* deps = FindLayer(plan, "dependencies")) kept = *deps;
-        if (const PlannedLayer* s = FindLayer(plan, kSystemLayer)) system = *s;
-        std::vector<std::string> warnings = std::move(plan.warnings);
-        OCIFS_ASSIGN_OR_RETURN(
-            plan, PlanImage(std::make_shared<const ResolvedProject>(std::move(project)),
-                            std::move(plan.base), kept ? &*kept : nullptr));
-        if (system) plan.layers.insert(plan.layers.begin(), std::move(*system));
-        plan.warnings = std::move(warnings);
-      } else {
-        plan.project = std::make_shared<const ResolvedProject>(std::move(project));
+        // Pack the application again under the new rules; the layers below it stay. What it
+        // warns of was said when it was packed the first time, with more files.
+        std::vector<std::string> again;
+        OCIFS_ASSIGN_OR_RETURN(PlannedLayer app,
+                               PlanApplicationLayer(project, plan.base.config, again));
+        auto it = std::find_if(plan.layers.begin(), plan.layers.end(),
+                               [](const PlannedLayer& l) { return l.name == "application"; });
+        if (it == plan.layers.end()) return Internal("the plan has no application layer");
+        *it = std::move(app);
       }
+      plan.project = std::make_shared<const ResolvedProject>(std::move(project));
     }
     OCIFS_ASSIGN_OR_RETURN(PluginAdditions added, host.Extend(plan));
     for (auto& l : added.layers) plan.layers.push_back(std::move(l));

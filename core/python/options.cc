@@ -131,6 +131,7 @@ ImageOptions Merge(const ImageOptions& low, const ImageOptions& high) {
   take(out.tags, high.tags);
   take(out.base, high.base);
   take(out.deps, high.deps);
+  take(out.extra_deps, high.extra_deps);
   take(out.python, high.python);
   take(out.platform, high.platform);
   take(out.workdir, high.workdir);
@@ -199,6 +200,13 @@ Result<ImageOptions> ReadOptions(const toml::table& t, std::string_view file, bo
         }
       } else {
         return TypeError(file, n, key, "a string or an array of strings");
+      }
+    } else if (key == "extra-deps") {
+      OCIFS_ASSIGN_OR_RETURN(o.extra_deps, AsStringList(file, n, key, true));
+      for (const auto& dir : *o.extra_deps) {
+        if (dir.empty())
+          return InvalidArgument(
+              fmt::format("{}: [tool.ocifs] `extra-deps`: an empty path", Where(file, n)));
       }
     } else if (key == "registry-mirror") {
       if (const toml::array* a = n.as_array(); a != nullptr || n.is_string()) {
@@ -292,7 +300,7 @@ Result<ImageOptions> ReadOptions(const toml::table& t, std::string_view file, bo
       o.strict = *n.value<bool>();
     } else {
       return InvalidArgument(fmt::format(
-          "{}: {} has no key `{}` (known: tag, base, deps, python, platform, "
+          "{}: {} has no key `{}` (known: tag, base, deps, extra-deps, python, platform, "
           "registry-mirror, workdir, env, label, expose, volume, user, entrypoint, cmd, "
           "exclude, include, healthcheck, strict, plugins, system-packages, apt-mirror, "
           "apt-keyring{})",

@@ -2,11 +2,12 @@
 // command line. The keys of `[tool.ocifs]` are the long flag names (`--tag` is `tag`, ...).
 //
 // Precedence, lowest first: detection (project.h, plugins) < `[tool.ocifs]` < flags. Merge()
-// implements the last two: a scalar set in `high` replaces `low`; env, labels, per-platform deps
-// and plugin settings merge key by key (high wins); expose, exclude, system packages and apt
-// keyrings and volumes are unions; registry mirrors too, high's first; apt mirrors set in `high`
-// replace `low`'s. Relative paths from pyproject.toml are relative to the project directory, those
-// from flags to the working directory; callers make them absolute before merging.
+// implements the last two: a scalar (or tags, extra-deps) set in `high` replaces `low`; env,
+// labels, per-platform deps and plugin settings merge key by key (high wins); expose, exclude,
+// system packages and apt keyrings and volumes are unions; registry mirrors too, high's first; apt
+// mirrors set in `high` replace `low`'s. Relative paths from pyproject.toml are relative to the
+// project directory, those from flags to the working directory; callers make them absolute before
+// merging.
 //
 // Values; thread-compatible.
 #pragma once
@@ -52,6 +53,10 @@ struct ImageOptions {
   std::optional<std::string> base;
   std::optional<std::string> deps;  // for every platform without a directory of its own
   KeyValues platform_deps;          // `--deps PLATFORM=DIR`: "linux/arm64" -> DIR
+  // More dependency trees (virtualenvs or site-packages directories), each its own layer above
+  // the dependencies layer, in order, under the same prefix: a variant's dev tools. Set in
+  // `high`, they replace `low`'s (a variant's list replaces [tool.ocifs]'s).
+  std::optional<std::vector<std::string>> extra_deps;
   std::optional<std::string> python;
   std::optional<std::string> platform;        // "linux/amd64" or a comma-separated list
   std::vector<std::string> registry_mirrors;  // `[REGISTRY=]MIRROR`, tried in order

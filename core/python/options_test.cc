@@ -112,9 +112,17 @@ TEST(OptionsTest, MergeFlagsOverFile) {
   flags.apt_mirrors = std::vector<std::string>{"http://flag.example/debian"};
   file.apt_keyrings = {"/p/keys/a.gpg"};
   flags.apt_keyrings = {"/w/b.asc"};
+  file.extra_deps = std::vector<std::string>{"/p/.venv-dev", "/p/tools"};
+  flags.extra_deps = std::vector<std::string>{"/w/lint"};
   ImageOptions m = Merge(file, flags);
   EXPECT_EQ(m.tags, std::vector<std::string>{"file"});  // not given as a flag: the file's
-  EXPECT_EQ(m.python, "3.12");                          // flag wins
+  // A list of extra trees set in `high` replaces `low`'s, like tags; unset keeps it.
+  EXPECT_EQ(m.extra_deps, std::vector<std::string>{"/w/lint"});
+  EXPECT_EQ(Merge(file, ImageOptions{}).extra_deps, file.extra_deps);
+  ImageOptions none;
+  none.extra_deps.emplace();
+  EXPECT_EQ(Merge(file, none).extra_deps, std::vector<std::string>{});
+  EXPECT_EQ(m.python, "3.12");  // flag wins
   EXPECT_EQ(m.workdir, "/srv");
   EXPECT_EQ(m.env, (KeyValues{{"A", "file"}, {"B", "flag"}, {"C", "flag"}}));  // merged by key
   EXPECT_EQ(m.exclude, (std::vector<std::string>{"*.md", "docs"}));            // union
@@ -205,6 +213,7 @@ system-packages = ["libpq5", "ffmpeg=7:5.1.*"]
 apt-mirror = "http://127.0.0.1:8080/debian"
 apt-keyring = ["keys/archive.gpg"]
 volume = ["/app/instance", "/var/cache/app"]
+extra-deps = [".venv-dev", "../tools/site-packages"]
 )");
   auto o = OptionsFromToml(t, "pyproject.toml");
   ASSERT_TRUE(o.ok()) << o.status().message();
@@ -225,6 +234,7 @@ volume = ["/app/instance", "/var/cache/app"]
   EXPECT_EQ(o->apt_mirrors, (std::vector<std::string>{"http://127.0.0.1:8080/debian"}));
   EXPECT_EQ(o->apt_keyrings, (std::vector<std::string>{"keys/archive.gpg"}));
   EXPECT_EQ(o->volumes, (std::vector<std::string>{"/app/instance", "/var/cache/app"}));
+  EXPECT_EQ(o->extra_deps, (std::vector<std::string>{".venv-dev", "../tools/site-packages"}));
 }
 
 TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
@@ -252,6 +262,8 @@ TEST(OptionsTest, FromTomlErrorsNameFileLineAndColumn) {
       {"registry-mirror = 5", "pyproject.toml:1:19: [tool.ocifs] `registry-mirror`"},
       {"volume = [\"app\"]",
        "pyproject.toml:1:10: [tool.ocifs] `volume`: volume `app`: not an absolute path"},
+      {"extra-deps = [\".venv-dev\", 3]", "pyproject.toml:1:28: [tool.ocifs] `extra-deps`"},
+      {"extra-deps = [\"\"]", "pyproject.toml:1:14: [tool.ocifs] `extra-deps`: an empty path"},
   };
   for (const auto& c : cases) {
     auto t = toml::parse(std::string_view(c.toml), std::string_view("pyproject.toml"));

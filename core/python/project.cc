@@ -167,6 +167,9 @@ std::string Absolute(const std::string& base_dir, const std::string& p) {
 void AbsolutizeFileOptions(ImageOptions& o, const std::string& dir) {
   if (o.deps) o.deps = Absolute(dir, *o.deps);
   for (auto& [platform, deps] : o.platform_deps) deps = Absolute(dir, deps);
+  if (o.extra_deps) {
+    for (std::string& extra : *o.extra_deps) extra = Absolute(dir, extra);
+  }
   if (o.base) o.base = AbsoluteBase(*o.base, dir);
   for (std::string& keyring : o.apt_keyrings) keyring = Absolute(dir, keyring);
 }
@@ -776,6 +779,49 @@ std::optional<std::filesystem::path> Below(const std::filesystem::path& inner,
 
 // The mountpoint and the project's trees must not contain each other, except that the
 // mountpoint may sit inside the project, which then leaves it out (ProjectInputs::mountpoint).
+// An extra dependencies tree is a layer above the dependencies (and earlier extra trees): it
+// cannot take a lower layer's distribution away, so one distribution in two versions would leave
+// both in the image's site-packages. That is an error; the same version twice is a warning (its
+// files are in the image twice).
+Status CheckExtraDistributions(ResolvedProject& r) {
+  if (r.extra_deps.empty()) return Status::Ok();
+  struct Seen {
+    InstalledDistribution distribution;
+    std::string dir;
+  };
+  std::map<std::string, Seen> below;  // normalized name -> the lowest layer's
+  for (const DepsSource* d : DependencyTrees(r)) {
+    OCIFS_ASSIGN_OR_RETURN(auto distributions, InstalledDistributions(*d->tree));
+    std::vector<std::string> twice;
+    for (const auto& [name, dist] : distributions) {
+      auto it = below.find(name);
+      if (it == below.end()) {
+        below.emplace(name, Seen{dist, d->host_path});
+        continue;
+      }
+      if (it->second.distribution.version != dist.version) {
+        return InvalidArgument(fmt::format(
+            "extra-deps `{}` has {} {} ({}), and `{}` has {} {}: the image would hold both in "
+            "one site-packages (a layer cannot remove a lower layer's files); install one "
+            "version, or leave it out of the extra tree",
+            d->host_path, dist.name, dist.version, dist.entry, it->second.dir,
+            it->second.distribution.name, it->second.distribution.version));
+      }
+      twice.push_back(fmt::format("{} {}", dist.name, dist.version));
+    }
+    if (!twice.empty()) {
+      const size_t shown = std::min<size_t>(twice.size(), 5);
+      r.warnings.push_back(fmt::format(
+          "extra-deps `{}` repeats {} distribution(s) of the layers below it ({}{}): their files "
+          "are in the image twice; install only what the dependencies lack there, or name the "
+          "tree as the variant's `deps`",
+          d->host_path, twice.size(), fmt::join(twice.begin(), twice.begin() + shown, ", "),
+          shown < twice.size() ? ", ..." : ""));
+    }
+  }
+  return Status::Ok();
+}
+
 Status KeepMountsOut(const ProjectInputs& in, ResolvedProject& r) {
   std::error_code ec;
   const auto project = std::filesystem::weakly_canonical(r.dir, ec);
@@ -798,6 +844,7 @@ Status KeepMountsOut(const ProjectInputs& in, ResolvedProject& r) {
     for (const auto& [platform, d] : r.platform_deps) {
       deps.emplace_back(fmt::format("{} dependencies", platform), &d);
     }
+    for (const DepsSource& d : r.extra_deps) deps.emplace_back("extra dependencies", &d);
     for (const auto& [what, d] : deps) {
       for (const std::string& dir : {d->host_path, d->venv_path}) {
         if (dir.empty()) continue;
@@ -1068,6 +1115,12 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     r.platform_deps.emplace(platform->str(), std::move(deps).value());
   }
 
+  for (const std::string& extra : o.extra_deps.value_or(std::vector<std::string>{})) {
+    auto deps = OpenDeps(extra, r.dir);
+    if (!deps.ok()) return deps.status().WithContext("extra-deps");
+    r.extra_deps.push_back(std::move(deps).value());
+  }
+
   // Python version
   static const std::regex kMinor(R"(3\.\d{1,2})");
   if (o.python) {
@@ -1147,6 +1200,15 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
           r.python_reason));
     }
   }
+  for (const DepsSource& extra : r.extra_deps) {
+    if (!extra.python.empty() && extra.python != r.python) {
+      return InvalidArgument(fmt::format(
+          "the extra dependencies in `{}` are for Python {}, but the image uses Python {} ({})",
+          extra.venv_path.empty() ? extra.host_path : extra.venv_path, extra.python, r.python,
+          r.python_reason));
+    }
+  }
+  OCIFS_RETURN_IF_ERROR(CheckExtraDistributions(r));
   if (!r.pyproject.requires_python.empty()) {
     auto spec = SpecifierSet::Parse(r.pyproject.requires_python);
     if (!spec.ok())
@@ -1211,6 +1273,11 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     if (deps.excluded_from_app.empty()) continue;
     OCIFS_RETURN_IF_ERROR(r.ignore.Add("/" + deps.excluded_from_app,
                                        fmt::format("the {} dependencies directory", platform)));
+  }
+  for (const DepsSource& extra : r.extra_deps) {
+    if (extra.excluded_from_app.empty()) continue;
+    OCIFS_RETURN_IF_ERROR(
+        r.ignore.Add("/" + extra.excluded_from_app, "an extra dependencies directory"));
   }
   OCIFS_RETURN_IF_ERROR(KeepMountsOut(in, r));
 
@@ -1341,7 +1408,7 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     }
   }
   pythonpath.push_back(r.workdir);
-  if (r.deps) {
+  if (r.deps || !r.extra_deps.empty()) {
     pythonpath.push_back(fmt::format("/{}/lib/python{}/site-packages", kDepsPrefix, r.python));
     r.path_prepend.push_back(fmt::format("/{}/bin", kDepsPrefix));
   }
@@ -1391,14 +1458,22 @@ Result<ResolvedProject> ResolveProject(const ProjectInputs& in) {
     OCIFS_ASSIGN_OR_RETURN(
         std::vector<std::string> requirements,
         DependencyGroupRequirements(r.pyproject, r.dependency_group, pyproject_name));
-    if (!r.deps) {
+    std::vector<const Tree*> trees;
+    std::vector<std::string> dirs;
+    for (const DepsSource* d : DependencyTrees(r)) {
+      trees.push_back(d->tree.get());
+      dirs.push_back(d->host_path);
+    }
+    if (trees.empty()) {
       return InvalidArgument(fmt::format(
-          "{}: the variant has no dependencies to check it against (no .venv, deps or --deps)",
+          "{}: the variant has no dependencies to check it against (no .venv, deps, extra-deps "
+          "or --deps)",
           what));
     }
     OCIFS_RETURN_IF_ERROR(CheckRequirements(
-        *r.deps->tree, requirements,
-        fmt::format("{} of `{}`, in `{}`", what, pyproject_name, r.deps->host_path), r.warnings));
+        trees, requirements,
+        fmt::format("{} of `{}`, in `{}`", what, pyproject_name, fmt::join(dirs, "` and `")),
+        r.warnings));
   }
   return r;
 }
@@ -1437,10 +1512,15 @@ Result<std::vector<std::string>> DependencyGroupRequirements(const PyProject& py
   return out;
 }
 
-Status CheckRequirements(const Tree& deps, const std::vector<std::string>& requirements,
-                         std::string_view what, std::vector<std::string>& warnings) {
-  // Installed distributions: NAME-VERSION.dist-info / .egg-info at the top of site-packages.
-  std::map<std::string, std::string> installed;  // normalized name -> version
+std::vector<const DepsSource*> DependencyTrees(const ResolvedProject& p) {
+  std::vector<const DepsSource*> out;
+  if (p.deps) out.push_back(&*p.deps);
+  for (const DepsSource& extra : p.extra_deps) out.push_back(&extra);
+  return out;
+}
+
+Result<std::map<std::string, InstalledDistribution>> InstalledDistributions(const Tree& deps) {
+  std::map<std::string, InstalledDistribution> out;
   OCIFS_ASSIGN_OR_RETURN(std::vector<DirEntry> entries, deps.ReadDir(""));
   for (const DirEntry& e : entries) {
     for (std::string_view suffix : {".dist-info", ".egg-info"}) {
@@ -1450,8 +1530,20 @@ Status CheckRequirements(const Tree& deps, const std::vector<std::string>& requi
       if (dash == std::string::npos) continue;
       std::string version = stem.substr(dash + 1);
       version = version.substr(0, version.find('-'));  // egg-info: NAME-VERSION-pyX.Y
-      installed[NormalizeName(stem.substr(0, dash))] = version;
+      out[NormalizeName(stem.substr(0, dash))] = {stem.substr(0, dash), version, e.name};
     }
+  }
+  return out;
+}
+
+Status CheckRequirements(const std::vector<const Tree*>& trees,
+                         const std::vector<std::string>& requirements, std::string_view what,
+                         std::vector<std::string>& warnings) {
+  // Installed distributions, a later tree's over an earlier one's (its layer is above).
+  std::map<std::string, std::string> installed;  // normalized name -> version
+  for (const Tree* tree : trees) {
+    OCIFS_ASSIGN_OR_RETURN(auto distributions, InstalledDistributions(*tree));
+    for (const auto& [name, d] : distributions) installed[name] = d.version;
   }
   static const std::regex kRequirement(
       R"(\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:\(([^)]*)\)|([^;@]*))\s*(?:;(.*))?)");

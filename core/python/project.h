@@ -112,6 +112,8 @@ struct ResolvedProject {
   // `--deps PLATFORM=DIR`: a platform's own dependencies, by Platform::str(); the others use
   // `deps`. ForPlatform() makes the platform's the view's `deps`.
   std::map<std::string, DepsSource> platform_deps;
+  // `extra-deps`: more dependency trees, each a layer above `deps` in this order (image.h).
+  std::vector<DepsSource> extra_deps;
   std::string workdir;                                 // absolute, e.g. "/app"
   std::optional<std::vector<std::string>> entrypoint;  // unset: keep the base's
   std::optional<std::vector<std::string>> cmd;  // unset: keep the base's (unless entrypoint set)
@@ -171,13 +173,27 @@ Result<std::vector<std::string>> DependencyGroupRequirements(const PyProject& py
                                                              std::string_view name,
                                                              std::string_view file);
 
-// Whether the dependencies tree `deps` (a site-packages directory) satisfies `requirements`
-// (PEP 508): each names a distribution installed there (a `NAME-VERSION.dist-info` or
-// `.egg-info`) whose version its specifier admits. The error lists every requirement missing or
-// of another version. A requirement with an environment marker (`; python_version < "3.12"`) is
-// not evaluated: when it is missing it goes in `warnings`.
-Status CheckRequirements(const Tree& deps, const std::vector<std::string>& requirements,
-                         std::string_view what, std::vector<std::string>& warnings);
+// The dependency trees of `p`, bottom layer first: `deps`, then each of `extra_deps`.
+std::vector<const DepsSource*> DependencyTrees(const ResolvedProject& p);
+
+// A distribution installed in a site-packages directory.
+struct InstalledDistribution {
+  std::string name;     // as its directory spells it
+  std::string version;  // "8.1.3"
+  std::string entry;    // "click-8.1.3.dist-info"
+};
+// The distributions at the top of site-packages `deps` (`NAME-VERSION.dist-info`, `.egg-info`),
+// by normalized name.
+Result<std::map<std::string, InstalledDistribution>> InstalledDistributions(const Tree& deps);
+
+// Whether the dependency trees `trees` (site-packages directories, bottom layer first) satisfy
+// `requirements` (PEP 508): each names a distribution installed there (a later tree's shadows an
+// earlier one's) whose version its specifier admits. The error lists every requirement missing
+// or of another version. A requirement with an environment marker (`; python_version < "3.12"`)
+// is not evaluated: when it is missing it goes in `warnings`.
+Status CheckRequirements(const std::vector<const Tree*>& trees,
+                         const std::vector<std::string>& requirements, std::string_view what,
+                         std::vector<std::string>& warnings);
 
 // Exposed for tests: the command that runs a `[project.scripts]` target.
 Result<std::vector<std::string>> ScriptCommand(std::string_view script_name,

@@ -1,5 +1,11 @@
 #include "core/python/project.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "core/support/test_util.h"
@@ -340,6 +346,119 @@ TEST(ProjectTest, VirtualenvBecomesDependencies) {
   EXPECT_EQ(Env(*r, "PYTHONPATH"), "/app/src:/app:/opt/venv/lib/python3.11/site-packages");
   EXPECT_EQ(r->path_prepend, std::vector<std::string>{"/opt/venv/bin"});
   EXPECT_TRUE(r->ignore.Excluded(".venv/lib/python3.11/site-packages/dep/__init__.py"));
+}
+
+// A virtualenv for `python` with the distributions `dists` ("NAME-VERSION") installed.
+void MakeVenvWith(const TempDir& dir, const std::string& name, const std::string& python,
+                  const std::vector<std::string>& dists) {
+  MakeVenv(dir, name, python);
+  for (const std::string& d : dists)
+    dir.Write(name + "/lib/python" + python + "/site-packages/" + d + ".dist-info/METADATA", "");
+}
+
+TEST(ProjectTest, ExtraDependencyTreesAreLayersAboveTheDependencies) {
+  const std::string kProject =
+      "[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n";
+  // Every case has `.venv` (Python 3.11, click 8.1.7), `.venv-dev` and `tools/site-packages`
+  // (ruff 0.6.0).
+  struct Case {
+    std::string name;
+    std::string tool;  // [tool.ocifs] and variants
+    std::string variant;
+    std::string error;    // empty: resolves
+    std::string warning;  // a warning that must be there
+    size_t extra_trees = 0;
+    std::vector<std::string> dev = {"pytest-8.3.2"};  // installed in .venv-dev
+    std::string dev_python = "3.11";
+  };
+  const std::string kDev = "[tool.ocifs]\nextra-deps = [\".venv-dev\"]\n";
+  const std::vector<Case> cases = {
+      {"a dev virtualenv in the project", kDev, "", "", "", 1},
+      {"two trees, in order",
+       "[tool.ocifs]\nextra-deps = [\".venv-dev\", \"tools/site-packages\"]\n", "", "", "", 2},
+      {"a variant's list replaces [tool.ocifs]'s",
+       kDev + "[tool.ocifs.variants.lint]\nextra-deps = [\"tools/site-packages\"]\n", "lint", "",
+       "", 1},
+      {"a variant's empty list: none", kDev + "[tool.ocifs.variants.prod]\nextra-deps = []\n",
+       "prod", "", "", 0},
+      {"another Python",
+       kDev,
+       "",
+       "/.venv-dev` are for Python 3.12, but the image uses Python 3.11",
+       "",
+       0,
+       {"pytest-8.3.2"},
+       "3.12"},
+      {"one distribution in two versions",
+       kDev,
+       "",
+       "has click 8.0.0 (click-8.0.0.dist-info), and `",
+       "",
+       0,
+       {"pytest-8.3.2", "click-8.0.0"}},
+      {"the same version twice is a warning",
+       kDev,
+       "",
+       "",
+       "repeats 1 distribution(s) of the layers below it (click 8.1.7)",
+       1,
+       {"pytest-8.3.2", "click-8.1.7"}},
+      {"a directory that is not there", "[tool.ocifs]\nextra-deps = [\"nope\"]\n", "",
+       "extra-deps: dependencies directory `", "", 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Project p(kProject + c.tool);
+    MakeVenvWith(p.dir, ".venv", "3.11", {"click-8.1.7"});
+    MakeVenvWith(p.dir, ".venv-dev", c.dev_python, c.dev);
+    p.dir.Write("tools/site-packages/ruff-0.6.0.dist-info/METADATA", "");
+    ProjectInputs in;
+    in.project_dir = p.dir.path();
+    in.variant = c.variant;
+    auto r = ResolveProject(in);
+    if (!c.error.empty()) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_NE(r.status().message().find(c.error), std::string::npos) << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->extra_deps.size(), c.extra_trees);
+    ASSERT_EQ(DependencyTrees(*r).size(), c.extra_trees + 1);
+    EXPECT_EQ(DependencyTrees(*r).front(), &*r->deps);
+    for (const DepsSource& extra : r->extra_deps) {
+      // Inside the project: not in the application layer.
+      const std::string rel =
+          std::filesystem::path(extra.host_path).lexically_relative(p.dir.path()).string();
+      EXPECT_TRUE(r->ignore.Excluded(rel + "/x.py")) << rel;
+    }
+    if (c.name == "two trees, in order") {
+      EXPECT_TRUE(r->extra_deps[0].host_path.ends_with(".venv-dev/lib/python3.11/site-packages"));
+      EXPECT_TRUE(r->extra_deps[1].host_path.ends_with("/tools/site-packages"));
+    }
+    if (c.variant == "lint") {
+      EXPECT_TRUE(r->extra_deps[0].host_path.ends_with("/tools/site-packages"));
+    }
+    const bool warned = std::any_of(r->warnings.begin(), r->warnings.end(), [&](const auto& w) {
+      return w.find(c.warning) != std::string::npos;
+    });
+    EXPECT_TRUE(c.warning.empty() || warned) << fmt::format("{}", fmt::join(r->warnings, "\n"));
+    EXPECT_EQ(Env(*r, "PYTHONPATH"), "/app/src:/app:/opt/venv/lib/python3.11/site-packages");
+  }
+}
+
+TEST(ProjectTest, ExtraTreesAloneStillPutSitePackagesOnThePath) {
+  Project p("[project]\nname = \"pkg\"\n[project.scripts]\npkg = \"pkg.cli:main\"\n");
+  p.dir.Write("tools/lib/python3.12/site-packages/ruff-0.6.0.dist-info/METADATA", "");
+  ImageOptions flags;
+  flags.extra_deps = std::vector<std::string>{p.dir.path() + "/tools/lib/python3.12/site-packages"};
+  flags.python = "3.12";
+  auto r = p.Resolve(flags);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->deps.has_value());
+  ASSERT_EQ(r->extra_deps.size(), 1u);
+  EXPECT_EQ(r->extra_deps[0].python, "3.12");
+  EXPECT_EQ(Env(*r, "PYTHONPATH"), "/app/src:/app:/opt/venv/lib/python3.12/site-packages");
+  EXPECT_EQ(r->path_prepend, std::vector<std::string>{"/opt/venv/bin"});
 }
 
 TEST(ProjectTest, BadInputs) {
@@ -1021,6 +1140,7 @@ loop-b = [{include-group = "loop-a"}]
     std::vector<std::string> installed;  // dist-info directory names
     std::string error;                   // empty: satisfied
     size_t warnings;
+    std::vector<std::string> extra = {};  // in a second tree, above the first
   };
   const std::vector<Case> cases = {
       {"all there",
@@ -1041,13 +1161,26 @@ loop-b = [{include-group = "loop-a"}]
        {"pytest-8.0.0-py3.11.egg-info", "click-8.0.0.dist-info", "ruff-0.4.0.dist-info"},
        "",
        1},
+      {"split across the trees",
+       {"click-8.1.7.dist-info"},
+       "",
+       1,
+       {"pytest-8.3.2.dist-info", "ruff-0.6.0.dist-info"}},
+      {"the upper tree's version is the one checked",
+       {"pytest-8.3.2.dist-info", "click-8.1.7.dist-info", "ruff-0.6.0.dist-info"},
+       "`pytest>=8` is not met by the installed pytest 7.0.0",
+       1,
+       {"pytest-7.0.0.dist-info"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
-    MemTree deps;
+    MemTree deps, extra;
     for (const std::string& d : c.installed) deps.AddDir(d);
+    for (const std::string& d : c.extra) extra.AddDir(d);
     std::vector<std::string> warnings;
-    Status s = CheckRequirements(deps, *test, "test", warnings);
+    std::vector<const Tree*> trees = {&deps};
+    if (!c.extra.empty()) trees.push_back(&extra);
+    Status s = CheckRequirements(trees, *test, "test", warnings);
     EXPECT_EQ(warnings.size(), c.warnings);
     if (c.error.empty()) {
       EXPECT_TRUE(s.ok()) << s.message();
