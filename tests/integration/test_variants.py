@@ -16,8 +16,9 @@ from itlib import (EXAMPLE, EXAMPLE_ARGS, OCIFS, Mount, Registry, assert_layout_
 VARIANTS = """
 [tool.ocifs.variants.dev]
 include = ["tests"]
+extra-deps = ["../devtools"]
 env = { HELLO_ENV = "development" }
-cmd = ["python3", "-c", "import os, hello.cli; print('dev', os.environ['HELLO_ENV'], sorted(os.listdir('/app/tests')))"]
+cmd = ["python3", "-c", "import os, hello.cli, devtool; print('dev', os.environ['HELLO_ENV'], sorted(os.listdir('/app/tests')), devtool.VERSION)"]
 
 [tool.ocifs.variants.ci]
 tag = ["ci"]
@@ -34,6 +35,19 @@ TEST_FILE = """import hello.cli
 if __name__ == "__main__":
     print("ci ran", hello.cli.__name__)
 """
+
+
+def write_devtools(root, version):
+    """A site-packages tree with one distribution, `devtool`, and its console script."""
+    os.makedirs(f"{root}/devtool", exist_ok=True)
+    with open(f"{root}/devtool/__init__.py", "w") as f:
+        f.write(f'VERSION = "{version}"\n\ndef main():\n    print("devtool", VERSION)\n')
+    info = f"{root}/devtool-{version}.dist-info"
+    os.makedirs(info, exist_ok=True)
+    with open(f"{info}/METADATA", "w") as f:
+        f.write(f"Metadata-Version: 2.1\nName: devtool\nVersion: {version}\n")
+    with open(f"{info}/entry_points.txt", "w") as f:
+        f.write("[console_scripts]\ndevtool = devtool:main\n")
 
 
 def manifest(layout, tag):
@@ -55,6 +69,7 @@ class VariantsTest(unittest.TestCase):
         os.mkdir(f"{self.project}/tests")
         with open(f"{self.project}/tests/test_hello.py", "w") as f:
             f.write(TEST_FILE)
+        write_devtools(f"{self.tmp}/devtools", "1.0")
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -66,20 +81,28 @@ class VariantsTest(unittest.TestCase):
                 "ci.sbom.spdx", "ci.sbom.cyclonedx", "latest-dev.sbom.spdx",
                 "latest-dev.sbom.cyclonedx"])
             latest, dev, ci = (manifest(m.path, t)["layers"] for t in ("latest", "latest-dev", "ci"))
-            # Base and dependencies shared by all; dev and ci ship the same files (tests/), so
-            # one application layer serves both.
-            self.assertEqual(latest[:-1], dev[:-1])
+            # Base and dependencies shared by all; dev has its extra-deps layer above them; dev
+            # and ci ship the same files (tests/), so one application layer serves both.
+            self.assertEqual(latest[:-1], dev[:-2])
             self.assertEqual(latest[:-1], ci[:-1])
+            self.assertNotIn(dev[-2], latest + ci)
             self.assertNotEqual(latest[-1], dev[-1])
             self.assertEqual(dev[-1], ci[-1])
-            self.assertEqual(image_config(m.path, "latest-dev")["config"]["Cmd"][0], "python3")
+            dev_config = image_config(m.path, "latest-dev")
+            self.assertEqual(dev_config["config"]["Cmd"][0], "python3")
+            self.assertEqual(dev_config["history"][-2]["created_by"],
+                             "ocifs: extra dependencies for Python 3.11 (site-packages, 1 console scripts)")
 
             out = f"{self.tmp}/copied"
             for tag in ("latest", "latest-dev", "ci"):
                 run(["skopeo", "copy", f"oci:{m.path}:{tag}", f"oci:{out}:{tag}"])
             assert_layout_ok(self, out)
             self.assertRegex(runc_run(out, "latest")[0], r"^Hello, world! ")
-            self.assertEqual(runc_run(out, "latest-dev")[0], "dev development ['test_hello.py']\n")
+            self.assertEqual(runc_run(out, "latest-dev")[0], "dev development ['test_hello.py'] 1.0\n")
+            # The extra tree's console script is on PATH in dev, and nowhere else.
+            self.assertEqual(runc_run(out, "latest-dev", args=["devtool"])[0], "devtool 1.0\n")
+            p = runc_run(out, "latest", args=["python3", "-c", "import importlib.util as u; print(u.find_spec('devtool'))"])
+            self.assertEqual(p[0], "None\n")
             self.assertEqual(runc_run(out, "ci")[0], "ci ran hello.cli\n")
             # The unnamed image leaves tests/ out.
             p = runc_run(out, "latest", args=["python3", "-c", "import os; print(os.path.exists('/app/tests'))"])
@@ -93,6 +116,16 @@ class VariantsTest(unittest.TestCase):
                        20, "a new generation")
             for tag in ("latest-dev", "ci"):
                 self.assertNotEqual(manifest(m.path, tag)["layers"][-1]["digest"], before[tag], tag)
+            assert_layout_ok(self, m.path)
+
+            # An edit of the extra tree (watched too): dev's extra layer is new, the others stay.
+            extra = manifest(m.path, "latest-dev")["layers"][-2]["digest"]
+            latest_now = manifest(m.path, "latest")["layers"]
+            with open(f"{self.tmp}/devtools/devtool/__init__.py", "a") as f:
+                f.write("# edited\n")
+            wait_until(lambda: manifest(m.path, "latest-dev")["layers"][-2]["digest"] != extra,
+                       20, "a new generation with the edited extra tree")
+            self.assertEqual(manifest(m.path, "latest")["layers"], latest_now)
             assert_layout_ok(self, m.path)
 
     def test_selection_and_a_group_the_dependencies_miss(self):
