@@ -20,6 +20,8 @@ packages=(
   fuse3
   # tests and the README demo: image tools, a Python base made with debootstrap, tar readers
   skopeo umoci runc debootstrap libarchive-tools tar python3 python3-jsonschema ca-certificates
+  # the export tests load a docker-archive with `podman load` and run it (no Docker engine here)
+  podman
   procps util-linux openssl iproute2 zstd
   # system packages: apt signatures are checked with gpgv; the tests sign their archive with gpg
   gpg gpgv

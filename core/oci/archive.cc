@@ -326,13 +326,16 @@ Result<ArchiveReport> WriteArchive(const LayoutSource& source, const ArchiveOpti
                         e->ref_name, e->ref_name));
       }
       const std::string repo_tag = repository + ":" + e->ref_name;
-      OCIFS_RETURN_IF_ERROR(ParseImageReference(repo_tag).status().WithContext("docker-archive"));
+      auto reference = ParseImageReference(repo_tag);
+      if (!reference.ok()) return reference.status().WithContext("docker-archive");
       report.repo_tags.push_back(repo_tag);
       const std::string where = "manifest " + m.digest.str();
       OCIFS_ASSIGN_OR_RETURN(auto layers, Children(manifest, "layers", where));
       if (layers.empty()) return Corrupt(where + ": no layers (docker load needs one)");
       repositories[repository][e->ref_name] = layers.back().first.digest.hex();
-      IndexEntry entry{m, e->ref_name, "", std::nullopt, e->variant};
+      // Named in full as Docker 25 names it: podman load reads the layout part of the archive
+      // first and takes the image's name from there (ref_name alone would be `localhost/TAG`).
+      IndexEntry entry{m, e->ref_name, "", std::nullopt, e->variant, reference->str()};
       if (auto [it, added] = entry_of.try_emplace(m.digest.hex(), manifest_json.size()); !added) {
         manifest_json[it->second]["RepoTags"].push_back(repo_tag);
         out_index.push_back(entry);

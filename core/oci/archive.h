@@ -9,7 +9,9 @@
 //                   Docker 25, which `docker load`, `podman load` and
 //                   `skopeo copy docker-archive:FILE` read. manifest.json names each image's
 //                   config and layers by their paths in the archive and its tags as
-//                   `REPOSITORY:TAG`.
+//                   `REPOSITORY:TAG`; index.json's entries carry the full name
+//                   (`io.containerd.image.name`, `docker.io/library/app:1.0`), which is what
+//                   podman load names the image by.
 //
 // The bytes depend only on the layout and the options: entries in a fixed order (directories,
 // blobs by digest, then the small files by name), one mtime, owner 0:0, modes 0644 and 0755, no

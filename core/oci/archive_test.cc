@@ -233,8 +233,14 @@ TEST(ArchiveTest, DockerArchiveListsEachImageOnceWithItsRepoTagsAndLayerPaths) {
   ASSERT_TRUE(index.ok());
   ASSERT_EQ(index->size(), 3u);
   EXPECT_EQ((*index)[2].descriptor.digest, f.dev_manifest.digest);
+  // Each entry names its image in full, as podman load takes the name from there.
+  std::vector<std::string> image_names;
+  for (const IndexEntry& e : *index) image_names.push_back(e.image_name);
+  EXPECT_EQ(image_names, (std::vector<std::string>{"docker.io/library/my-web-app:latest",
+                                                   "docker.io/library/my-web-app:1.0",
+                                                   "registry.example:5000/team/app:dev"}));
   EXPECT_EQ(Digest::Of(*archive).str(),
-            "sha256:24c02d25984c47c62c3ab66a4170aef41683d5361b4cc91e27946360a94f0b38");
+            "sha256:8a0df0cf5cf366c8d64e9eb71521accb66ff062db5d149f2ab338a72c11fd6ea");
 }
 
 TEST(ArchiveTest, DockerArchiveTakesOnePlatformOfAnImageIndex) {

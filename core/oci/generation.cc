@@ -14,6 +14,14 @@ namespace ocifs {
 namespace {
 constexpr char kRefName[] = "org.opencontainers.image.ref.name";
 constexpr char kVariant[] = "io.ocifs.variant";
+constexpr char kImageName[] = "io.containerd.image.name";
+
+// The string annotation `key` of a descriptor's JSON; empty when absent or not a string.
+std::string AnnotationOf(const nlohmann::json& d, const char* key) {
+  if (!d.contains("annotations") || !d["annotations"].is_object()) return "";
+  const nlohmann::json& a = d["annotations"];
+  return a.contains(key) && a[key].is_string() ? a[key].get<std::string>() : "";
+}
 }  // namespace
 
 nlohmann::json IndexEntry::ToJson() const {
@@ -22,6 +30,7 @@ nlohmann::json IndexEntry::ToJson() const {
   if (!artifact_type.empty()) d["artifactType"] = artifact_type;
   if (!ref_name.empty()) d["annotations"][kRefName] = ref_name;
   if (!variant.empty()) d["annotations"][kVariant] = variant;
+  if (!image_name.empty()) d["annotations"][kImageName] = image_name;
   return d;
 }
 
@@ -38,12 +47,9 @@ Result<std::vector<IndexEntry>> ParseIndex(const std::string& where, std::string
     OCIFS_ASSIGN_OR_RETURN(
         e.descriptor, ParseDescriptor(where, ms[i], fmt::format("index.json manifests[{}]", i)));
     const nlohmann::json& m = ms[i];
-    if (m.contains("annotations") && m["annotations"].is_object() &&
-        m["annotations"].contains(kRefName) && m["annotations"][kRefName].is_string())
-      e.ref_name = m["annotations"][kRefName].get<std::string>();
-    if (m.contains("annotations") && m["annotations"].is_object() &&
-        m["annotations"].contains(kVariant) && m["annotations"][kVariant].is_string())
-      e.variant = m["annotations"][kVariant].get<std::string>();
+    e.ref_name = AnnotationOf(m, kRefName);
+    e.variant = AnnotationOf(m, kVariant);
+    e.image_name = AnnotationOf(m, kImageName);
     if (m.contains("artifactType") && m["artifactType"].is_string())
       e.artifact_type = m["artifactType"].get<std::string>();
     if (m.contains("platform")) e.platform = PlatformFromJson(m["platform"]);

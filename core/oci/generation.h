@@ -38,6 +38,10 @@ struct IndexEntry {
   // The variant ([tool.ocifs.variants.NAME]) an image or artifact entry belongs to, as the
   // annotation `io.ocifs.variant`; empty for the unnamed image.
   std::string variant = {};
+  // The image's full name ("docker.io/library/app:1.0"), as the annotation
+  // `io.containerd.image.name`: what Docker 25's `docker save` puts in index.json, and the name
+  // `podman load` gives the image. Empty: none (a layout names images by ref_name alone).
+  std::string image_name = {};
   bool is_artifact() const { return !artifact_type.empty(); }
   nlohmann::json ToJson() const;
 };

@@ -25,6 +25,8 @@ TEST(IndexEntryTest, IndexJsonRoundTrips) {
       {{kMediaTypeOciIndex, Digest::Of("i"), 1}, "multi", "", std::nullopt},
       {Manifest("a"), "latest.sbom.spdx", "application/spdx+json", std::nullopt},
       {Manifest("u"), "", "", std::nullopt},
+      {Manifest("d"), "latest-dev", "", std::nullopt, "dev"},
+      {Manifest("n"), "1.0", "", std::nullopt, "", "docker.io/library/app:1.0"},
   };
   const std::string text = IndexJson(entries);
   auto back = ParseIndex("test", text);
@@ -41,6 +43,8 @@ TEST(IndexEntryTest, IndexJsonRoundTrips) {
     EXPECT_EQ(b.artifact_type, e.artifact_type);
     EXPECT_EQ(b.is_artifact(), !e.artifact_type.empty());
     EXPECT_EQ(b.platform, e.platform);
+    EXPECT_EQ(b.variant, e.variant);
+    EXPECT_EQ(b.image_name, e.image_name);
   }
   EXPECT_EQ(IndexJson(*back), text);
   // The bytes are the canonical form: sorted keys, no spaces.

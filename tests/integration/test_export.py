@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`ocifs export`: the image as one archive, from a project and from a mount. Each format is read
 by skopeo (`oci-archive:`, `docker-archive:`), the layout it copies out (and the archive itself,
-extracted) is checked and unpacked by umoci, and the image runs under runc. The bytes are the same
+extracted) is checked and unpacked by umoci, and the image runs under runc; podman loads the
+docker-archive and runs it with a read-only root. The bytes are the same
 for the same input, and an export that fails leaves no file behind.
 """
 import json
@@ -86,12 +87,45 @@ class ExportTest(unittest.TestCase):
             assert_layout_ok(self, copied)
             out, _ = runc_run(copied, "latest")
             self.assertRegex(out, HELLO)
+        # Extracted, the archive is also a layout umoci unpacks, each entry named in full.
+        extracted = f"{self.tmp}/extracted"
+        os.mkdir(extracted)
+        run(["tar", "-xf", archive, "-C", extracted])
+        assert_layout_ok(self, extracted, tags=["latest", "1.0"])
+        self.assertEqual([m["annotations"]["io.containerd.image.name"]
+                          for m in read_json(f"{extracted}/index.json")["manifests"]],
+                         ["docker.io/library/hello-ocifs:latest", "registry.example/team/hello:1.0"])
+        out, _ = runc_run(extracted, "latest")
+        self.assertRegex(out, HELLO)
         # Standard output gives the same bytes as a file.
         with open(f"{self.tmp}/stdout.tar", "wb") as f:
             subprocess.run([OCIFS, "export", EXAMPLE, "--format", "docker-archive", "--tag", "latest",
                             "--tag", "registry.example/team/hello:1.0", "--output", "-", *EXAMPLE_ARGS],
                            stdout=f, check=True, env=dict(os.environ, SOURCE_DATE_EPOCH=EPOCH))
         self.assertEqual(sha256_of(f"{self.tmp}/stdout.tar"), sha256_of(archive))
+
+    def test_docker_archive_loads_into_podman_and_runs_read_only(self):
+        # No Docker engine here: podman load reads the same archive `docker load` does, and
+        # podman run mounts the image's Volumes writable over a read-only root.
+        archive = f"{self.tmp}/image.tar"
+        with Mount(EXAMPLE, *EXAMPLE_ARGS) as m:
+            self.export("--format", "docker-archive", "--output", archive, source=("--mount", m.path))
+        podman = ["podman", "--root", f"{self.tmp}/podman/root", "--runroot", f"{self.tmp}/podman/run",
+                  "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+        # What this sandbox allows runc to set (podman's default limits are above it).
+        limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+        p = run([*podman, "load", "--input", archive])
+        self.assertIn("Loaded image: docker.io/library/hello-ocifs:latest", p.stdout + p.stderr)
+        image = "docker.io/library/hello-ocifs:latest"
+        p = run([*podman, "run", "--rm", "--network", "none", "--read-only", *limits, image])
+        self.assertRegex(p.stdout, HELLO)
+        p = run([*podman, "run", "--rm", "--network", "none", "--read-only", *limits,
+                 "--entrypoint", "sh", image, "-c",
+                 'id -u; touch /app/x 2>/dev/null || echo app read-only; '
+                 'touch /tmp/x "$HOME/x" && echo "tmp and $HOME writable"'])
+        self.assertEqual(p.stdout, "65532\napp read-only\ntmp and /home/nonroot writable\n")
+        inspect = json.loads(run([*podman, "image", "inspect", image]).stdout)[0]
+        self.assertEqual(sorted(inspect["Config"]["Volumes"]), ["/home/nonroot", "/tmp"])
 
     def test_same_input_same_bytes_from_project_and_from_mount(self):
         digests = {}
