@@ -2,8 +2,9 @@
 // is written to disk first), for `ocifs export`.
 //
 //   oci-archive     the layout itself: `blobs/sha256/HEX`, `index.json`, `oci-layout`. What
-//                   `skopeo copy oci-archive:FILE[:TAG]` and `podman load` read, and the form to
-//                   hand an image around as one file.
+//                   `skopeo copy oci-archive:FILE[:TAG]` reads, and the form to hand an image
+//                   around as one file. (podman 4 loads one only when index.json has a single
+//                   entry, and names it `localhost/TAG`: docker-archive is podman's form.)
 //   docker-archive  the same layout, with one single-platform image per tag, plus
 //                   `manifest.json` and `repositories`: the form `docker save` writes since
 //                   Docker 25, which `docker load`, `podman load` and
