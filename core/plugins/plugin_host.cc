@@ -332,22 +332,57 @@ const PlannedLayer* FindLayer(const ImagePlan& plan, std::string_view name) {
   return nullptr;
 }
 
+// The layers whose files a layer of the facts lists: the application's, or the dependencies'
+// (the dependencies layer and the extra dependency layers above it, one site-packages).
+std::vector<const PlannedLayer*> FactLayers(const ImagePlan& plan, int layer) {
+  std::vector<const PlannedLayer*> out;
+  for (const auto& l : plan.layers) {
+    const bool want = layer == OCIFS_LAYER_APPLICATION
+                          ? l.name == "application"
+                          : l.name == "dependencies" || l.name.starts_with(kExtraDependenciesLayer);
+    if (want) out.push_back(&l);
+  }
+  return out;
+}
+
 void IndexFiles(ProjectState& st) {
-  const char* names[2] = {"application", "dependencies"};
   for (int layer : {OCIFS_LAYER_APPLICATION, OCIFS_LAYER_DEPENDENCIES}) {
-    const PlannedLayer* l = FindLayer(*st.plan, names[layer]);
-    if (!l) continue;
+    const std::vector<const PlannedLayer*> layers = FactLayers(*st.plan, layer);
     const std::string prefix = LayerPrefix(*st.plan, layer);
     FileIndex& files = st.files[layer];
-    for (const TarEntry& e : l->tar->entries()) {
-      if (e.type != TarEntry::Type::kFile && e.type != TarEntry::Type::kHardlink) continue;
-      if (!e.name.starts_with(prefix)) continue;
-      files.emplace_back(std::string_view(e.name).substr(prefix.size()), &e);
+    for (const PlannedLayer* l : layers) {
+      for (const TarEntry& e : l->tar->entries()) {
+        if (e.type != TarEntry::Type::kFile && e.type != TarEntry::Type::kHardlink) continue;
+        if (!e.name.starts_with(prefix)) continue;
+        files.emplace_back(std::string_view(e.name).substr(prefix.size()), &e);
+      }
     }
     // Layers list their entries sorted by name already, as a rule; checking is cheaper than
-    // sorting.
-    if (!std::is_sorted(files.begin(), files.end())) std::sort(files.begin(), files.end());
+    // sorting. A path in several layers is the upper layer's file, as in the image: a stable sort
+    // keeps the layers' order among equal paths, and the last of each run stays.
+    if (layers.size() > 1 || !std::is_sorted(files.begin(), files.end())) {
+      std::stable_sort(files.begin(), files.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    if (layers.size() > 1) {
+      FileIndex unique;
+      for (size_t i = 0; i < files.size(); ++i) {
+        if (i + 1 < files.size() && files[i + 1].first == files[i].first) continue;
+        unique.push_back(files[i]);
+      }
+      files = std::move(unique);
+    }
   }
+}
+
+// The layer of `layers` whose entries hold `e`.
+const PlannedLayer* LayerHolding(const std::vector<const PlannedLayer*>& layers,
+                                 const TarEntry* e) {
+  for (const PlannedLayer* l : layers) {
+    const auto& entries = l->tar->entries();
+    if (!entries.empty() && e >= &entries.front() && e <= &entries.back()) return l;
+  }
+  return nullptr;
 }
 
 const TarEntry* FindFile(const FileIndex& files, std::string_view path) {
@@ -364,9 +399,9 @@ ocifs_result ReadFileThunk(void* host, int32_t layer, ocifs_str path, uint64_t m
   const TarEntry* e = FindFile(st->files[layer], View(path));
   if (e == nullptr) return OCIFS_ERR_NOT_FOUND;
   if (e->type == TarEntry::Type::kHardlink) {
-    // The first name of the same file, elsewhere in the layer.
-    const PlannedLayer* l =
-        FindLayer(*st->plan, layer == OCIFS_LAYER_APPLICATION ? "application" : "dependencies");
+    // The first name of the same file, elsewhere in the entry's layer.
+    const PlannedLayer* l = LayerHolding(FactLayers(*st->plan, layer), e);
+    if (l == nullptr) return OCIFS_ERR_INTERNAL;
     const std::string& first = e->link;
     e = nullptr;
     for (const TarEntry& other : l->tar->entries()) {

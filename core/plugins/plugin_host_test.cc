@@ -493,5 +493,27 @@ TEST(PluginHostTest, FactsListTheLayersAndTheDistributions) {
             facts["dependency_files"].end());
 }
 
+TEST(PluginHostTest, FactsSeeTheExtraDependencyTreesAsOneSitePackages) {
+  TempDir d, deps, tools;
+  WriteProject(d);
+  deps.Write("Flask-2.2.2.dist-info/METADATA", "Name: Flask\n");
+  deps.Write("flask/__init__.py", "low");
+  deps.Write("shared.py", "the lower layer's");
+  tools.Write("pytest-8.3.2.dist-info/METADATA", "Name: pytest\n");
+  tools.Write("_pytest/__init__.py", "");
+  tools.Write("shared.py", "the upper layer's");
+  ImageOptions flags;
+  flags.deps = deps.path();
+  flags.extra_deps = std::vector<std::string>{tools.path()};
+  flags.python = "3.11";
+  auto p = PlanWith(d.path(), {}, flags);
+  ASSERT_TRUE(p.plan.ok()) << p.plan.status().message();
+  json facts = ProjectFacts(*p.plan);
+  EXPECT_EQ(facts["dependencies"], json({"flask", "pytest"}));
+  EXPECT_EQ(facts["dependency_files"],
+            json({"Flask-2.2.2.dist-info/METADATA", "_pytest/__init__.py", "flask/__init__.py",
+                  "pytest-8.3.2.dist-info/METADATA", "shared.py"}));
+}
+
 }  // namespace
 }  // namespace ocifs
