@@ -50,6 +50,13 @@ def write_devtools(root, version):
         f.write("[console_scripts]\ndevtool = devtool:main\n")
 
 
+def sbom(layout, ref):
+    """The document of index.json's artifact entry `ref`."""
+    doc_manifest = manifest(layout, ref)
+    with open(f"{layout}/blobs/sha256/{doc_manifest['layers'][0]['digest'][7:]}") as f:
+        return f.read()
+
+
 def manifest(layout, tag):
     index = read_json(f"{layout}/index.json")
     desc = next(m for m in index["manifests"]
@@ -88,6 +95,11 @@ class VariantsTest(unittest.TestCase):
             self.assertNotIn(dev[-2], latest + ci)
             self.assertNotEqual(latest[-1], dev[-1])
             self.assertEqual(dev[-1], ci[-1])
+            # Each variant's SBOM lists what its image holds: dev's has the extra tree's tool.
+            for tag, has_devtool in (("latest-dev", True), ("latest", False), ("ci", False)):
+                names = {p["name"] for p in json.loads(sbom(m.path, f"{tag}.sbom.spdx"))["packages"]}
+                self.assertIn("click", names, tag)
+                self.assertEqual("devtool" in names, has_devtool, tag)
             dev_config = image_config(m.path, "latest-dev")
             self.assertEqual(dev_config["config"]["Cmd"][0], "python3")
             self.assertEqual(dev_config["history"][-2]["created_by"],
