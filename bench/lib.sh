@@ -27,8 +27,8 @@ mount_until_index() {
 }
 
 # unmount OCIFS MOUNTPOINT: unmounts and waits until it is gone.
-unmount() {
-  "$1" umount "$2"
+unmount() {  # (set -e does not reach into a function called from `a && unmount`: check here)
+  "$1" umount "$2" || { echo "bench: could not unmount $2" >&2; exit 1; }
   while mountpoint -q "$2"; do sleep 0.05; done
 }
 

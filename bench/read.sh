@@ -10,8 +10,10 @@
 #   cold mount      an empty digest cache: the mount hashes every layer (and stores what it hashed
 #                   in the page cache); then `cat` of every blob (goal: <= 2x the built layout's),
 #                   then the same again (a second read: throughput >= 0.9x);
-#   warm remount    the digest cache filled: nothing hashed, nothing stored; `cat` of every blob
-#                   (<= 3x);
+#   warm remount    the digest cache filled: nothing hashed; `cat` of every blob at once (<= 3x),
+#                   while the daemon stores the layers behind (reads them once, hashes them, and
+#                   puts the verified pages in the page cache); and `cat` (and `cp -r`) of a fresh
+#                   remount once that is done, with the time it took;
 #   cp -r, skopeo   each on a fresh mount, cold and warm: `cp -r MNT DIR` and
 #                   `skopeo copy oci:MNT:latest oci:DIR:latest` (<= 1.5x the built layout's).
 #   floor           `cat` of the built blobs copied to /dev/shm: a page cache of 4 KiB pages, as
@@ -58,6 +60,30 @@ remount() {  # a fresh mount with the digest cache filled: nothing is hashed
   cat "$mnt/index.json" >/dev/null
 }
 
+stored_total() {  # the bytes of the served image's own layers (scratch base: every layer)
+  python3 - "$mnt" <<'PY'
+import json, sys
+mnt = sys.argv[1]
+index = json.load(open(f"{mnt}/index.json"))
+manifest = json.load(open(f"{mnt}/blobs/sha256/{index['manifests'][0]['digest'][7:]}"))
+print(sum(l["size"] for l in manifest["layers"]))
+PY
+}
+stored_now() {
+  "$ocifs" status "$mnt" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["serving"]["stored_bytes"])'
+}
+remount_stored() {  # remount, then wait until the layers are stored behind; prints the wait (ms)
+  remount
+  local t0 want
+  t0=$(now)
+  want=$(stored_total)
+  for ((n = 0; n < 400; n++)); do
+    [[ $(stored_now) -ge $want ]] && break
+    sleep 0.025
+  done
+  ms "$t0" "$(now)"
+}
+
 cold_mount() {  # a fresh mount with an empty digest cache: every layer is hashed (and stored)
   mountpoint -q "$mnt" && unmount "$ocifs" "$mnt"
   rm -rf "$work/digests"
@@ -71,7 +97,7 @@ cp "$built"/blobs/sha256/* "$shm/"
 cat_blobs "$built" >/dev/null
 tar -C "$corpus" -cf - site-packages app >/dev/null
 declare -A t
-keys="built.cat shm.cat cold.cat cold.again warm.cat built.cp cold.cp warm.cp built.skopeo cold.skopeo warm.skopeo"
+keys="built.cat shm.cat cold.cat cold.again warm.cat stored.wait stored.cat stored.cp built.cp cold.cp warm.cp built.skopeo cold.skopeo warm.skopeo"
 for ((i = 0; i < rounds; i++)); do
   t[built.cat]+=" $(timed cat_blobs "$built")"
   t[shm.cat]+=" $(timed cat "$shm"/*)"
@@ -80,6 +106,8 @@ for ((i = 0; i < rounds; i++)); do
   t[cold.again]+=" $(timed cat_blobs "$mnt")"
   remount
   t[warm.cat]+=" $(timed cat_blobs "$mnt")"
+  t[stored.wait]+=" $(remount_stored)"
+  t[stored.cat]+=" $(timed cat_blobs "$mnt")"
   # Each copy: from the built layout, then from a fresh cold mount and a fresh warm remount.
   for copy in cp:cp_r skopeo:skopeo_copy; do
     name=${copy%%:*} command=${copy#*:}
@@ -89,6 +117,8 @@ for ((i = 0; i < rounds; i++)); do
     remount
     t[warm.$name]+=" $(copy_out "$command" "$mnt")"
   done
+  remount_stored >/dev/null
+  t[stored.cp]+=" $(copy_out cp_r "$mnt")"
   echo "round $((i + 1)):$(for k in $keys; do printf ' %s=%s' "$k" "${t[$k]##* }"; done)" >&2
 done
 unmount "$ocifs" "$mnt"
@@ -103,6 +133,8 @@ echo "| measure | built layout (ms) | through the mount (ms) | ratio | goal |"
 echo "| --- | --- | --- | --- | --- |"
 echo "| cat of every blob after a cold mount | $bc | $(med cold.cat) | $(ratio "$(med cold.cat)" "$bc") | ≤ 2 |"
 echo "| cat of every blob after a warm remount | $bc | $(med warm.cat) | $(ratio "$(med warm.cat)" "$bc") | ≤ 3 |"
+echo "| cat of every blob after a warm remount, once its layers are stored behind ($(med stored.wait) ms after index.json) | $bc | $(med stored.cat) | $(ratio "$(med stored.cat)" "$bc") | ≤ 3 |"
+echo "| cp -r of a warm remount once stored behind | $bcp | $(med stored.cp) | $(ratio "$(med stored.cp)" "$bcp") | ≤ 1.5 |"
 echo "| a second cat of every blob (throughput, built / mount) | $bc | $(med cold.again) | $(ratio "$bc" "$(med cold.again)") | ≥ 0.9 |"
 echo "| floor of the above: cat of the blobs in /dev/shm, 4 KiB pages (throughput, built / shm) | $bc | $(med shm.cat) | $(ratio "$bc" "$(med shm.cat)") | |"
 echo "| cp -r, fresh cold mount | $bcp | $(med cold.cp) | $(ratio "$(med cold.cp)" "$bcp") | ≤ 1.5 |"

@@ -121,6 +121,8 @@ constexpr std::string_view kPendingPrefix = ".pending-";
 // At most this much is stored per generation (a quarter of the machine's memory): beyond it, a
 // generation's layers would push out of the page cache what the machine is doing, and likely
 // their own first pages before anyone reads them. What is not stored is read through READ.
+// Storing behind (StoreBehind) waits until no READ came for this long.
+constexpr auto kReadersQuiet = std::chrono::milliseconds(50);
 const uint64_t kStoreBudget = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                               static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 4;
 
@@ -132,9 +134,12 @@ class ImageFs {
   // Called by the source's thread: the first generation (or why there is none), then newer ones.
   // That thread also hashes (BuildGeneration runs on it): no layer is being hashed meanwhile.
   void Publish(Result<std::shared_ptr<const Generation>> made) {
+    // The older generation's store behind stops (within a chunk): its pending name goes below.
+    storer_ = std::jthread();
     bool replaced = false;
     std::vector<std::string> named;         // blob names whose inodes hold stored pages
     std::vector<fuse_ino_t> pending_names;  // pending names to drop
+    std::vector<std::string> behind;        // layers to store behind (see StoreBehind)
     {
       std::lock_guard lock(mu_);
       if (made.ok()) {
@@ -145,6 +150,14 @@ class ImageFs {
         }
         current_ = made.value();  // a copy: the warnings are logged below
         NamePendingLocked(named);
+        const auto& layers = current_->own_layers();
+        for (size_t i = 0; i < layers.size(); ++i) {
+          const std::string hex = layers[i].descriptor.digest.hex();
+          // A layer new to this mount whose digest the cache gave: nothing of it was stored.
+          if (current_->from_cache()[i] && !ino_of_.contains(hex) &&
+              std::find(behind.begin(), behind.end(), hex) == behind.end())
+            behind.push_back(hex);
+        }
         for (const auto& [hex, blob] : current_->blobs()) InoOfLocked(hex);
       } else if (!current_) {
         error_ = made.status();
@@ -176,6 +189,102 @@ class ImageFs {
       fuse_lowlevel_notify_inval_inode(*session_, kIndexIno, 0, 0);
       fuse_lowlevel_notify_inval_inode(*session_, kSha256Ino, 0, 0);
     }
+    if (!behind.empty()) {
+      // Started from the source's thread, whose signal mask it inherits (see Serve).
+      storer_ = std::jthread([this, gen = *made, behind](std::stop_token stop) {
+        for (const std::string& hex : behind) {
+          if (stop.stop_requested() || !StoreBehind(*gen, hex, stop)) return;
+        }
+      });
+    }
+  }
+
+  // Stops storing behind; before the session goes.
+  void StopStoring() { storer_ = std::jthread(); }
+
+  // Pages stored behind. A layer whose digest came from the digest cache (a warm remount) was not
+  // hashed, so nothing of it was stored ahead, and every first read of it would be a READ. After
+  // the generation is published, a thread of its own reads each such layer once, in 1 MiB chunks
+  // while no READs come (WaitForQuiet), hashes it, and stores the chunks in a pending inode, as
+  // hashing does (StoreHashed). Only when the whole layer hashes to its digest does the digest's
+  // name take that inode: the kernel forgets the name and looks it up again. Until then, and for a
+  // reader that opened the layer before (its old inode stays the blob's), READs serve it. A newer
+  // generation stops it. False: stop storing (stopped, or the mount is going).
+  bool StoreBehind(const Generation& gen, const std::string& hex, const std::stop_token& stop) {
+    auto it = gen.blobs().find(hex);
+    const auto* layer =
+        it == gen.blobs().end() ? nullptr : dynamic_cast<const TarBlob*>(it->second.get());
+    if (layer == nullptr) return true;
+    const VirtualTar& tar = layer->tar();
+    const uint64_t size = tar.size();
+    std::vector<std::byte> chunk(std::min<uint64_t>(size, kIoSize));
+    Sha256 hash;
+    for (uint64_t offset = 0; offset < size; offset += chunk.size()) {
+      if (!WaitForQuiet(stop)) return false;
+      std::span<std::byte> bytes(
+          chunk.data(), static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - offset)));
+      if (Status s = tar.ReadAt(offset, bytes); !s.ok()) {
+        // A source file changed since the plan: its next generation comes with the change.
+        Log(LogLevel::kInfo,
+            fmt::format("not storing layer {} ahead of its reads: {}", hex, s.message()));
+        AbandonPending(tar);
+        return true;
+      }
+      hash.Update(bytes);
+      StoreHashed(tar, offset, bytes);
+      if (!Storing(tar)) {  // over the budget, or a store failed: READs serve it
+        AbandonPending(tar);
+        return true;
+      }
+    }
+    fuse_ino_t ino = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto p = pending_.find(&tar);
+      if (p == pending_.end() || !p->second.known || p->second.failed) {
+        // Nothing stored (over the budget, or a store failed): READs serve it.
+      } else if (hash.Finish().hex() != hex) {
+        Log(LogLevel::kWarning,
+            fmt::format("layer {} does not hash to its digest from the cache; its pages are "
+                        "dropped and READs (which check every file) serve it",
+                        hex));
+      } else if (!stop.stop_requested()) {
+        ino = p->second.ino;
+        ino_of_[hex] = ino;  // the old inode keeps the name's hex for those who hold it
+        hex_of_[ino - kFirstBlobIno] = hex;
+        pending_.erase(p);
+      }
+    }
+    if (ino == 0) {
+      AbandonPending(tar);
+      return !stop.stop_requested();
+    }
+    // Not under mu_: the kernel forgets the name, and the stat looks it up again, to `ino`.
+    fuse_lowlevel_notify_inval_entry(*session_, kSha256Ino, hex.c_str(), hex.size());
+    struct stat st;
+    ::stat(fmt::format("{}/blobs/sha256/{}", mountpoint_, hex).c_str(), &st);
+    DropPendingName(ino);
+    return true;
+  }
+
+  // Whether the pages of `tar` are being stored (it has a pending inode, and no store failed).
+  bool Storing(const VirtualTar& tar) {
+    std::lock_guard lock(mu_);
+    auto p = pending_.find(&tar);
+    return p != pending_.end() && !p->second.failed;
+  }
+
+  // Drops the pending inode of `tar`, if it has one, and its name.
+  void AbandonPending(const VirtualTar& tar) {
+    fuse_ino_t ino = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto p = pending_.find(&tar);
+      if (p == pending_.end()) return;
+      if (p->second.known) ino = p->second.ino;
+      pending_.erase(p);
+    }
+    if (ino != 0) DropPendingName(ino);
   }
 
   // Called by a hashing thread with each chunk of `tar` it hashed (BuildOptions::on_hashed):
@@ -240,6 +349,21 @@ class ImageFs {
   void CountRead(size_t bytes) {
     ++read_requests_;
     read_bytes_ += bytes;
+    last_read_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+  }
+
+  // Waits while READs keep coming (one in the last kReadersQuiet): storing behind then would take
+  // the cores from readers who are reading the layers anyway. False when stopped meanwhile.
+  bool WaitForQuiet(const std::stop_token& stop) {
+    for (;;) {
+      if (stop.stop_requested()) return false;
+      const auto since =
+          std::chrono::steady_clock::now().time_since_epoch() -
+          std::chrono::steady_clock::duration(last_read_ns_.load(std::memory_order_relaxed));
+      if (since >= kReadersQuiet) return true;
+      std::this_thread::sleep_for(kReadersQuiet - since);
+    }
   }
 
   // The counters `ocifs status` shows under "serving".
@@ -361,6 +485,7 @@ class ImageFs {
   struct fuse_session** const session_;  // set before the loop starts
   const std::string mountpoint_;         // real path, for the daemon's own stats
   std::atomic<uint64_t> read_requests_{0}, read_bytes_{0}, stored_bytes_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_read_ns_{0};  // of the last READ
   std::mutex mu_;  // guards everything below; never held across a FUSE reply or a notification
   std::condition_variable ready_cv_;
   bool ready_ = false;
@@ -382,6 +507,9 @@ class ImageFs {
   };
   std::unordered_map<const VirtualTar*, Pending> pending_;  // layers hashed since the last Publish
   uint64_t stored_since_publish_ = 0;
+  // Stores the current generation's layers behind (StoreBehind); declared last, so that it stops
+  // before anything it uses goes. Set and reset by the source's thread only.
+  std::jthread storer_;
 };
 
 pid_t Reader(fuse_req_t req) { return fuse_req_ctx(req)->pid; }
@@ -868,6 +996,7 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
   fuse_session_unmount(se);
   guard.mounted = false;
   maker.join();
+  fs.StopStoring();  // before the session goes (guard)
   if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
     return Status(Code::kIo, fmt::format("the FUSE loop ended with error {}", rc));
   }

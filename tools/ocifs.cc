@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -1141,6 +1142,14 @@ int Umount(const std::string& mountpoint) {
   }
   std::string err;
   auto done = RunFusermountUnmount(real, err);
+  // A busy mount may be a moment's: a system call in flight there (the daemon's own stat while it
+  // stores pages, a reader just ending). Tried again for half a second before it is an error.
+  for (int retry = 0; retry < 5 && done.ok() && !*done && err.find("busy") != std::string::npos;
+       ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    err.clear();
+    done = RunFusermountUnmount(real, err);
+  }
   if (!done.ok()) return Fail(done.status());
   if (!*done) {
     if (err.find("busy") != std::string::npos) {
