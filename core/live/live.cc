@@ -20,8 +20,11 @@ std::vector<TreeWatcher::Root> WatchRoots(
   const auto& first = variants.front();
   TreeWatcher::Root project{first->dir, {}};
   for (const auto& v : variants) {
+    // Variants with equal rules give one set: each event is checked against every set.
+    const bool seen = std::any_of(project.ignore.begin(), project.ignore.end(),
+                                  [&](const auto& rules) { return *rules == v->ignore; });
     // The rules live in the project, which the aliasing pointer keeps alive.
-    project.ignore.push_back(std::shared_ptr<const IgnoreRules>(v, &v->ignore));
+    if (!seen) project.ignore.push_back(std::shared_ptr<const IgnoreRules>(v, &v->ignore));
   }
   std::vector<TreeWatcher::Root> roots = {std::move(project)};
   // The dependencies layers leave these out, so changes there do not count either.

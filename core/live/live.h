@@ -74,8 +74,8 @@ struct LiveOptions {
 };
 
 // The directories a watcher follows for the variants of a plan (the plan's first first), as
-// PlanRoot numbers them: the project, with every variant's ignore rules (a path counts when any
-// variant packs it), and the first variant's dependencies directory (with
+// PlanRoot numbers them: the project, with every variant's ignore rules, equal sets once (a path
+// counts when any variant packs it), and the first variant's dependencies directory (with
 // DependencyIgnoreRules(); an empty root when there is none); then each variant's `extra-deps`
 // directories, once each (planning does not walk them for the watcher: WatchTree does).
 std::vector<TreeWatcher::Root> WatchRoots(

@@ -210,6 +210,34 @@ TEST(LiveTest, PlanAndWatchFollowsEveryVariantsFiles) {
   EXPECT_EQ(unnamed->watcher->watch_count(), 1u);
 }
 
+TEST(LiveTest, WatchRootsKeepsOneRuleSetPerDistinctVariantRules) {
+  auto project = [](const std::string& rules) {
+    auto p = std::make_shared<ResolvedProject>();
+    p->dir = "/src/app";
+    EXPECT_TRUE(p->ignore.AddFile(rules, "`.dockerignore`").ok());
+    return std::shared_ptr<const ResolvedProject>(p);
+  };
+  struct Case {
+    std::vector<std::string> variant_rules;
+    size_t rule_sets;
+  };
+  const Case cases[] = {
+      {{"tests\n"}, 1},
+      {{"tests\n", "tests\n"}, 1},  // equal rules: one set
+      {{"tests\n", "docs\n"}, 2},   // different: both
+      {{"tests\n", "docs\n", "tests\n", "docs\n"}, 2},
+      {{"tests\n", "tests\n", "*.md\n"}, 2},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::shared_ptr<const ResolvedProject>> variants;
+    for (const auto& r : c.variant_rules) variants.push_back(project(r));
+    const auto roots = WatchRoots(variants);
+    ASSERT_GE(roots.size(), 2u);
+    EXPECT_EQ(roots[0].path, "/src/app");
+    EXPECT_EQ(roots[0].ignore.size(), c.rule_sets) << c.variant_rules.size() << " variants";
+  }
+}
+
 TEST(LiveTest, ANewIgnoreFileChangesWhatIsWatched) {
   TempDir dir;
   dir.Write(".dockerignore", "data\n");
