@@ -12,8 +12,12 @@
 #                   then the same again (a second read: throughput >= 0.9x);
 #   warm remount    the digest cache filled: nothing hashed; `cat` of every blob at once (<= 3x),
 #                   while the daemon stores the layers behind (reads them once, hashes them, and
-#                   puts the verified pages in the page cache); and `cat` (and `cp -r`) of a fresh
-#                   remount once that is done, with the time it took;
+#                   puts the verified pages in the page cache); the same with OCIFS_IO_URING=0
+#                   (a system call a step, the baseline of batched reads); and `cat` (and `cp -r`)
+#                   of a fresh remount once stored behind, with the time it took;
+#   READ floor      a project of one file as large as the corpus's blobs, warm remount, `cat` at
+#                   once: every byte through FUSE READs with no per-file work (two copies in the
+#                   daemon, one to the reader), against `cat` of its built layout;
 #   cp -r, skopeo   each on a fresh mount, cold and warm: `cp -r MNT DIR` and
 #                   `skopeo copy oci:MNT:latest oci:DIR:latest` (<= 1.5x the built layout's).
 #   floor           `cat` of the built blobs copied to /dev/shm: a page cache of 4 KiB pages, as
@@ -31,7 +35,10 @@ command -v skopeo >/dev/null || { echo "bench/read.sh: needs skopeo (apt-get ins
 work=$(mktemp -d /tmp/ocifs-read-bench.XXXXXX)
 mnt=$work/mnt
 mkdir "$mnt"
-cleanup() { mountpoint -q "$mnt" && "$ocifs" umount "$mnt"; rm -rf "$work"; }
+cleanup() {
+  for m in "$mnt" "$work/one-mnt"; do mountpoint -q "$m" && "$ocifs" umount "$m"; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 args=(--base scratch --deps "$corpus/site-packages" --python 3.11)
 
@@ -54,9 +61,9 @@ copy_out() {  # copy_out COMMAND SOURCE: times COMMAND SOURCE DEST, then removes
   rm -rf "$work/out"
   echo "$t"
 }
-remount() {  # a fresh mount with the digest cache filled: nothing is hashed
+remount() {  # remount [VAR=VALUE...]: a fresh mount with the digest cache filled: nothing hashed
   mountpoint -q "$mnt" && unmount "$ocifs" "$mnt"
-  "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}" --cache-dir "$work/digests" 2>/dev/null
+  env "$@" "$ocifs" mount "$corpus/app" "$mnt" "${args[@]}" --cache-dir "$work/digests" 2>/dev/null
   cat "$mnt/index.json" >/dev/null
 }
 
@@ -91,13 +98,26 @@ cold_mount() {  # a fresh mount with an empty digest cache: every layer is hashe
   cat "$mnt/index.json" >/dev/null
 }
 
+# The READ floor's project: one file of the size of the corpus's blobs.
+one=$work/one
+mkdir -p "$one/app" "$work/one-mnt"
+head -c "$(du -sb "$built/blobs" | cut -f1)" /dev/urandom >"$one/app/data.bin"
+echo 'print("one")' >"$one/app/main.py"
+"$ocifs" build "$one/app" --output "$one/built" --base scratch --cache-dir "$one/digests" 2>/dev/null
+one_remount() {
+  mountpoint -q "$work/one-mnt" && unmount "$ocifs" "$work/one-mnt"
+  "$ocifs" mount "$one/app" "$work/one-mnt" --base scratch --cache-dir "$one/digests" 2>/dev/null
+  cat "$work/one-mnt/index.json" >/dev/null
+}
+cat_blobs "$one/built" >/dev/null
+
 shm=$(mktemp -d /dev/shm/ocifs-read-bench.XXXXXX)
 trap 'cleanup; rm -rf "$shm"' EXIT
 cp "$built"/blobs/sha256/* "$shm/"
 cat_blobs "$built" >/dev/null
 tar -C "$corpus" -cf - site-packages app >/dev/null
 declare -A t
-keys="built.cat shm.cat cold.cat cold.again warm.cat stored.wait stored.cat stored.cp built.cp cold.cp warm.cp built.skopeo cold.skopeo warm.skopeo"
+keys="built.cat shm.cat cold.cat cold.again warm.cat warm.syscalls one.built one.warm stored.wait stored.cat stored.cp built.cp cold.cp warm.cp built.skopeo cold.skopeo warm.skopeo"
 for ((i = 0; i < rounds; i++)); do
   t[built.cat]+=" $(timed cat_blobs "$built")"
   t[shm.cat]+=" $(timed cat "$shm"/*)"
@@ -106,6 +126,12 @@ for ((i = 0; i < rounds; i++)); do
   t[cold.again]+=" $(timed cat_blobs "$mnt")"
   remount
   t[warm.cat]+=" $(timed cat_blobs "$mnt")"
+  remount OCIFS_IO_URING=0
+  t[warm.syscalls]+=" $(timed cat_blobs "$mnt")"
+  t[one.built]+=" $(timed cat_blobs "$one/built")"
+  one_remount
+  t[one.warm]+=" $(timed cat_blobs "$work/one-mnt")"
+  unmount "$ocifs" "$work/one-mnt"
   t[stored.wait]+=" $(remount_stored)"
   t[stored.cat]+=" $(timed cat_blobs "$mnt")"
   # Each copy: from the built layout, then from a fresh cold mount and a fresh warm remount.
@@ -133,6 +159,8 @@ echo "| measure | built layout (ms) | through the mount (ms) | ratio | goal |"
 echo "| --- | --- | --- | --- | --- |"
 echo "| cat of every blob after a cold mount | $bc | $(med cold.cat) | $(ratio "$(med cold.cat)" "$bc") | ≤ 2 |"
 echo "| cat of every blob after a warm remount | $bc | $(med warm.cat) | $(ratio "$(med warm.cat)" "$bc") | ≤ 3 |"
+echo "| the same, OCIFS_IO_URING=0 (a system call a step) | $bc | $(med warm.syscalls) | $(ratio "$(med warm.syscalls)" "$bc") | |"
+echo "| floor of the above: cat after a warm remount of one file as large, no per-file work | $(med one.built) | $(med one.warm) | $(ratio "$(med one.warm)" "$(med one.built)") | |"
 echo "| cat of every blob after a warm remount, once its layers are stored behind ($(med stored.wait) ms after index.json) | $bc | $(med stored.cat) | $(ratio "$(med stored.cat)" "$bc") | ≤ 3 |"
 echo "| cp -r of a warm remount once stored behind | $bcp | $(med stored.cp) | $(ratio "$(med stored.cp)" "$bcp") | ≤ 1.5 |"
 echo "| a second cat of every blob (throughput, built / mount) | $bc | $(med cold.again) | $(ratio "$bc" "$(med cold.again)") | ≥ 0.9 |"

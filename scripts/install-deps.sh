@@ -9,6 +9,8 @@ packages=(
   build-essential cmake pkg-config clang-format
   libfuse3-dev nlohmann-json3-dev libssl-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libcurl4-openssl-dev
+  # the host tree batches its reads with io_uring
+  liburing-dev
   libgtest-dev libgmock-dev
   # pushes compress layers (gzip, zstd); the sbom plugin reads gzip and zstd base layers
   zlib1g-dev libzstd-dev

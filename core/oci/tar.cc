@@ -288,6 +288,11 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   auto it =
       std::upper_bound(segments_.begin(), segments_.end(), offset,
                        [](uint64_t off, const Segment& s) { return off < s.offset + s.length; });
+  // Source files this request reads whole are read together at the end (Tree::ReadFiles batches
+  // their system calls); a file read in part goes through the open files, as the next request
+  // reads on in it.
+  std::vector<FileRead> whole;
+  std::vector<size_t> whole_entries;
   size_t done = 0;
   std::string header;
   while (done < out.size()) {
@@ -303,49 +308,47 @@ Status VirtualTar::ReadAt(uint64_t offset, std::span<std::byte> out) const {
         std::memset(dst.data(), 0, n);
         break;
       case Kind::kFile:
-        OCIFS_RETURN_IF_ERROR(ReadFile(s.ref, within, dst));
+        if (const TarEntry& e = entries_[s.ref]; e.tree && within == 0 && n == s.length) {
+          whole.push_back({.path = e.source_path, .offset = 0, .out = dst});
+          whole_entries.push_back(s.ref);
+        } else {
+          OCIFS_RETURN_IF_ERROR(ReadFile(s.ref, within, dst));
+        }
         break;
     }
     done += n;
+  }
+  return ReadWholeFiles(whole, whole_entries);
+}
+
+Status VirtualTar::ReadWholeFiles(std::span<FileRead> reads,
+                                  std::span<const size_t> entries) const {
+  // A layer's files come from one tree, or from a few in runs (the entries are sorted by name).
+  for (size_t begin = 0; begin < reads.size();) {
+    const Tree& tree = *entries_[entries[begin]].tree;
+    size_t end = begin + 1;
+    while (end < reads.size() && entries_[entries[end]].tree.get() == &tree) ++end;
+    tree.ReadFiles(reads.subspan(begin, end - begin));
+    begin = end;
+  }
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const TarEntry& e = entries_[entries[i]];
+    if (!reads[i].after.ok()) return reads[i].after.status();
+    // After the read: a change made before or during it has moved the mtime or ctime by now.
+    if (!reads[i].after->SameVersion(e.source_info)) return SourceChanged(e, "changed");
   }
   return Status::Ok();
 }
 
 Status VirtualTar::Stream(const std::function<void(std::span<const std::byte>)>& sink,
                           size_t chunk) const {
-  std::vector<std::byte> buf(chunk);
-  std::string header;
-  size_t used = 0;
-  auto flush = [&] {
-    if (used > 0) sink(std::span<const std::byte>(buf.data(), used));
-    used = 0;
-  };
-  for (const Segment& s : segments_) {
-    uint64_t within = 0;
-    if (s.kind == Kind::kFile) {
-      // Read front to back into the chunk buffer (opened once: the cache of open files).
-      while (within < s.length) {
-        if (used == buf.size()) flush();
-        size_t n = static_cast<size_t>(std::min<uint64_t>(s.length - within, buf.size() - used));
-        OCIFS_RETURN_IF_ERROR(ReadFile(s.ref, within, std::span<std::byte>(buf.data() + used, n)));
-        used += n;
-        within += n;
-      }
-      continue;
-    }
-    while (within < s.length) {
-      if (used == buf.size()) flush();
-      size_t n = static_cast<size_t>(std::min<uint64_t>(s.length - within, buf.size() - used));
-      if (s.kind == Kind::kHeader) {
-        CopyHeader(s, within, std::span<std::byte>(buf.data() + used, n), header);
-      } else {
-        std::memset(buf.data() + used, 0, n);
-      }
-      used += n;
-      within += n;
-    }
+  std::vector<std::byte> buf(static_cast<size_t>(std::min<uint64_t>(chunk, size_)));
+  for (uint64_t offset = 0; offset < size_;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size_ - offset));
+    OCIFS_RETURN_IF_ERROR(ReadAt(offset, std::span(buf.data(), n)));
+    sink(std::span<const std::byte>(buf.data(), n));
+    offset += n;
   }
-  flush();
   return Status::Ok();
 }
 

@@ -17,8 +17,10 @@
 // compared with what the layer was planned from (FileInfo::SameVersion); a mismatch or a short
 // read fails the read with kChanged. Never a short read, never zero fill.
 //
-// Open files: the last few source files read stay open (kOpenFiles of them, by entry), so a file
-// read in several requests is opened once, and a read costs one pread and one fstat per file.
+// Open files: a request's files that it reads whole are read together (Tree::ReadFiles: the host
+// tree batches the opens, reads and closes with io_uring, and stats each after its read). A file
+// read in part, as one that several requests read, is kept open (the last kOpenFiles of them, by
+// entry), so it is opened once, and each further read costs one pread and one fstat.
 // A kept file changed since fails the check after the read, and so does one whose name was
 // replaced (its ctime moves when it loses the name), as a file opened again by name would.
 //
@@ -103,6 +105,8 @@ class VirtualTar {
     Kind kind;
   };
   Status ReadFile(size_t entry, uint64_t from, std::span<std::byte> out) const;
+  // Reads the source files of `entries` whole (reads[i] is entries[i]'s) and checks each.
+  Status ReadWholeFiles(std::span<FileRead> reads, std::span<const size_t> entries) const;
   // The open source file of `entry`: from the cache, else opened, checked and cached.
   Result<std::shared_ptr<File>> OpenSource(size_t entry) const;
   // Encodes the header of segment `s` (into `scratch`) and copies its bytes from `within` on.

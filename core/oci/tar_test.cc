@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "core/oci/layer.h"
 #include "core/support/test_util.h"
 
@@ -189,17 +191,18 @@ TEST(TarTest, ChangedSourceFailsTheRead) {
   EXPECT_TRUE(tar->ReadAt(0, std::as_writable_bytes(std::span(head))).ok());
 }
 
-// Source files stay open between reads (VirtualTar's open files). What the kept descriptor then
-// reads: the planned bytes while nothing changed, kChanged once the file or its name did, never
-// other bytes.
-TEST(TarTest, KeptOpenSourceFilesGiveThePlannedBytesOrFail) {
+// What a read gives once a source file changed: the planned bytes while nothing changed, kChanged
+// once the file or its name did, never other bytes. Both ways a layer reads its files: whole in
+// one request (Tree::ReadFiles, opened again by name), and in part over several requests (the
+// file stays open between them: VirtualTar's open files).
+TEST(TarTest, ReadsGiveThePlannedBytesOrFailOnceASourceChanged) {
   const struct {
     const char* name;
     void (*change)(const std::string& file);
     bool still_reads;
   } cases[] = {
       {"unchanged", [](const std::string&) {}, true},
-      {"replaced by a rename (the kept file's ctime moved as it lost its name)",
+      {"replaced by a rename (a kept file's ctime moved as it lost its name)",
        [](const std::string& file) {
          std::ofstream(file + ".new") << "bbbbbbbb";
          std::filesystem::rename(file + ".new", file);
@@ -213,26 +216,39 @@ TEST(TarTest, KeptOpenSourceFilesGiveThePlannedBytesOrFail) {
        false},
       {"truncated", [](const std::string& file) { std::filesystem::resize_file(file, 2); }, false},
   };
-  for (const auto& c : cases) {
-    TempDir dir;
-    dir.Write("a.txt", "aaaaaaaa");
-    auto tree = OpenPosixTree(dir.path());
-    ASSERT_TRUE(tree.ok());
-    PackOptions o;
-    o.dest = "app";
-    auto packed = PackTree(std::move(tree).value(), o);
-    ASSERT_TRUE(packed.ok());
-    auto tar = VirtualTar::Build(std::move(packed->entries), 0);
-    const std::string before = StreamAll(*tar);                  // opens a.txt, and keeps it open
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime for a write
-    c.change(dir.path() + "/a.txt");
-    std::string again(tar->size(), '\0');
-    Status s = tar->ReadAt(0, std::as_writable_bytes(std::span(again)));
-    if (c.still_reads) {
-      EXPECT_TRUE(s.ok()) << c.name << ": " << s.message();
-      EXPECT_EQ(again, before) << c.name;
-    } else {
-      EXPECT_EQ(s.code(), Code::kChanged) << c.name << ": " << s.message();
+  // Reads the whole tar in requests of `piece` bytes.
+  auto read_in = [](const VirtualTar& tar, uint64_t piece, std::string& out) {
+    out.assign(tar.size(), '\0');
+    for (uint64_t at = 0; at < tar.size(); at += piece) {
+      auto span = std::as_writable_bytes(std::span(out)).subspan(at);
+      OCIFS_RETURN_IF_ERROR(tar.ReadAt(at, span.first(std::min<uint64_t>(piece, span.size()))));
+    }
+    return Status::Ok();
+  };
+  for (const uint64_t piece : {uint64_t{1} << 20, uint64_t{1000}}) {
+    for (const auto& c : cases) {
+      const std::string what = fmt::format("{} (requests of {} bytes)", c.name, piece);
+      TempDir dir;
+      dir.Write("a.txt", std::string(3000, 'a'));
+      auto tree = OpenPosixTree(dir.path());
+      ASSERT_TRUE(tree.ok());
+      PackOptions o;
+      o.dest = "app";
+      auto packed = PackTree(std::move(tree).value(), o);
+      ASSERT_TRUE(packed.ok());
+      auto tar = VirtualTar::Build(std::move(packed->entries), 0);
+      std::string before, again;
+      ASSERT_TRUE(read_in(*tar, piece, before).ok()) << what;  // in parts: a.txt is kept open
+      EXPECT_EQ(before, StreamAll(*tar)) << what;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime for a write
+      c.change(dir.path() + "/a.txt");
+      Status s = read_in(*tar, piece, again);
+      if (c.still_reads) {
+        EXPECT_TRUE(s.ok()) << what << ": " << s.message();
+        EXPECT_EQ(again, before) << what;
+      } else {
+        EXPECT_EQ(s.code(), Code::kChanged) << what << ": " << s.message();
+      }
     }
   }
 }

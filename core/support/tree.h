@@ -78,6 +78,16 @@ class File {
   virtual Result<size_t> Pread(std::span<std::byte> buf, uint64_t offset) = 0;
 };
 
+// One read of Tree::ReadFiles: the whole of `out`, from the file at `path` at `offset`.
+struct FileRead {
+  std::string path;
+  uint64_t offset = 0;
+  std::span<std::byte> out;
+  // Set by ReadFiles: what fstat said of the file after the read (the caller checks it against
+  // its plan, as after File::Pread), or why the read failed.
+  Result<FileInfo> after = FileInfo{};
+};
+
 class Tree {
  public:
   virtual ~Tree() = default;
@@ -90,7 +100,19 @@ class Tree {
   virtual Result<std::vector<DirEntry>> ReadDir(std::string_view path) const = 0;
   virtual Result<std::string> ReadLink(std::string_view path) const = 0;
   virtual Result<std::unique_ptr<File>> Open(std::string_view path) const = 0;
+
+  // Reads many files at once (a layer's small files): each opened as Open does, read into its
+  // `out` wholly (a file that ends before is kChanged), stat'ed after the read, and closed. Each
+  // read gets its own `after`. The default reads them one after the other through Open; the host
+  // tree batches the system calls (io_uring), and may read a file before checking that it is a
+  // regular file: the type is in `after`, which the caller checks anyway.
+  virtual void ReadFiles(std::span<FileRead> reads) const;
 };
+
+// Whether the host tree may batch reads with io_uring (ReadFiles): on by default where the kernel
+// allows it; OCIFS_IO_URING=0 in the environment turns it off. For tests and benchmarks.
+void SetIoUringEnabled(bool enabled);
+bool IoUringEnabled();
 
 // Reads a whole regular file of at most `max_size` bytes (config files: pyproject.toml, ...).
 Result<std::string> ReadSmallFile(const Tree& tree, std::string_view path,
