@@ -35,14 +35,15 @@ Uring* Uring::ForThisThread() {
     slot.tried = true;
     std::unique_ptr<Uring> ring(new Uring);
     // The completion queue is twice as long: Run reaps every completion before the next batch.
-    if (io_uring_queue_init(kEntries, &ring->ring_, 0) == 0) slot.ring = std::move(ring);
+    ring->open_ = io_uring_queue_init(kEntries, &ring->ring_, 0) == 0;
+    if (ring->open_) slot.ring = std::move(ring);
   }
   if (slot.ring != nullptr && slot.ring->broken_) slot.ring.reset();
   return slot.ring.get();
 }
 
 Uring::~Uring() {
-  if (ring_.ring_fd > 0) io_uring_queue_exit(&ring_);
+  if (open_) io_uring_queue_exit(&ring_);
 }
 
 io_uring_sqe* Uring::Prepare(uint64_t user_data) {

@@ -42,6 +42,7 @@ class Uring {
  private:
   Uring() = default;
   io_uring ring_ = {};
+  bool open_ = false;  // io_uring_queue_init succeeded
   unsigned prepared_ = 0;
   bool broken_ = false;
 };
