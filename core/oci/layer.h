@@ -41,7 +41,8 @@ struct PackOptions {
   const IgnoreRules* secrets = nullptr;
   // Called with each directory the walk reads (relative to the tree's root, "" for the root),
   // just before reading it; may be empty. A file watcher uses it to watch exactly what is packed
-  // without a walk of its own.
+  // without a walk of its own. Directories are read on two threads (see Listings in layer.cc):
+  // the calls come from either, one at a time, in no set order.
   std::function<void(const std::string& dir)> on_directory;
 };
 

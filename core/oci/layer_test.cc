@@ -6,7 +6,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -179,6 +184,112 @@ TEST(LayerTest, IgnoreRulesAndReincludedChildren) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(Names(*r),
             (std::vector<std::string>{"app/", "app/docs/", "app/docs/keep.md", "app/main.py"}));
+}
+
+// A tree whose listing of one directory fails, as an unreadable directory's does on disk.
+class FailingListTree : public Tree {
+ public:
+  FailingListTree(std::shared_ptr<const MemTree> inner, std::string failing)
+      : inner_(std::move(inner)), failing_(std::move(failing)) {}
+  const std::string& root_name() const override { return inner_->root_name(); }
+  Result<FileInfo> Lstat(std::string_view path) const override { return inner_->Lstat(path); }
+  Result<std::vector<DirEntry>> ReadDir(std::string_view path) const override {
+    if (path == failing_) return ErrnoStatus(EACCES, path, "open directory");
+    return inner_->ReadDir(path);
+  }
+  Result<std::string> ReadLink(std::string_view path) const override {
+    return inner_->ReadLink(path);
+  }
+  Result<std::unique_ptr<File>> Open(std::string_view path) const override {
+    return inner_->Open(path);
+  }
+
+ private:
+  std::shared_ptr<const MemTree> inner_;
+  std::string failing_;
+};
+
+// Directories are listed ahead of the walk on two threads (Listings). A tree of many directories
+// still packs in the order of its full tar names, every directory the walk goes into is handed to
+// on_directory once (and none it skips), and a listing that fails fails the pack where the walk
+// reaches it, and only there.
+TEST(LayerTest, DirectoriesListedAheadGiveTheWalksEntriesAndErrors) {
+  auto t = std::make_shared<MemTree>();
+  std::vector<std::string> all = {"app/"};  // what packs with no ignore rules, tar names
+  std::set<std::string> dirs = {""};
+  for (int p = 0; p < 30; ++p) {
+    const std::string pkg = fmt::format("pkg{}", p);
+    t->AddDir(pkg).AddFile(pkg + "/__init__.py", "");
+    all.insert(all.end(), {"app/" + pkg + "/", "app/" + pkg + "/__init__.py"});
+    dirs.insert(pkg);
+    for (int d = 0; d < 4; ++d) {
+      const std::string sub = fmt::format("{}/sub{}", pkg, d);
+      t->AddDir(sub).AddFile(sub + "/m.py", "x").AddFile(sub + "-m.py", "y");
+      all.insert(all.end(), {"app/" + sub + "/", "app/" + sub + "/m.py", "app/" + sub + "-m.py"});
+      dirs.insert(sub);
+    }
+  }
+  t->AddDir("cache").AddDir("cache/deep").AddFile("cache/deep/blob", "b");
+  t->AddDir("docs").AddFile("docs/a.md", "a").AddFile("docs/keep.md", "k");
+  all.insert(all.end(), {"app/cache/", "app/cache/deep/", "app/cache/deep/blob", "app/docs/",
+                         "app/docs/a.md", "app/docs/keep.md"});
+  std::sort(all.begin(), all.end());
+  auto without = [&](std::initializer_list<std::string_view> gone) {
+    std::vector<std::string> out;
+    for (const auto& n : all) {
+      if (std::none_of(gone.begin(), gone.end(), [&](auto g) { return n.starts_with(g); }))
+        out.push_back(n);
+    }
+    return out;
+  };
+
+  struct Case {
+    std::string name;
+    std::string ignore;   // .dockerignore lines; empty: no rules
+    std::string failing;  // the directory whose listing fails; empty: none
+    std::vector<std::string> want;
+    std::set<std::string> listed;  // the directories on_directory gets
+    std::string error;             // a part of the error, if the pack fails
+  };
+  std::set<std::string> but_cache = dirs;
+  but_cache.insert("docs");
+  std::set<std::string> everything = but_cache;
+  everything.insert({"cache", "cache/deep"});
+  const std::vector<Case> cases = {
+      {"every directory", "", "", all, everything, ""},
+      {"an ignored directory is not listed", "cache", "", without({"app/cache/"}), but_cache, ""},
+      {"an ignored directory with a file included again is listed", "docs\n!docs/keep.md", "",
+       without({"app/docs/a.md"}), everything, ""},
+      {"a failing listing fails the pack", "", "pkg17/sub2", {}, {}, "pkg17/sub2"},
+      {"a failing listing under an ignored directory is no error", "cache", "cache/deep",
+       without({"app/cache/"}), but_cache, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    IgnoreRules ignore;
+    ASSERT_TRUE(ignore.AddFile(c.ignore, "`test`").ok());
+    std::mutex mu;
+    std::multiset<std::string> seen;
+    PackOptions o;
+    o.dest = "app";
+    o.ignore = &ignore;
+    o.on_directory = [&](const std::string& dir) {
+      std::lock_guard lock(mu);
+      seen.insert(dir);
+    };
+    std::shared_ptr<const Tree> tree = t;
+    if (!c.failing.empty()) tree = std::make_shared<FailingListTree>(t, c.failing);
+    auto r = PackTree(tree, o);
+    if (!c.error.empty()) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_NE(r.status().message().find(c.error), std::string::npos) << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(Names(*r), c.want);
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), c.listed);
+    EXPECT_EQ(seen.size(), c.listed.size()) << "each directory once";
+  }
 }
 
 TEST(LayerTest, BadNamesInIgnoredPlacesAreNoError) {
