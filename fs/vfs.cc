@@ -103,9 +103,9 @@ struct Found {
 // fuse_lowlevel_notify_store, so that reading the layer after a cold mount never reaches the
 // daemon. The digest, and so the blob's name, is known only at the end; the inode number is not:
 // a layer gets its inode number when its hashing starts, and the kernel learns that inode through
-// a name only the daemon asks for, blobs/.pending-<ino> (never listed), which the hashing thread
-// stats. When the generation is published, the digest's name gets the same number: the kernel
-// finds its inode, pages and all, under the new name (same size and mtime, so nothing is
+// a name only the daemon asks for, blobs/.pending-<ino> (never listed), which the layer's
+// reading thread stats. When the generation is published, the digest's name gets the same number:
+// the kernel finds its inode, pages and all, under the new name (same size and mtime, so nothing is
 // invalidated), the daemon stats that name, and the pending name is dropped.
 //
 // The pending names live in blobs/ because no lookup in the root or in blobs/ ever waits for a
@@ -116,7 +116,8 @@ struct Found {
 // The kernel keeps an inode only while a name of it is cached, and its pages stay reclaimable: a
 // store that fails (the inode was evicted, or the stat did not reach it) stops storing that
 // layer, and reads of what is missing come to the daemon as READs. Stores are made from the
-// hashing threads, never from a thread that answers requests.
+// threads that read layers to hash them, each chunk just before it is hashed (on two cores the
+// reader has time to spare, the hasher has not), never from a thread that answers requests.
 constexpr std::string_view kPendingPrefix = ".pending-";
 // At most this much is stored per generation (a quarter of the machine's memory): beyond it, a
 // generation's layers would push out of the page cache what the machine is doing, and likely
@@ -206,10 +207,10 @@ class ImageFs {
   // hashed, so nothing of it was stored ahead, and every first read of it would be a READ. After
   // the generation is published, a thread of its own reads each such layer once, in 1 MiB chunks
   // while no READs come (WaitForQuiet), hashes it, and stores the chunks in a pending inode, as
-  // hashing does (StoreHashed). Only when the whole layer hashes to its digest does the digest's
-  // name take that inode: the kernel forgets the name and looks it up again. Until then, and for a
-  // reader that opened the layer before (its old inode stays the blob's), READs serve it. A newer
-  // generation stops it. False: stop storing (stopped, or the mount is going).
+  // hashing does (StoreLayerBytes). Only when the whole layer hashes to its digest does the
+  // digest's name take that inode: the kernel forgets the name and looks it up again. Until then,
+  // and for a reader that opened the layer before (its old inode stays the blob's), READs serve it.
+  // A newer generation stops it. False: stop storing (stopped, or the mount is going).
   bool StoreBehind(const Generation& gen, const std::string& hex, const std::stop_token& stop) {
     auto it = gen.blobs().find(hex);
     const auto* layer =
@@ -231,7 +232,7 @@ class ImageFs {
         return true;
       }
       hash.Update(bytes);
-      StoreHashed(tar, offset, bytes);
+      StoreLayerBytes(tar, offset, bytes);
       if (!Storing(tar)) {  // over the budget, or a store failed: READs serve it
         AbandonPending(tar);
         return true;
@@ -287,9 +288,10 @@ class ImageFs {
     if (ino != 0) DropPendingName(ino);
   }
 
-  // Called by a hashing thread with each chunk of `tar` it hashed (BuildOptions::on_hashed):
-  // stores it in the page cache of the layer's inode to be.
-  void StoreHashed(const VirtualTar& tar, uint64_t offset, std::span<const std::byte> bytes) {
+  // Called by a layer's reading thread with each chunk of `tar` it reads to be hashed
+  // (BuildOptions::on_layer_bytes), or by StoreBehind: stores it in the page cache of the layer's
+  // inode to be.
+  void StoreLayerBytes(const VirtualTar& tar, uint64_t offset, std::span<const std::byte> bytes) {
     fuse_ino_t ino = 0, abandoned = 0;
     bool introduce = false;
     {
@@ -982,8 +984,10 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
   std::jthread maker([&fs, &source] {
     source.Run(
         {.publish = [&fs](auto made) { fs.Publish(std::move(made)); },
-         .hashed = [&fs](const VirtualTar& tar, uint64_t offset,
-                         std::span<const std::byte> bytes) { fs.StoreHashed(tar, offset, bytes); },
+         .layer_bytes =
+             [&fs](const VirtualTar& tar, uint64_t offset, std::span<const std::byte> bytes) {
+               fs.StoreLayerBytes(tar, offset, bytes);
+             },
          .status = [&fs] { return fs.Counters(); }});
   });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);

@@ -150,17 +150,19 @@ std::string_view StateName(HashProgress::State state);
 
 class DigestCache;
 
-// Called with the bytes of a layer as they are hashed: in order, in chunks of at most 1 MiB at
-// offsets that are multiples of 1 MiB (whole pages), on the layer's hashing thread. They are the
-// bytes its digest is computed from, so a server may keep them as the layer's (fs/vfs.cc stores
-// them in the kernel's page cache). A chunk's memory is reused when the call returns.
-using HashedChunkFn =
+// Called with the bytes of a layer as they are read to be hashed: in order, in chunks of at most
+// 1 MiB at offsets that are multiples of 1 MiB (whole pages), on the layer's reading thread, each
+// chunk just before it is hashed. They are the very bytes its digest is computed from, so a
+// server may keep them as the layer's (fs/vfs.cc stores them in the kernel's page cache, where
+// they are served only once the whole layer hashed to its digest). A chunk's memory is reused
+// when the call returns.
+using LayerBytesFn =
     std::function<void(const VirtualTar& layer, uint64_t offset, std::span<const std::byte> bytes)>;
 
 struct BuildOptions {
-  HashProgress* progress = nullptr;   // may be null
-  DigestCache* cache = nullptr;       // may be null: hash every layer
-  HashedChunkFn on_hashed = nullptr;  // may be empty; not called for a layer the cache knows
+  HashProgress* progress = nullptr;       // may be null
+  DigestCache* cache = nullptr;           // may be null: hash every layer
+  LayerBytesFn on_layer_bytes = nullptr;  // may be empty; not called for a layer the cache knows
 };
 
 // The image config: the base's, with the image's settings on top, and rootfs/history for the

@@ -571,8 +571,8 @@ TEST(BuildGenerationTest, WarmBuildReadsNoFileContentFromTheDigestCache) {
             (*cold)->own_layers()[0].descriptor.digest);
 }
 
-// What a server may store ahead: the chunks given to on_hashed are the layer's bytes, in order, at
-// page-aligned offsets, and hash to its digest; a layer the cache knows gives none.
+// What a server may store ahead: the chunks given to on_layer_bytes are the layer's bytes, in
+// order, at page-aligned offsets, and hash to its digest; a layer the cache knows gives none.
 TEST(BuildGenerationTest, HashedChunksAreTheLayerInPageAlignedOrder) {
   auto tree = std::make_shared<MemTree>();
   tree->AddFile("big.bin", std::string(3 * 1024 * 1024 + 12345, 'b')).AddFile("a.py", "x = 1\n");
@@ -584,14 +584,14 @@ TEST(BuildGenerationTest, HashedChunksAreTheLayerInPageAlignedOrder) {
   ASSERT_TRUE(cache.ok());
   std::string stored;
   std::vector<uint64_t> offsets;
-  HashedChunkFn keep = [&](const VirtualTar& layer, uint64_t offset,
-                           std::span<const std::byte> bytes) {
+  LayerBytesFn keep = [&](const VirtualTar& layer, uint64_t offset,
+                          std::span<const std::byte> bytes) {
     EXPECT_EQ(&layer, tar.get());
     EXPECT_EQ(offset, stored.size()) << "in order, no gap";
     offsets.push_back(offset);
     stored.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   };
-  auto g = BuildGeneration(plan, 1, {.cache = cache->get(), .on_hashed = keep});
+  auto g = BuildGeneration(plan, 1, {.cache = cache->get(), .on_layer_bytes = keep});
   ASSERT_TRUE(g.ok()) << g.status().message();
   ASSERT_EQ(stored.size(), tar->size());
   EXPECT_EQ(Digest::Of(stored), (*g)->own_layers()[0].descriptor.digest);
@@ -600,7 +600,7 @@ TEST(BuildGenerationTest, HashedChunksAreTheLayerInPageAlignedOrder) {
 
   stored.clear();
   offsets.clear();
-  auto warm = BuildGeneration(plan, 2, {.cache = cache->get(), .on_hashed = keep});
+  auto warm = BuildGeneration(plan, 2, {.cache = cache->get(), .on_layer_bytes = keep});
   ASSERT_TRUE(warm.ok());
   EXPECT_TRUE(offsets.empty()) << "a layer from the digest cache is not read";
 }

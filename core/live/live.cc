@@ -214,9 +214,10 @@ void LiveImage::Run(const GenerationSink& sink) {
     Status failed;
     if (plan.ok()) {
       const auto build_start = std::chrono::steady_clock::now();
-      auto gen = BuildGeneration(
-          *plan, number_ + 1,
-          {.progress = &progress_, .cache = options_.cache.get(), .on_hashed = sink.hashed});
+      auto gen = BuildGeneration(*plan, number_ + 1,
+                                 {.progress = &progress_,
+                                  .cache = options_.cache.get(),
+                                  .on_layer_bytes = sink.layer_bytes});
       if (gen.ok() && options_.inputs.plugins) {
         // Generation plugins see it before it is served; an error fails it like a hashing error.
         Status told = options_.inputs.plugins->OnGeneration(

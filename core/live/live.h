@@ -47,8 +47,8 @@ using PublishFn = std::function<void(Result<std::shared_ptr<const Generation>>)>
 // What a source tells the server that runs it.
 struct GenerationSink {
   PublishFn publish = nullptr;  // each generation, or why there is none
-  // The bytes of each layer as it is hashed (BuildOptions::on_hashed); may be empty.
-  HashedChunkFn hashed = nullptr;
+  // The bytes of each layer as it is hashed (BuildOptions::on_layer_bytes); may be empty.
+  LayerBytesFn layer_bytes = nullptr;
   // The server's own counters, put under "serving" in the status file; may be empty.
   std::function<nlohmann::json()> status = nullptr;
 };
