@@ -440,7 +440,6 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
   });
 
   Sha256 h;
-  uint64_t hashed = 0;
   for (;;) {
     size_t slot;
     {
@@ -452,7 +451,6 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
     }
     const std::span<const std::byte> bytes(slots[slot].data.get(), slots[slot].length);
     h.Update(bytes);
-    hashed += bytes.size();
     if (progress) progress->Advance(layer, bytes.size());
     std::lock_guard lock(mu);
     empty.push_back(slot);
