@@ -239,6 +239,7 @@ class ImageFs {
       }
     }
     fuse_ino_t ino = 0;
+    uint64_t stored = 0;
     {
       std::lock_guard lock(mu_);
       auto p = pending_.find(&tar);
@@ -251,6 +252,7 @@ class ImageFs {
                         hex));
       } else if (!stop.stop_requested()) {
         ino = p->second.ino;
+        stored = p->second.stored;
         ino_of_[hex] = ino;  // the old inode keeps the name's hex for those who hold it
         hex_of_[ino - kFirstBlobIno] = hex;
         pending_.erase(p);
@@ -265,6 +267,7 @@ class ImageFs {
     struct stat st;
     ::stat(fmt::format("{}/blobs/sha256/{}", mountpoint_, hex).c_str(), &st);
     DropPendingName(ino);
+    stored_bytes_ += stored;  // counted once the name has the pages (see Counters)
     return true;
   }
 
@@ -327,9 +330,10 @@ class ImageFs {
         it->second.failed = true;
       return;
     }
-    stored_bytes_ += bytes.size();
     std::lock_guard lock(mu_);
     stored_since_publish_ += bytes.size();
+    if (auto it = pending_.find(&tar); it != pending_.end() && it->second.ino == ino)
+      it->second.stored += bytes.size();
   }
 
   // Makes the kernel forget a pending name (and so, unless the blob's name holds it, the inode
@@ -368,7 +372,9 @@ class ImageFs {
     }
   }
 
-  // The counters `ocifs status` shows under "serving".
+  // The counters `ocifs status` shows under "serving". stored_bytes counts a layer's stored pages
+  // when its blob's name takes them (Publish, or the end of StoreBehind), so that a reader who
+  // sees them counted finds them under the name (unless the kernel has dropped them since).
   nlohmann::json Counters() const {
     return {{"read_requests", read_requests_.load()},
             {"read_bytes", read_bytes_.load()},
@@ -480,6 +486,7 @@ class ImageFs {
         ino_of_.emplace(hex, p.ino);
         hex_of_[p.ino - kFirstBlobIno] = hex;
         named.push_back(hex);
+        stored_bytes_ += p.stored;
       }
     }
   }
@@ -506,6 +513,7 @@ class ImageFs {
     uint64_t size = 0;
     bool known = false;   // the kernel has the inode (the pending name was looked up)
     bool failed = false;  // a store failed: no more stores, and the pages are not used
+    uint64_t stored = 0;  // bytes stored in its pages
   };
   std::unordered_map<const VirtualTar*, Pending> pending_;  // layers hashed since the last Publish
   uint64_t stored_since_publish_ = 0;

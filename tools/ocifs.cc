@@ -515,8 +515,8 @@ int ShowStatus(const std::string& mountpoint, bool as_json) {
   if (j.contains("serving")) {
     const nlohmann::json& s = j["serving"];
     std::printf(
-        "reads:       %llu requests (%llu bytes) reached the daemon; %llu bytes were "
-        "stored in the page cache while hashing\n",
+        "reads:       %llu requests (%llu bytes) reached the daemon; %llu bytes of layers "
+        "were stored in the page cache ahead of reads\n",
         static_cast<unsigned long long>(s.value("read_requests", 0ULL)),
         static_cast<unsigned long long>(s.value("read_bytes", 0ULL)),
         static_cast<unsigned long long>(s.value("stored_bytes", 0ULL)));

@@ -158,6 +158,37 @@ def sha256_of(path):
     return h.hexdigest()
 
 
+def cached_pages(path):
+    """(pages of `path` in the page cache, pages of `path`), by mincore on a read-only mapping: a
+    mapping of a FUSE file sends the daemon no READ, and mincore reads no page."""
+    import ctypes
+    import mmap
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        if size == 0:
+            return 0, 0
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), f"mmap {path}")
+        try:
+            vec = ctypes.create_string_buffer(pages)
+            if libc.mincore(addr, size, vec) != 0:
+                raise OSError(ctypes.get_errno(), f"mincore {path}")
+            return sum(b & 1 for b in vec.raw), pages
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+
+
 def runc_run(layout, tag, args=None, work=None):
     """umoci unpack + runc run; returns the container's stdout. `args` replaces the process args."""
     work = work or tempfile.mkdtemp(prefix="ocifs-runc-")
