@@ -84,14 +84,17 @@ class Listings {
     return entries;
   }
 
+  // Whether ListAll listed `dir`: the one answer to whether the walk goes below it.
+  bool Listed(const std::string& dir) const { return listed_.contains(dir); }
+
   // The listing of `dir`, in tar order (a directory's name ends with '/', so each directory
   // comes before what is below it and a walk yields its entries in the order of their full tar
-  // names), or why it could not be read.
+  // names), or why it could not be read. Once per directory that ListAll listed.
   Result<std::vector<DirEntry>> Take(const std::string& dir) {
-    if (auto it = listed_.find(dir); it != listed_.end()) return std::move(it->second);
-    // Not listed ahead (the listers go wherever the walk goes, so this is only a safety net).
-    if (o_.on_directory) o_.on_directory(dir);
-    return ListOne(dir);
+    auto it = listed_.find(dir);
+    if (it == listed_.end())
+      return Internal(fmt::format("`{}` was not listed before the walk", dir));
+    return std::move(it->second);
   }
 
  private:
@@ -223,7 +226,7 @@ class Packer {
       const bool excluded = o_.ignore != nullptr && o_.ignore->Excluded(rel);
       // Names are checked only for what is packed: a bad name in an ignored place is no error.
       if (info.type == FileType::kDirectory) {
-        if (!Descends(o_, rel)) continue;
+        if (!listings_.Listed(rel)) continue;  // ignored with nothing to include below (Descends)
         if (!excluded) {
           OCIFS_RETURN_IF_ERROR(CheckName(rel, base));
           AddDir(Dest(rel), info.mode & 0777, true);
