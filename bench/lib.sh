@@ -26,6 +26,28 @@ mount_until_index() {
   ms "$t0" "$t1"
 }
 
+# cpu_of_children: in a subshell, after its commands, prints the CPU milliseconds (user + system)
+# they used, from `times` (its second line: the children's "0m0.040s 0m0.080s"). `times` runs in
+# this shell, not in a pipe's subshell, whose children are its own.
+cpu_of_children() {
+  local f
+  f=$(mktemp)
+  times >"$f"
+  awk 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+    printf "%.0f\n", t * 1000 }' "$f"
+  rm -f "$f"
+}
+
+# daemon_cpu OCIFS MOUNTPOINT: the CPU milliseconds (user + system, every thread's, joined ones
+# too) the mount's daemon has used so far; 10 ms resolution (clock ticks).
+daemon_cpu() {
+  local pid
+  pid=$("$1" status "$2" --json | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$')
+  awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1000 / hz}' "/proc/$pid/stat"
+}
+
 # unmount OCIFS MOUNTPOINT: unmounts and waits until it is gone.
 unmount() {  # (set -e does not reach into a function called from `a && unmount`: check here)
   "$1" umount "$2" || { echo "bench: could not unmount $2" >&2; exit 1; }
