@@ -1,6 +1,7 @@
 #include "core/oci/tar.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -193,22 +194,27 @@ Digest VirtualTar::CacheKey() const {
 
 Digest VirtualTar::ComputeCacheKey() const {
   // Every field is written as "<length>:<bytes>;", so no name or link can forge another entry.
-  // Fields are gathered in a buffer and hashed in large pieces: this runs over every entry of a
-  // layer on each mount, so it must cost little more than the hashing itself.
+  // Fields are gathered in a buffer and hashed in large pieces, and numbers are written with
+  // to_chars: this runs over every entry of every layer on each mount (a warm remount too), and
+  // formatting with fmt cost 10 ms on the benchmark corpus's 12k entries.
   Sha256 h;
   std::string buf;
   buf.reserve(1 << 16);
-  auto field = [&buf](std::string_view v) {
-    fmt::format_to(std::back_inserter(buf), "{}:", v.size());
+  auto number = [](std::string& out, auto v, int base = 10) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, v, base).ptr;
+    out.append(digits, end);
+  };
+  auto field = [&](std::string_view v) {
+    number(buf, v.size());
+    buf += ':';
     buf.append(v);
     buf += ';';
   };
-  auto flush_if_full = [&] {
-    if (buf.size() < (1 << 16) - 4096) return;
-    h.Update(buf);
-    buf.clear();
-  };
+  // Fields of numbers after a space each: "<type> <mode, octal> <uid> <gid> <size>", and
+  // "file <dev> <ino> <size> <mtime ns> <ctime ns>".
   std::string scratch;
+  auto append_numbers = [&](auto... values) { ((scratch += ' ', number(scratch, values)), ...); };
   field("ocifs-layer-key");
   field(std::to_string(kTarFormatVersion));
   field(std::to_string(mtime_));
@@ -216,22 +222,26 @@ Digest VirtualTar::ComputeCacheKey() const {
   for (const TarEntry& e : entries_) {
     field(e.name);
     scratch.clear();
-    fmt::format_to(std::back_inserter(scratch), "{} {:o} {} {} {}", static_cast<int>(e.type),
-                   e.mode, e.uid, e.gid, e.size);
+    number(scratch, static_cast<int>(e.type));
+    scratch += ' ';
+    number(scratch, e.mode, 8);
+    append_numbers(e.uid, e.gid, e.size);
     field(scratch);
     field(e.link);
     if (e.data) {
       field("data " + Digest::Of(*e.data).hex());
     } else if (e.tree) {
       const FileInfo& i = e.source_info;
-      scratch.clear();
-      fmt::format_to(std::back_inserter(scratch), "file {} {} {} {} {}", i.dev, i.ino, i.size,
-                     i.mtime_ns, i.ctime_ns);
+      scratch = "file";
+      append_numbers(i.dev, i.ino, i.size, i.mtime_ns, i.ctime_ns);
       field(scratch);
     } else {
       field("");
     }
-    flush_if_full();
+    if (buf.size() >= (1 << 16) - 4096) {
+      h.Update(buf);
+      buf.clear();
+    }
   }
   h.Update(buf);
   return h.Finish();
