@@ -1,6 +1,7 @@
 #include "core/registry/http.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,7 +20,65 @@ std::string HostOf(const std::string& url) {
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// libcurl, loaded at the first request rather than linked. Linked, it and the libraries it needs
+// (TLS, HTTP/2, IDN, LDAP, Kerberos, SASL, ...: 27 of the 41 the program would load) cost every
+// run of every command about 12 ms of loading and relocation on the benchmark machine (a
+// program that links libcurl and returns at once starts in 15 ms, 3.5 ms without), while most
+// runs never make a request: a mount on a local or scratch base, build, inspect, a warm remount.
+struct CurlApi {
+  decltype(&curl_global_init) global_init;
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+};
+
+constexpr const char* kCurlLibrary = "libcurl.so.4";
+
+// Loads libcurl and initializes it, once per process; never unloaded.
+Result<const CurlApi*> Curl() {
+  static const Result<const CurlApi*> loaded = []() -> Result<const CurlApi*> {
+    void* lib = ::dlopen(kCurlLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      return Unsupported(fmt::format(
+          "registry and package archive access needs libcurl ({}), which could not be loaded: "
+          "{}; install it (Debian: apt-get install libcurl4)",
+          kCurlLibrary, ::dlerror()));
+    }
+    static CurlApi api;
+    std::string missing;
+    auto bind = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+      if (fn == nullptr) missing += missing.empty() ? name : std::string(", ") + name;
+    };
+    bind(api.global_init, "curl_global_init");
+    bind(api.easy_init, "curl_easy_init");
+    bind(api.easy_cleanup, "curl_easy_cleanup");
+    bind(api.easy_setopt, "curl_easy_setopt");
+    bind(api.easy_perform, "curl_easy_perform");
+    bind(api.easy_getinfo, "curl_easy_getinfo");
+    bind(api.easy_strerror, "curl_easy_strerror");
+    bind(api.slist_append, "curl_slist_append");
+    bind(api.slist_free_all, "curl_slist_free_all");
+    if (!missing.empty()) {
+      return Unsupported(
+          fmt::format("{} is not a usable libcurl: it lacks {}", kCurlLibrary, missing));
+    }
+    if (CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK) {
+      return Internal(
+          fmt::format("libcurl could not initialize (curl_global_init: {})", static_cast<int>(rc)));
+    }
+    return &api;
+  }();
+  return loaded;
+}
+
 struct Transfer {
+  const CurlApi* api = nullptr;
   CURL* curl = nullptr;
   const BodySink* sink = nullptr;
   size_t max_body = 0;
@@ -54,7 +113,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   long status = 0;
-  curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
+  t.api->easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
   const size_t len = size * n;
   if (t.sink != nullptr && status >= 200 && status < 300) {
     Status s = (*t.sink)(status, std::span(reinterpret_cast<const std::byte*>(data), len));
@@ -94,60 +153,57 @@ size_t OnRead(char* data, size_t size, size_t n, void* user) {
 
 class CurlTransport : public HttpTransport {
  public:
-  CurlTransport() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
-
   Result<HttpResponse> Send(const HttpRequest& request, const BodySink* sink,
                             size_t max_body) override {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    OCIFS_ASSIGN_OR_RETURN(const CurlApi* api, Curl());
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(api->easy_init(), api->easy_cleanup);
     if (!curl) return Internal("curl_easy_init failed");
     struct curl_slist* headers = nullptr;
-    for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+    for (const auto& h : request.headers) headers = api->slist_append(headers, h.c_str());
     const bool reads = request.method == "GET" || request.method == "HEAD";
     // No `Expect: 100-continue` round trip: registries read the body or answer at once.
-    if (!reads) headers = curl_slist_append(headers, "Expect:");
+    if (!reads) headers = api->slist_append(headers, "Expect:");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                             curl_slist_free_all);
+                                                                             api->slist_free_all);
     Transfer t;
+    t.api = api;
     t.curl = curl.get();
     t.sink = sink;
     t.max_body = max_body;
     CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, reads ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    api->easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    api->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    api->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    api->easy_setopt(c, CURLOPT_FOLLOWLOCATION, reads ? 1L : 0L);
+    api->easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    api->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     // A transfer that moves less than 1 KiB/s for 60 s is dead: retry it.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "ocifs/" OCIFS_VERSION_STRING);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
-    if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    api->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    api->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    api->easy_setopt(c, CURLOPT_USERAGENT, "ocifs/" OCIFS_VERSION_STRING);
+    api->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    api->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
+    api->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
+    if (request.method == "HEAD") api->easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (!reads) {
       // An upload (with an empty body when there is none), under the request's own method.
       t.body = request.body ? &*request.body : nullptr;
-      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+      api->easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      api->easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      api->easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
                        static_cast<curl_off_t>(request.body ? request.body->size : 0));
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
-      curl_easy_setopt(c, CURLOPT_READDATA, &t);
+      api->easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
+      api->easy_setopt(c, CURLOPT_READDATA, &t);
     }
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    api->easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+    api->easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    api->easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+    api->easy_setopt(c, CURLOPT_WRITEDATA, &t);
     char error[CURL_ERROR_SIZE] = {};
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+    api->easy_setopt(c, CURLOPT_ERRORBUFFER, error);
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = api->easy_perform(c);
     if (!t.sink_error.ok()) return t.sink_error;
     if (!t.body_error.ok()) return t.body_error;
     const std::string host = HostOf(request.url);
@@ -155,7 +211,7 @@ class CurlTransport : public HttpTransport {
       return Corrupt(fmt::format("{}: the answer is larger than {} bytes", host, max_body));
     }
     if (rc != CURLE_OK) {
-      std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
+      std::string why = error[0] != '\0' ? error : api->easy_strerror(rc);
       switch (rc) {
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_PEER_FAILED_VERIFICATION:
@@ -169,7 +225,7 @@ class CurlTransport : public HttpTransport {
           return Status(Code::kIo, fmt::format("{}: {}", host, why));
       }
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
+    api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
     return std::move(t.response);
   }
 };
