@@ -226,6 +226,9 @@ Result<PlannedLayer> PackDependencies(const ResolvedProject& p, const DepsSource
   o.strict = p.strict;
   o.ignore = DependencyIgnoreRules().get();
   o.on_directory = std::move(hook);
+  auto scripts = DependencyConsoleScripts(*deps.tree);
+  if (!scripts.ok()) return scripts.status().WithContext(name + " layer");
+  o.room = GeneratedRoom(*scripts);
   auto packed = PackTree(deps.tree, o);
   if (!packed.ok()) return packed.status().WithContext(name + " layer");
   WarnForeignExtensions(packed->entries, p, plan.warnings);
@@ -237,9 +240,8 @@ Result<PlannedLayer> PackDependencies(const ResolvedProject& p, const DepsSource
         label, left.size(), left.size() == 1 ? "y" : "ies", left.front(),
         left.size() > 1 ? "; `ocifs inspect` lists them all under left_out" : ""));
   }
-  OCIFS_ASSIGN_OR_RETURN(auto scripts, DependencyConsoleScripts(*deps.tree));
-  const size_t script_count = scripts.size();
-  OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts)));
+  const size_t script_count = scripts->size();
+  OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(scripts).value()));
   return PlannedLayer{name,
                       fmt::format("ocifs: {} for Python {} (site-packages, {} console scripts)",
                                   name, p.python, script_count),
@@ -260,12 +262,14 @@ Result<PlannedLayer> PlanApplicationLayer(const ResolvedProject& p,
   o.ignore = &p.ignore;
   o.secrets = &SecretRules();
   o.on_directory = std::move(on_directory);
+  const std::optional<std::string> home = DefaultHome(p, base_config);
+  if (home) o.room = 1 + std::count(home->begin(), home->end(), '/');
   auto packed = PackTree(p.tree, o);
   if (!packed.ok()) return packed.status().WithContext("application layer");
   const size_t before = warnings.size();
   for (auto& w : packed->warnings) warnings.push_back(w);
   WarnUnreadable(packed->entries, EffectiveUser(p, base_config), warnings);
-  if (auto home = DefaultHome(p, base_config)) {
+  if (home) {
     // The default user's HOME, its own (the root file system may be read-only; it is a volume).
     const std::string name = home->substr(1);
     const bool packed_there = std::any_of(packed->entries.begin(), packed->entries.end(),

@@ -162,7 +162,7 @@ class Packer {
       acc = JoinPath(acc, component);
       AddDir(acc, 0755, /*owned=*/acc == o_.dest);
     }
-    out_.entries.reserve(out_.entries.size() + listings_.ListAll());
+    out_.entries.reserve(out_.entries.size() + listings_.ListAll() + o_.room);
     OCIFS_RETURN_IF_ERROR(Walk(""));
     SortAndLinkEntries(out_.entries);
     return std::move(out_);
@@ -364,6 +364,12 @@ void LinkHardlinks(std::vector<TarEntry>& entries) {
 }
 
 }  // namespace
+
+size_t GeneratedRoom(const std::vector<TarEntry>& generated) {
+  size_t room = 0;
+  for (const TarEntry& g : generated) room += 1 + std::count(g.name.begin(), g.name.end(), '/');
+  return room;
+}
 
 Status AddGeneratedFiles(std::vector<TarEntry>& entries, std::vector<TarEntry> generated) {
   // The generated names and their parents are few: look them up in one pass over the entries

@@ -62,6 +62,59 @@ TEST(LayerTest, SortedWithParentsAndDestination) {
   EXPECT_EQ(FindEntry(*r, "srv")->mode, 0755u);
 }
 
+// Generated files go in order among the packed ones, with their missing parents; a clash is an
+// error. With PackOptions::room from GeneratedRoom, adding them leaves every packed entry where
+// it was (no new array).
+TEST(LayerTest, GeneratedFilesMergeInPlace) {
+  auto t = std::make_shared<MemTree>();
+  t->AddDir("lib").AddFile("lib/mod.py", "m").AddFile("zz.py", "z");
+  auto generated = [](std::vector<std::string> names) {
+    std::vector<TarEntry> out;
+    for (auto& n : names) {
+      TarEntry e;
+      e.name = std::move(n);
+      e.data = std::make_shared<const std::string>("#!/bin/sh\n");
+      e.size = e.data->size();
+      out.push_back(std::move(e));
+    }
+    return out;
+  };
+  struct Case {
+    std::vector<std::string> generated;
+    size_t room;
+    std::vector<std::string> names;  // empty: a clash
+  };
+  const Case cases[] = {
+      {{"usr/bin/a"},
+       3,
+       {"usr/", "usr/app/", "usr/app/lib/", "usr/app/lib/mod.py", "usr/app/zz.py", "usr/bin/",
+        "usr/bin/a"}},
+      {{"usr/bin/b", "usr/app/lib/gen.py", "etc/x"},
+       9,
+       {"etc/", "etc/x", "usr/", "usr/app/", "usr/app/lib/", "usr/app/lib/gen.py",
+        "usr/app/lib/mod.py", "usr/app/zz.py", "usr/bin/", "usr/bin/b"}},
+      {{"usr/app/zz.py"}, 3, {}},
+  };
+  for (const Case& c : cases) {
+    auto gen = generated(c.generated);
+    EXPECT_EQ(GeneratedRoom(gen), c.room) << c.generated.front();
+    PackOptions o;
+    o.dest = "usr/app";
+    o.room = GeneratedRoom(gen);
+    auto r = PackTree(t, o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    const TarEntry* before = r->entries.data();
+    Status s = AddGeneratedFiles(r->entries, std::move(gen));
+    if (c.names.empty()) {
+      EXPECT_FALSE(s.ok()) << c.generated.front() << ": a clash";
+      continue;
+    }
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(Names(*r), c.names);
+    EXPECT_EQ(r->entries.data(), before) << c.generated.front() << ": the entries moved";
+  }
+}
+
 TEST(LayerTest, OwnerAndModes) {
   auto t = std::make_shared<MemTree>();
   t->AddFile("suid", "x", 04755)
