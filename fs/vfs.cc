@@ -976,9 +976,12 @@ Status Serve(const MountOptions& options, GenerationSource& source) {
                                          MountFailureHint(options)));
   }
   guard.mounted = true;
-  // The parent exits here once the child is ready; threads start only after the fork.
-  if (fuse_daemonize(options.foreground ? 1 : 0) != 0)
-    return Status(Code::kIo, "could not daemonize");
+  // The parent exits here, now that the mount is up.
+  if (options.daemon != nullptr) {
+    OCIFS_RETURN_IF_ERROR(options.daemon->Detach());
+  } else if (::chdir("/") != 0) {
+    return Status(Code::kIo, fmt::format("chdir /: {}", std::strerror(errno)));
+  }
   ::openlog("ocifs", LOG_PID, LOG_DAEMON);
   RaiseReadahead(real_mountpoint);
   RaiseOpenFileLimit();

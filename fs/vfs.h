@@ -26,12 +26,14 @@
 #include "core/image/image.h"
 #include "core/live/live.h"
 #include "core/support/status.h"
+#include "fs/daemon.h"
 
 namespace ocifs::vfs {
 
 struct MountOptions {
   std::string mountpoint;
-  bool foreground = false;   // stay in the foreground (else daemonize once mounted)
+  bool foreground = false;   // the command stays in the foreground (else it forks a Daemon first)
+  Daemon* daemon = nullptr;  // when set, Serve detaches it once mounted
   bool debug = false;        // libfuse's request trace
   bool allow_other = false;  // let other users read the mount (needs user_allow_other for non-root)
   unsigned max_threads = 16;
@@ -40,7 +42,7 @@ struct MountOptions {
 // Checks that `mountpoint` exists, is a directory and is empty.
 Status CheckMountpoint(const std::string& mountpoint);
 
-// Mounts, daemonizes unless options.foreground (the parent process exits 0 once the mount is up),
+// Mounts, detaches options.daemon when set (its parent process exits 0 once the mount is up),
 // runs source.Run() on a background thread and serves what it publishes: requests wait for the
 // first generation; each later one replaces it (index.json is invalidated in the kernel) while
 // the previous few stay reachable by digest and open handles keep theirs. Serves until unmounted

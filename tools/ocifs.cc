@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -727,12 +728,20 @@ Status CheckAllowOther(const ocifs::ImagePlan& plan) {
 
 int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool watch,
           const LogFlags& log, const ImageFlags& flags, const CLI::App& app) {
-  // Everything that can be wrong with the input is found here, before mounting.
+  // Everything that can be wrong with the input is found before mounting.
   Status mp = ocifs::vfs::CheckMountpoint(mo.mountpoint);
   if (!mp.ok()) return Fail(mp);
   auto level = log.Level();
   if (!level.ok()) return Fail(level.status());
   ocifs::vfs::ConfigureLog(log.file.empty() ? "" : Absolute(log.file), *level);
+  // The daemon is forked now, before the project is read (see fs/daemon.h); what goes wrong from
+  // here on, the child says on stderr and the parent exits with its code.
+  std::optional<ocifs::vfs::Daemon> daemon;
+  if (!mo.foreground) {
+    auto forked = ocifs::vfs::Daemon::Fork();
+    if (!forked.ok()) return Fail(forked.status());
+    daemon.emplace(std::move(forked).value());
+  }
   auto in = Inputs(project, flags, app, mo.mountpoint);
   if (!in.ok()) return Fail(in.status());
   in->plugins->set_log(ocifs::vfs::Log);
@@ -763,7 +772,9 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
     };
   }
   ocifs::LiveImage source(std::move(planned->plan), std::move(live), std::move(planned->watcher));
-  Status s = ocifs::vfs::Serve(mo, source);
+  ocifs::vfs::MountOptions serve = mo;
+  serve.daemon = daemon ? &*daemon : nullptr;
+  Status s = ocifs::vfs::Serve(serve, source);
   if (!s.ok()) return Fail(s);
   return 0;
 }
