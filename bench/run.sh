@@ -81,7 +81,7 @@ echo "| page cache | baseline tar \| openssl (ms) | cold mount → end of index.
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for cachemode in cold warm; do
   b=${results[$cachemode.base]} x=${results[$cachemode.index]} c=${results[$cachemode.cp]} r=${results[$cachemode.remount]}
-  echo "| $cachemode | $b | $x | $(awk -v x="$x" -v b="$b" 'BEGIN {printf "%.2f", x / b}') | $c | $r | $(awk -v r="$r" -v x="$x" 'BEGIN {printf "1/%.0f", x / r}') |"
+  echo "| $cachemode | $b | $x | $(awk -v x="$x" -v b="$b" 'BEGIN {printf "%.2f", x / b}') | $c | $r | $(awk -v r="$r" -v x="$x" 'BEGIN {printf "%.2f", r / x}') |"
 done
 echo
 # A job that needs C ms of CPU takes at least C / cores ms: below that no ordering of its work helps.
