@@ -217,8 +217,8 @@ class RegistrySync {
       wanted_at_ = Clock::now();
     }
     cv_.notify_all();
-    // Started here, not in init: init may run before the host daemonizes (forks), and a thread
-    // does not survive a fork. Generations are only ever told by the serving process.
+    // Started here, not in init: a host may fork after init, and a thread does not survive a
+    // fork. Generations are only ever told by the serving process.
     if (!worker_.joinable()) worker_ = std::thread([this] { Work(); });
   }
 

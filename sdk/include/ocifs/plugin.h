@@ -42,9 +42,10 @@
  * Threads. The host calls one plugin instance from one thread at a time (calls are serialized per
  * instance), not always the same thread. Host functions (call->..., sinks) may be used only
  * during the call that received them, from the thread that made it (set_status excepted). A
- * plugin may start threads of its own, but not in init: `ocifs mount` configures plugins before
- * it daemonizes (forks), and threads do not survive a fork. Start them on first use (a
- * generation is only ever told by the process that serves it), and end them in destroy.
+ * plugin may start threads of its own, but not in init: a host may fork after init (only the
+ * forking thread survives), and most commands load every plugin and call few of them. Start them
+ * on first use (a generation is only ever told by the process that serves it), and end them in
+ * destroy.
  *
  * Trust. A plugin runs inside the ocifs daemon with its privileges. The host loads plugins only
  * from the install's plugin directory, OCIFS_PLUGIN_PATH and --plugin, never from the project or
