@@ -183,7 +183,11 @@ class StoredPagesTest(unittest.TestCase):
 
     The kernel may drop stored pages at any time (on the test machines a pageout thread, DAMON,
     takes idle pages with memory free), so each layer's read may send READs for the pages mincore
-    found missing just before it, and no more."""
+    found missing just before it, and for 1% of its pages more: pages dropped between mincore and
+    the read. DAMON took about 5 pages a second of an idle 1,407-page layer, and in two CI runs of
+    five, 3 of its pages came through READs after mincore had found all 1,407 cached (dropped
+    meanwhile, as far as can be told). A layer whose pages were not stored comes through READs
+    whole."""
 
     def serving(self, m):
         # The daemon rewrites its status file every 200 ms: wait for one written after now.
@@ -205,7 +209,8 @@ class StoredPagesTest(unittest.TestCase):
         after = self.serving(m)
         self.assertGreater(cached, 0, f"{what}: no page of layer {digest[:12]} was cached")
         missing = (pages - cached) * mmap.PAGESIZE
-        self.assertLessEqual(after["read_bytes"] - before["read_bytes"], missing,
+        dropped_meanwhile = pages // 100 * mmap.PAGESIZE
+        self.assertLessEqual(after["read_bytes"] - before["read_bytes"], missing + dropped_meanwhile,
                              f"{what}: layer {digest[:12]} ({cached} of {pages} pages cached) "
                              f"was read through READs")
 
