@@ -262,26 +262,27 @@ Result<PlannedLayer> PlanApplicationLayer(const ResolvedProject& p,
   o.ignore = &p.ignore;
   o.secrets = &SecretRules();
   o.on_directory = std::move(on_directory);
-  const std::optional<std::string> home = DefaultHome(p, base_config);
-  if (home) o.room = 1 + std::count(home->begin(), home->end(), '/');
+  // The default user's HOME, its own (the root file system may be read-only; it is a volume),
+  // added unless the project packs a directory there.
+  std::vector<TarEntry> home;
+  if (const std::optional<std::string> path = DefaultHome(p, base_config)) {
+    TarEntry& dir = home.emplace_back();
+    dir.name = path->substr(1);
+    dir.type = TarEntry::Type::kDirectory;
+    dir.mode = 0700;
+    dir.uid = dir.gid = kDefaultUid;
+  }
+  o.room = GeneratedRoom(home);
   auto packed = PackTree(p.tree, o);
   if (!packed.ok()) return packed.status().WithContext("application layer");
   const size_t before = warnings.size();
   for (auto& w : packed->warnings) warnings.push_back(w);
   WarnUnreadable(packed->entries, EffectiveUser(p, base_config), warnings);
-  if (home) {
-    // The default user's HOME, its own (the root file system may be read-only; it is a volume).
-    const std::string name = home->substr(1);
+  if (!home.empty()) {
+    const std::string& name = home.front().name;
     const bool packed_there = std::any_of(packed->entries.begin(), packed->entries.end(),
                                           [&](const TarEntry& e) { return e.name == name; });
-    if (!packed_there) {
-      TarEntry dir;
-      dir.name = name;
-      dir.type = TarEntry::Type::kDirectory;
-      dir.mode = 0700;
-      dir.uid = dir.gid = kDefaultUid;
-      OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, {std::move(dir)}));
-    }
+    if (!packed_there) OCIFS_RETURN_IF_ERROR(AddGeneratedFiles(packed->entries, std::move(home)));
   }
   if (p.strict && warnings.size() > before) {
     return InvalidArgument(warnings.back() + " (an error with --strict)");
