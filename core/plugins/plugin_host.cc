@@ -844,6 +844,26 @@ std::string FactsJson(const ProjectState& st) {
 
 }  // namespace
 
+struct PluginFacts::Built {
+  ProjectState state;  // the project input's host: read_file and read_base_blob look here
+  std::string text;
+};
+
+PluginFacts::PluginFacts(const ImagePlan& plan) : plan_(&plan) {}
+PluginFacts::PluginFacts(PluginFacts&&) noexcept = default;
+PluginFacts& PluginFacts::operator=(PluginFacts&&) noexcept = default;
+PluginFacts::~PluginFacts() = default;
+
+PluginFacts::Built& PluginFacts::Get() {
+  if (!built_) {
+    built_ = std::make_unique<Built>();
+    built_->state.plan = plan_;
+    IndexFiles(built_->state);
+    built_->text = FactsJson(built_->state);
+  }
+  return *built_;
+}
+
 json ProjectFacts(const ImagePlan& plan) {
   ProjectState st{&plan, {}};
   IndexFiles(st);
@@ -1084,13 +1104,11 @@ Status PluginHost::Configure(const PluginSettings& settings, std::vector<std::st
 
 std::string PluginCacheRoot(const std::string& cache_dir) { return cache_dir + "/plugins"; }
 
-Result<std::vector<Contribution>> PluginHost::Detect(const ImagePlan& plan) {
+Result<std::vector<Contribution>> PluginHost::Detect(PluginFacts& facts) {
   std::vector<Contribution> contributions;
   if (!detects()) return contributions;
-  ProjectState ps{&plan, {}};
-  IndexFiles(ps);
-  const std::string facts = FactsJson(ps);
-  const ocifs_project_input in = ProjectInput(ps, facts);
+  PluginFacts::Built& built = facts.Get();
+  const ocifs_project_input in = ProjectInput(built.state, built.text);
   for (const auto& p : plugins_) {
     if (!p->descriptor().detect) continue;
     CallState st;
@@ -1105,7 +1123,7 @@ Result<std::vector<Contribution>> PluginHost::Detect(const ImagePlan& plan) {
   return contributions;
 }
 
-Result<PluginAdditions> PluginHost::Extend(const ImagePlan& plan) {
+Result<PluginAdditions> PluginHost::Extend(PluginFacts& facts) {
   PluginAdditions out;
   const bool any_layer = std::any_of(plugins_.begin(), plugins_.end(), [](const auto& p) {
     return p->descriptor().layer != nullptr;
@@ -1114,10 +1132,9 @@ Result<PluginAdditions> PluginHost::Extend(const ImagePlan& plan) {
     return p->descriptor().artifact != nullptr;
   });
   if (!any_layer && !any_artifact) return out;
-  ProjectState ps{&plan, {}};
-  IndexFiles(ps);
-  const std::string facts = FactsJson(ps);
-  const ocifs_project_input in = ProjectInput(ps, facts);
+  PluginFacts::Built& built = facts.Get();
+  const ocifs_project_input in = ProjectInput(built.state, built.text);
+  const ImagePlan& plan = *facts.plan_;
   for (const auto& p : plugins_) {
     const ocifs_layer_capability* cap = p->descriptor().layer;
     if (!cap) continue;

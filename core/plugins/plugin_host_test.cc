@@ -206,6 +206,22 @@ TEST(PluginHostTest, ACppPluginExcludesFilesAndItsLayerIsDeterministic) {
   ASSERT_NE(layer, nullptr);
   EXPECT_TRUE(HasEntry(*layer, "opt/cpp-probe/bin/hello"));
 
+  // The artifact step reads the facts of the plan after detection: the files the exclusion took
+  // out are gone from them too (the facts are made again), and listed without it.
+  auto application_files = [](const ImagePlan& plan) {
+    for (const PlannedArtifact& artifact : plan.artifacts) {
+      if (artifact.ref_suffix == "probe.facts")
+        return json::parse(*artifact.content)["application_files"];
+    }
+    return json();
+  };
+  EXPECT_EQ(application_files(*a.plan), json({"app.py", "pyproject.toml"}));
+  ImageOptions keep = flags;
+  keep.plugins["cpp-probe"].erase("exclude");
+  auto kept = PlanWith(d.path(), {Fixture("cpp_probe")}, keep);
+  ASSERT_TRUE(kept.plan.ok()) << kept.plan.status().message();
+  EXPECT_EQ(application_files(*kept.plan), json({"app.py", "pyproject.toml", "secret.txt"}));
+
   // Same inputs, same digests, plugin layer included.
   auto ga = BuildGeneration(*a.plan, 1);
   auto b = PlanWith(d.path(), {Fixture("cpp_probe")}, flags);
