@@ -82,7 +82,8 @@ std::vector<const ImagePlan*> PlatformPlans(const ImagePlan& plan);
 
 // Which directory trees planning walks: the project, and the dependencies directory.
 enum class PlanRoot { kProject = 0, kDependencies = 1 };
-// Told about each directory planning reads, just before it is read (see PackOptions).
+// Told about each directory planning reads, just before it is read, from two threads at once
+// (see PackOptions::on_directory): it must be thread-safe.
 using PlanDirectoryHook = std::function<void(PlanRoot root, const std::string& dir)>;
 
 // What the dependencies layer leaves out (`__pycache__`, `*.pyc`), so a watcher ignores it too.

@@ -1,5 +1,6 @@
 #include "core/live/live.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -293,6 +294,31 @@ TEST(LiveTest, PlanAndWatchWatchesWhatItPlannedInTheSameWalk) {
   deps.Write("dep/__init__.py", "VERSION = 2\n");
   EXPECT_EQ(w.Wait(2s).value(), TreeWatcher::Event::kChanged);
   EXPECT_EQ(w.TakeChangedRoots(), (std::vector<bool>{false, true}));
+}
+
+// Planning lists a tree on two threads and each calls Watch for the directories it reads, with
+// no lock of its own: every watch must be kept, and an edit in any directory must count.
+TEST(LiveTest, WatchCalledFromTwoThreadsAtOnceKeepsEveryDirectory) {
+  TempDir dir;
+  constexpr int kPerThread = 1500;
+  for (int i = 0; i < 2 * kPerThread; ++i) dir.Write(fmt::format("d{}/f", i), "");
+  auto opened = TreeWatcher::OpenEmpty({{dir.path(), {}}});
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  TreeWatcher& w = **opened;
+  {
+    auto watch = [&w](int first) {
+      for (int i = first; i < first + kPerThread; ++i) w.Watch(0, fmt::format("d{}", i));
+    };
+    std::jthread other(watch, kPerThread);
+    watch(0);
+  }
+  EXPECT_EQ(w.watch_count(), 2u * kPerThread);
+  EXPECT_EQ(w.Wait(50ms).value(), TreeWatcher::Event::kTimeout);
+  for (int i : {0, kPerThread - 1, kPerThread, 2 * kPerThread - 1}) {
+    SCOPED_TRACE(i);
+    dir.Write(fmt::format("d{}/f", i), "edited");
+    EXPECT_EQ(w.Wait(2s).value(), TreeWatcher::Event::kChanged);
+  }
 }
 
 TEST(LiveTest, ABurstOfWritesSettlesIntoOneGeneration) {

@@ -7,7 +7,8 @@
 // queue overflows, the watcher re-adds its watches and reports a change, so nothing is missed.
 //
 // Thread safety: Wait() is called by one thread; Stop() may be called from any thread and makes
-// a pending or later Wait() return at once.
+// a pending or later Wait() return at once. Watch() may be called from several threads at once
+// (planning lists a tree on two), but not while another thread is in Wait().
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,8 @@ class TreeWatcher {
   // Watches nothing yet: the caller adds directories with Watch() as its own walk reaches them.
   static Result<std::unique_ptr<TreeWatcher>> OpenEmpty(std::vector<Root> roots);
   // Watches the directory `rel` of root `root` (not what is below it). A directory that is gone
-  // or unreadable is skipped: whoever reads it next reports that.
+  // or unreadable is skipped: whoever reads it next reports that. Thread-safe (see above): the
+  // inotify_add_watch calls of two threads run at once.
   void Watch(size_t root, const std::string& rel);
   // Watches every directory below root `root` (a walk of its own).
   void WatchTree(size_t root);

@@ -42,7 +42,8 @@ struct PackOptions {
   // Called with each directory the walk reads (relative to the tree's root, "" for the root),
   // just before reading it; may be empty. A file watcher uses it to watch exactly what is packed
   // without a walk of its own. Directories are read on two threads (see Listings in layer.cc):
-  // the calls come from either, one at a time, in no set order.
+  // the calls come from either, possibly at the same time, in no set order, so the function
+  // must be thread-safe.
   std::function<void(const std::string& dir)> on_directory;
   // Room for this many more entries in PackResult::entries (GeneratedRoom of the files that
   // AddGeneratedFiles will add), so that adding them does not move every packed entry to a new
