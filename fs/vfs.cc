@@ -291,9 +291,9 @@ class ImageFs {
     if (ino != 0) DropPendingName(ino);
   }
 
-  // Called by a layer's reading thread with each chunk of `tar` it reads to be hashed
-  // (BuildOptions::on_layer_bytes), or by StoreBehind: stores it in the page cache of the layer's
-  // inode to be.
+  // Called with each chunk of `tar` read to be hashed (BuildOptions::on_layer_bytes: the first
+  // chunk alone, the others from two threads at once), or by StoreBehind: stores it in the page
+  // cache of the layer's inode to be.
   void StoreLayerBytes(const VirtualTar& tar, uint64_t offset, std::span<const std::byte> bytes) {
     fuse_ino_t ino = 0, abandoned = 0;
     bool introduce = false;

@@ -151,12 +151,13 @@ std::string_view StateName(HashProgress::State state);
 
 class DigestCache;
 
-// Called with the bytes of a layer as they are read to be hashed: in order, in chunks of at most
-// 1 MiB at offsets that are multiples of 1 MiB (whole pages), on the layer's reading thread, each
-// chunk just before it is hashed. They are the very bytes its digest is computed from, so a
-// server may keep them as the layer's (fs/vfs.cc stores them in the kernel's page cache, where
-// they are served only once the whole layer hashed to its digest). A chunk's memory is reused
-// when the call returns.
+// Called with the bytes of a layer as they are read to be hashed: in chunks of at most 1 MiB at
+// offsets that are multiples of 1 MiB (whole pages), each once. The chunk at offset 0 comes
+// first, alone, on the layer's reading thread; the others come in no set order, from the reading
+// or the hashing thread, two at a time at most, while their bytes are also being hashed. They are
+// the very bytes the digest is computed from, so a server may keep them as the layer's
+// (fs/vfs.cc stores them in the kernel's page cache, where they are served only once the whole
+// layer hashed to its digest). A chunk's memory is reused when the call returns.
 using LayerBytesFn =
     std::function<void(const VirtualTar& layer, uint64_t offset, std::span<const std::byte> bytes)>;
 
