@@ -137,13 +137,21 @@ nlohmann::json LiveImage::StatusJson() {
 }
 
 void LiveImage::Report() {
+  nlohmann::json written;  // the status file's content: rewritten only when it changes
   std::unique_lock lock(mu_);
   while (!stopped_) {
     const bool hashing = hashing_;
     lock.unlock();
     if (!options_.status_file.empty()) {
-      Status s = WriteStatusFile(options_.status_file, StatusJson());
-      if (!s.ok()) Log(LogLevel::kWarning, "could not write the status file: " + s.message());
+      nlohmann::json status = StatusJson();
+      if (status != written) {
+        Status s = WriteStatusFile(options_.status_file, status);
+        if (s.ok()) {
+          written = std::move(status);
+        } else {
+          Log(LogLevel::kWarning, "could not write the status file: " + s.message());
+        }
+      }
     }
     if (hashing && options_.on_progress) options_.on_progress(progress_);
     lock.lock();

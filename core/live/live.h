@@ -68,7 +68,9 @@ struct LiveOptions {
   std::shared_ptr<DigestCache> cache;                     // may be null
   std::function<void(LogLevel, const std::string&)> log;  // after the mount is up; may be null
   std::string mountpoint;                                 // for the status file
-  std::string status_file;  // written every 200 ms while running; "" = none
+  // Looked at every 200 ms while running and rewritten when it changed (its `updated` time has
+  // seconds: once a second when idle); "" = none.
+  std::string status_file;
   // Called every 200 ms while a generation is being hashed (a progress line); may be null.
   std::function<void(const HashProgress&)> on_progress;
 };

@@ -3,10 +3,15 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <functional>
 #include <thread>
 
+#include "core/live/mount_status.h"
 #include "core/support/test_util.h"
+#include "core/support/unique_fd.h"
 
 namespace ocifs {
 namespace {
@@ -17,8 +22,9 @@ using namespace std::chrono_literals;
 class LiveFixture {
  public:
   // `tool_ocifs`: pyproject.toml text after the [project] tables (variants, say).
+  // `status_file`: where the status file goes ("" = none).
   explicit LiveFixture(const TempDir& dir, const std::string& deps = "",
-                       const std::string& tool_ocifs = "") {
+                       const std::string& tool_ocifs = "", const std::string& status_file = "") {
     dir.Write(
         "pyproject.toml",
         "[project]\nname = \"live\"\n[project.scripts]\nlive = \"live.cli:main\"\n" + tool_ocifs);
@@ -38,6 +44,7 @@ class LiveFixture {
     o.inputs = in;
     o.quiet = 30ms;
     o.max_delay = 300ms;
+    o.status_file = status_file;
     auto cache = DigestCache::Open(cache_dir_.path());
     EXPECT_TRUE(cache.ok());
     o.cache = std::move(cache).value();
@@ -331,6 +338,52 @@ TEST(LiveTest, ABurstOfWritesSettlesIntoOneGeneration) {
   // Each write truncates, then writes: a generation may land between the two, but the burst
   // does not make one per write.
   EXPECT_LE(live.WaitFor(4, 500ms), 3u) << "five quick writes: at most two new generations";
+}
+
+// The status file of an idle mount is rewritten when its content changes (its `updated` time has
+// seconds), not at every look (200 ms): each rewrite is a write to the runtime directory's file
+// system. A change still reaches the file at the next look.
+TEST(LiveTest, TheStatusFileIsRewrittenOnlyWhenItChanges) {
+  TempDir dir, run;
+  const std::string status_path = run.path() + "/status.json";
+  LiveFixture live(dir, "", "", status_path);
+  ASSERT_EQ(live.WaitFor(1), 1u);
+  auto status_says = [&](const std::string& key, const nlohmann::json& want) {
+    for (auto deadline = std::chrono::steady_clock::now() + 5s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+      auto j = ReadStatusFile(status_path);
+      if (j.ok() && j->value(key, nlohmann::json()) == want) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(status_says("state", "ready"));
+
+  // Each rewrite renames a temp file of a new name over the file: count those names (inotify
+  // would merge the events of the final name, all alike).
+  UniqueFd notify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  ASSERT_TRUE(notify.valid());
+  ASSERT_GE(::inotify_add_watch(notify.get(), run.path().c_str(), IN_MOVED_FROM), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(2200ms);  // 11 looks; 2 or 3 distinct seconds
+  int rewrites = 0;
+  alignas(struct inotify_event) char buf[4096];
+  for (ssize_t n; (n = ::read(notify.get(), buf, sizeof buf)) > 0;) {
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const struct inotify_event*>(p);
+      if (ev->len > 0 && std::string_view(ev->name).starts_with("status.json.tmp-")) ++rewrites;
+      p += sizeof(struct inotify_event) + ev->len;
+    }
+  }
+  // One rewrite a second that began while watching (and one just before, late): 10 or 11 would
+  // be a rewrite at every look.
+  const auto watched =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_GE(rewrites, 1) << "the `updated` time moved on";
+  EXPECT_LE(rewrites, watched.count() + 2) << "rewritten at every look, not when it changed";
+
+  dir.Write("live/cli.py", "def main():\n    print(2)\n");
+  ASSERT_EQ(live.WaitFor(2), 2u);
+  EXPECT_TRUE(status_says("generation", 2));
 }
 
 TEST(LiveTest, ASaveWithTheSameBytesKeepsTheManifestAndTheLayerReadable) {

@@ -110,7 +110,8 @@ Status WriteStatusFile(const std::string& path, const nlohmann::json& status) {
   OCIFS_ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenPrivateDir(dir));
   return WriteFileAtomicallyAt(
       dir_fd.get(), name,
-      status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", path, 0600);
+      status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", path, 0600,
+      Sync::kNo);
 }
 
 Result<nlohmann::json> ReadStatusFile(const std::string& path) {

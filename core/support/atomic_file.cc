@@ -25,7 +25,7 @@ Status WriteAll(int fd, std::span<const std::byte> bytes, std::string_view what)
 
 Status WriteFileAtomicallyAt(int dir_fd, std::string_view name,
                              const std::function<Status(int fd)>& fill, std::string_view what,
-                             mode_t mode) {
+                             mode_t mode, Sync sync) {
   static std::atomic<uint64_t> counter{0};
   thread_local std::mt19937_64 random{std::random_device{}()};
   // Unique per process and call, and not guessable: two writers of one path never share a temp
@@ -40,7 +40,8 @@ Status WriteFileAtomicallyAt(int dir_fd, std::string_view name,
   }
   if (!fd.valid()) return ErrnoStatus(errno, fmt::format("`{}` (its temp file)", what), "create");
   Status s = fill(fd.get());
-  if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus(errno, fmt::format("`{}`", what), "fsync");
+  if (s.ok() && sync == Sync::kYes && ::fsync(fd.get()) != 0)
+    s = ErrnoStatus(errno, fmt::format("`{}`", what), "fsync");
   if (::close(fd.release()) != 0 && s.ok()) {
     s = ErrnoStatus(errno, fmt::format("`{}`", what), "close");
   }
@@ -53,10 +54,10 @@ Status WriteFileAtomicallyAt(int dir_fd, std::string_view name,
 }
 
 Status WriteFileAtomicallyAt(int dir_fd, std::string_view name, std::string_view bytes,
-                             std::string_view what, mode_t mode) {
+                             std::string_view what, mode_t mode, Sync sync) {
   return WriteFileAtomicallyAt(
       dir_fd, name, [&](int fd) { return WriteAll(fd, std::as_bytes(std::span(bytes)), what); },
-      what, mode);
+      what, mode, sync);
 }
 
 Status WriteFileAtomically(const std::string& path, const std::function<Status(int fd)>& fill,
