@@ -433,8 +433,10 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
       cv.notify_all();
     }
   };
-  // Stores `slot`, taken off to_store; called and returns with `lock` held.
-  auto store = [&](std::unique_lock<std::mutex>& lock, size_t slot) {
+  // Stores the first chunk of to_store (not empty); called and returns with `lock` held.
+  auto store_next = [&](std::unique_lock<std::mutex>& lock) {
+    const size_t slot = to_store.front();
+    to_store.pop_front();
     lock.unlock();
     const Slot& s = slots[slot];
     on_bytes(tar, s.offset, std::span(s.data.get(), s.length));
@@ -448,9 +450,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
     for (uint64_t off = 0; off < tar.size();) {
       cv.wait(lock, [&] { return !empty.empty() || !to_store.empty(); });
       if (empty.empty()) {  // every buffer waits to be hashed or stored: store one
-        const size_t slot = to_store.front();
-        to_store.pop_front();
-        store(lock, slot);
+        store_next(lock);
         continue;
       }
       const size_t slot = empty.front();
@@ -480,11 +480,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
     }
     // The stores left (the hasher takes some too when it has nothing to hash); none after a
     // failure.
-    while (read_status.ok() && !to_store.empty()) {
-      const size_t slot = to_store.front();
-      to_store.pop_front();
-      store(lock, slot);
-    }
+    while (read_status.ok() && !to_store.empty()) store_next(lock);
     reader_done = true;
     cv.notify_all();
   });
@@ -506,9 +502,7 @@ Result<Digest> HashLayer(const VirtualTar& tar, HashProgress* progress, size_t l
         slots[slot].hashed = true;
         release_if_done(slot);
       } else if (!to_store.empty()) {  // nothing to hash yet: take a store off the reader
-        const size_t slot = to_store.front();
-        to_store.pop_front();
-        store(lock, slot);
+        store_next(lock);
       } else {
         break;  // the reader is done, everything is hashed and stored
       }
