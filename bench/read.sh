@@ -18,6 +18,10 @@
 #   READ floor      a project of one file as large as the corpus's blobs, warm remount, `cat` at
 #                   once: every byte through FUSE READs with no per-file work (two copies in the
 #                   daemon, one to the reader), against `cat` of its built layout;
+#   per-file work   bench/open_close.cc (compiled here): the system calls a READ makes for each
+#                   source file of the corpus and nothing else (openat2, fstat, close), one pass
+#                   on one core: what the warm `cat` pays over the READ floor, unless the daemon
+#                   does it beside the copying (its other core, batched in io_uring);
 #   cp -r, skopeo   each on a fresh mount, cold and warm: `cp -r MNT DIR` and
 #                   `skopeo copy oci:MNT:latest oci:DIR:latest` (<= 1.5x the built layout's).
 #   /dev/shm        `cat` of the built layout copied to /dev/shm: a page cache of 4 KiB pages, as
@@ -160,6 +164,15 @@ for ((i = 0; i < rounds; i++)); do
 done
 echo "READ floor: one.built=${t[one.built]} one.warm=${t[one.warm]}" >&2
 
+# The per-file work of the corpus alone (see the header).
+per_file=""
+if "${CXX:-g++}" -O2 -std=c++20 "$root/bench/open_close.cc" -o "$work/open_close" 2>/dev/null; then
+  read -r files per_file < <("$work/open_close" "$corpus/site-packages" "$corpus/app")
+  echo "per-file work: $files files, $per_file ms" >&2
+else
+  echo "bench/read.sh: could not compile bench/open_close.cc (no C++ compiler?): no per-file row" >&2
+fi
+
 med() { echo "${t[$1]}" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 bc=$(med built.cat) bcp=$(med built.cp) bsk=$(med built.skopeo)
@@ -172,6 +185,9 @@ echo "| cat of every blob after a cold mount | $bc | $(med cold.cat) | $(ratio "
 echo "| cat of every blob after a warm remount | $bc | $(med warm.cat) | $(ratio "$(med warm.cat)" "$bc") | ≤ 3 |"
 echo "| the same, OCIFS_IO_URING=0 (a system call a step) | $bc | $(med warm.syscalls) | $(ratio "$(med warm.syscalls)" "$bc") | |"
 echo "| floor of the above: cat after a warm remount of one file as large, no per-file work | $(med one.built) | $(med one.warm) | $(ratio "$(med one.warm)" "$(med one.built)") | |"
+if [[ -n $per_file ]]; then
+  echo "| the corpus's per-file work alone: openat2, fstat and close of each of its $files source files, one pass on one core (the warm cat is $(( $(med warm.cat) - $(med one.warm) )) ms over the floor above) | — | $per_file | — | |"
+fi
 echo "| cat of every blob after a warm remount, once its layers are stored behind ($(med stored.wait) ms after index.json) | $bc | $(med stored.cat) | $(ratio "$(med stored.cat)" "$bc") | ≤ 3 |"
 echo "| cp -r of a warm remount once stored behind | $bcp | $(med stored.cp) | $(ratio "$(med stored.cp)" "$bcp") | ≤ 1.5 |"
 echo "| a second cat of every blob (throughput, built / mount) | $bc | $(med cold.again) | $(ratio "$bc" "$(med cold.again)") | ≥ 0.9 |"
