@@ -2,9 +2,9 @@
 //
 // One JSON file per mount in the runtime directory, named after a hash of the mountpoint's real
 // path and replaced atomically (temporary file + rename, not fsync'ed: it is runtime state,
-// rewritten while the mount runs, and a sync would force a journal commit on a disk file system
-// each time, making every writer there wait). It says which daemon (pid) wrote it, so
-// a reader can tell a stale file from a live one.
+// rewritten while the mount runs, and where the runtime directory is on a disk each sync was a
+// disk write). It says which daemon (pid) wrote it, so a reader can tell a stale file from a live
+// one.
 //
 // The runtime directory is $XDG_RUNTIME_DIR/ocifs, else /run/ocifs for root, else
 // /tmp/ocifs-<uid>. It is a private directory (core/support/private_dir.h): made 0700, and refused

@@ -22,9 +22,9 @@ namespace ocifs {
 
 // Whether the content is on the disk before the rename. What must survive a crash of the machine
 // (the digest cache, records, pulled blobs) is synced. A file that is runtime state only and is
-// rewritten all the time (a mount's status) is not: on a disk file system each fsync forces a
-// journal commit, which makes every writer of that file system wait, and a crash makes the file
-// meaningless anyway. Readers still see a whole old or a whole new file.
+// rewritten all the time (a mount's status) is not: on a disk file system each fsync is a write
+// to the disk (on a journaling one, a journal commit), and a crash makes the file meaningless
+// anyway. Readers still see a whole old or a whole new file.
 enum class Sync { kYes, kNo };
 
 // `fill` writes the content to the temp file's descriptor. `name` is relative to the directory
