@@ -766,6 +766,13 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
   if (auto dir = ocifs::OpenPrivateDir(ocifs::RuntimeDir()); !dir.ok()) {
     return Fail(dir.status().WithContext("the status directory"));
   }
+  // Daemons killed without `ocifs umount` left their status files; they would pile up.
+  if (auto swept = ocifs::SweepStatusFiles(ocifs::RuntimeDir(), MountPoints()); !swept.ok()) {
+    ocifs::vfs::Log(ocifs::LogLevel::kWarning, "status directory: " + swept.status().message());
+  } else if (*swept > 0) {
+    ocifs::vfs::Log(ocifs::LogLevel::kInfo,
+                    fmt::format("removed {} status files of daemons that are gone", *swept));
+  }
   if (mo.foreground && ::isatty(STDERR_FILENO)) {
     live.on_progress = [](const ocifs::HashProgress& p) {
       std::fprintf(stderr, "\r\033[Kocifs: %s", ProgressLine(p).c_str());

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,5 +36,20 @@ Result<nlohmann::json> ReadStatusFile(const std::string& path);
 Status CheckStatusJson(const nlohmann::json& status);
 // Removes the file (a mount's daemon that died left it); a missing file is fine.
 Status RemoveStatusFile(const std::string& path);
+// Removes what daemons that are gone left in the runtime directory `dir`: status files whose pid
+// is no process and whose mountpoint is not one of `mount_points` (a daemon killed with SIGKILL
+// and its mount taken down with `fusermount3 -u` instead of `ocifs umount`), and their temporary
+// files (`NAME.tmp-PID-...`, a daemon killed between write and rename). A mount calls it when it
+// starts, so such files do not pile up. The file of a dead mount that is still mounted stays:
+// `ocifs status` reads it to say that the daemon is gone and `ocifs umount` cleans up.
+// Only names a status file can have are looked at; a file of a live pid stays, whatever process
+// has that pid now, and so does one that is not a status file's JSON. Returns how many files it
+// removed; a missing directory has none.
+//
+// A daemon that starts on the same mountpoint between this reading a dead daemon's file and
+// removing it can lose its first file (the inode is compared first, so the window is the
+// microseconds between that check and unlinkat); it writes the file again within a second.
+Result<size_t> SweepStatusFiles(const std::string& dir,
+                                const std::vector<std::string>& mount_points);
 
 }  // namespace ocifs

@@ -1,11 +1,15 @@
 #include "core/live/mount_status.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/support/private_dir.h"
 #include "core/support/test_util.h"
 
 namespace ocifs {
@@ -121,6 +125,78 @@ TEST(MountStatusTest, CheckStatusJsonNamesTheFieldOfTheWrongType) {
       EXPECT_NE(s.message().find(c.error), std::string::npos) << c.json << ": " << s.message();
     }
   }
+}
+
+// A pid no process has: a child's after it was reaped (the kernel hands pids out in order, so
+// it is not reused within a test).
+pid_t DeadPid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+// What a sweep removes from the runtime directory and what it leaves: only the status files of
+// pids that are gone whose mounts are gone too, and their writers' temporary files.
+TEST(MountStatusTest, SweepRemovesOnlyWhatGoneDaemonsLeft) {
+  TempDir t;
+  ScopedEnv xdg("XDG_RUNTIME_DIR", t.path().c_str());
+  const std::string dir = RuntimeDir();
+  ASSERT_TRUE(OpenPrivateDir(dir).ok());
+  const long dead = DeadPid(), alive = ::getpid();
+  auto status_json = [](long pid) {
+    return fmt::format(R"({{"pid": {}, "state": "ready"}})", pid);
+  };
+  auto name_of = [](const char* mountpoint) {
+    return std::filesystem::path(StatusFilePath(mountpoint)).filename().string();
+  };
+  const std::string killed = name_of("/mnt/killed"), running = name_of("/mnt/running");
+  const struct {
+    std::string name;
+    std::string content;
+    bool removed;
+  } cases[] = {
+      {killed, status_json(dead), true},                 // a daemon killed with SIGKILL, unmounted
+      {name_of("/mnt/dead"), status_json(dead), false},  // still mounted: `ocifs umount` it
+      {running, status_json(alive), false},
+      {name_of("/mnt/init"), status_json(1), false},       // alive, whoever it is
+      {name_of("/mnt/shape"), "{\"pid\": \"42\"", false},  // not the daemon's JSON
+      {name_of("/mnt/nopid"), R"({"state": "starting"})", false},
+      {fmt::format("{}.tmp-{}-3-00beef", killed, dead), "{", true},     // killed before its rename
+      {fmt::format("{}.tmp-{}-0-c0ffee", running, alive), "{", false},  // being written
+      {fmt::format("{}.tmp-x-0-c0ffee", running), "{", false},          // not a pid
+      {"notes.json", status_json(dead), false},                         // not a status file's name
+      {"0123456789ABCDEF01234567.json", status_json(dead), false},      // upper-case hex
+  };
+  for (const auto& file : cases) {
+    t.Write("ocifs/" + file.name, file.content, std::filesystem::perms(0600));
+  }
+  // A directory and a symlink with status file names are left alone.
+  const std::string sub = name_of("/mnt/dir"), link = name_of("/mnt/link");
+  ASSERT_EQ(::mkdir((dir + "/" + sub).c_str(), 0700), 0);
+  t.Write("dead.json", status_json(dead));
+  ASSERT_EQ(::symlink((t.path() + "/dead.json").c_str(), (dir + "/" + link).c_str()), 0);
+
+  const std::vector<std::string> mount_points = {"/", "/proc", "/mnt/dead"};
+  auto removed = SweepStatusFiles(dir, mount_points);
+  ASSERT_TRUE(removed.ok()) << removed.status().message();
+  EXPECT_EQ(*removed, 2u);
+  for (const auto& file : cases) {
+    EXPECT_EQ(std::filesystem::exists(dir + "/" + file.name), !file.removed) << file.name;
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/" + sub));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/" + link));
+
+  // A second sweep finds nothing more; a directory that does not exist has nothing to sweep.
+  for (const std::string& where : {dir, t.path() + "/none"}) {
+    auto again = SweepStatusFiles(where, mount_points);
+    ASSERT_TRUE(again.ok()) << where << ": " << again.status().message();
+    EXPECT_EQ(*again, 0u) << where;
+  }
+  // A runtime directory others may write is refused, as for reading a status file.
+  ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+  EXPECT_FALSE(SweepStatusFiles(dir, mount_points).ok());
 }
 
 }  // namespace

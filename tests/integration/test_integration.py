@@ -296,6 +296,7 @@ class DigestCacheTest(unittest.TestCase):
             common = ["--base", "scratch", "--python", "3.11"]
             run([OCIFS, "build", project, "--output", f"{tmp}/fresh", *common, "--no-cache"])
             want = self.manifest_digest(f"{tmp}/fresh")
+            left = []  # the status files the killed daemons left
             for trial in range(10):
                 cache = f"{tmp}/cache{trial}"
                 m = Mount(project, *common, "--cache-dir", cache)
@@ -305,10 +306,17 @@ class DigestCacheTest(unittest.TestCase):
                     os.kill(pid, signal.SIGKILL)
                     wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 20, "the killed daemon to go")
                     run(["fusermount3", "-u", m.path], check=False)  # the connection is dead
+                    if os.path.exists(status_file_of(m.path, os.environ)):
+                        left.append(status_file_of(m.path, os.environ))
                 built = run([OCIFS, "build", project, "--output", f"{tmp}/out{trial}", *common, "--cache-dir", cache])
                 self.assertNotIn("warning", built.stderr, f"trial {trial}")
                 self.assertEqual(self.manifest_digest(f"{tmp}/out{trial}"), want, f"trial {trial}")
                 shutil.rmtree(f"{tmp}/out{trial}")
+            # fusermount3 -u took those mounts down, not `ocifs umount`: the next mount sweeps
+            # the status files their daemons left.
+            self.assertTrue(left, "no killed daemon left a status file: nothing was tested")
+            with Mount(EXAMPLE, *common):
+                self.assertEqual([f for f in left if os.path.exists(f)], [])
 
 
 class LiveGenerationTest(unittest.TestCase):
@@ -397,10 +405,13 @@ def app_layer_of(layout, tag="latest"):
     return layer, data
 
 
-def status_file_of(mountpoint):
-    """Where `ocifs status` looks for a mount's status file (root, no XDG_RUNTIME_DIR)."""
+def status_file_of(mountpoint, env=None):
+    """Where `ocifs status` looks for a mount's status file, as root: $XDG_RUNTIME_DIR/ocifs when
+    `env` sets it, else /run/ocifs."""
     real = os.path.realpath(mountpoint)
-    return f"/run/ocifs/{hashlib.sha256(real.encode()).hexdigest()[:24]}.json"
+    xdg = (env or {}).get("XDG_RUNTIME_DIR", "")
+    run_dir = f"{xdg}/ocifs" if xdg.startswith("/") else "/run/ocifs"
+    return f"{run_dir}/{hashlib.sha256(real.encode()).hexdigest()[:24]}.json"
 
 
 class ProbingTest(unittest.TestCase):
@@ -540,7 +551,15 @@ class ProbingTest(unittest.TestCase):
         p = run([OCIFS, "mount", EXAMPLE, mnt, *EXAMPLE_ARGS], check=False, env=self.env)
         self.assertEqual(p.returncode, 1)
         self.assertIn(f"run `ocifs umount {mnt}` first", p.stderr)
+        # A mount elsewhere sweeps the status files of gone daemons, but not this one: its dead
+        # mount is still there, and `ocifs status` still says how to clean it up.
+        other = f"{self.tmp}/other"
+        os.mkdir(other)
+        self.mount(EXAMPLE, other, *EXAMPLE_ARGS, env=self.env)
         self.assertTrue(os.path.exists(status_file_of(mnt)))
+        p = run([OCIFS, "status", mnt], check=False, env=self.env)
+        self.assertIn(f"is gone; `ocifs umount {mnt}` cleans up", p.stderr)
+        run([OCIFS, "umount", other], env=self.env)
         run([OCIFS, "umount", mnt], env=self.env)
         self.assertFalse(is_mounted(mnt))
         self.assertFalse(os.path.exists(status_file_of(mnt)), "the dead daemon's status file is removed")
