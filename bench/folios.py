@@ -36,7 +36,7 @@ def count(path):
             inode = os.fstat(fd).st_ino
             with open("/proc/self/maps") as maps:
                 for line in maps:
-                    fields = line.split()
+                    fields = line.rstrip("\n").split(maxsplit=5)  # the path may hold spaces
                     if len(fields) >= 6 and int(fields[4]) == inode and fields[5] == path:
                         start = int(fields[0].split("-")[0], 16)
             if start is None:
