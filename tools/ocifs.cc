@@ -37,6 +37,7 @@
 #include "core/registry/push.h"
 #include "core/registry/registry_source.h"
 #include "core/support/atomic_file.h"
+#include "core/support/heap.h"
 #include "core/support/private_dir.h"
 #include "core/system/system_packages.h"
 #include "fs/vfs.h"
@@ -1188,6 +1189,7 @@ int Umount(const std::string& mountpoint) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ocifs::PrepareHeap();  // before any thread: see core/support/heap.h
   CLI::App app{"ocifs: a Python project as an OCI image layout, through FUSE"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ocifs " OCIFS_VERSION);
