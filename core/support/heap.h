@@ -6,8 +6,8 @@
 // tables the hypervisor keeps, a fault is an exit to it. With glibc's defaults a buffer of 128 KiB
 // or more is a mapping of its own, new pages each time, and the heap gives freed memory back at
 // once. Measured on the benchmark corpus (docs/benchmarks.md, eighth session): the daemon of a
-// cold mount took about 2,200 page faults before `index.json`; with the heap below, 850 to 1,300,
-// and its cold mount took 273 ms instead of 295 (warm remount: 127 instead of 145), medians of 10
+// cold mount took about 2,200 page faults before `index.json`; with the heap below, about 1,000,
+// and its cold mount took 259 ms instead of 273 (warm remount: 111 instead of 127), medians of 10
 // interleaved rounds.
 //
 // So PrepareHeap, called once at the start of main() before any thread:
@@ -20,8 +20,9 @@
 //   compact memory first to find a free 2 MiB; the digest buffers of HashLayer take that risk
 //   too, as glibc's own glibc.malloc.hugetlb=1 does.)
 // A process's resident memory then grows in 2 MiB steps on the heap, and what it frees stays
-// until 64 MiB of it are free at the top; the daemon's peak at 100,000 files stays far under its
-// 150 MB target. Threads other than the first allocate from arenas of their own, untouched here.
+// until 64 MiB of it are free at the top: the daemon's peak at 100,000 files was 82 MB (74
+// before), against its 150 MB target. Threads other than the first allocate from arenas of their
+// own, untouched here.
 #pragma once
 
 namespace ocifs {
