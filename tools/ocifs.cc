@@ -37,6 +37,7 @@
 #include "core/registry/push.h"
 #include "core/registry/registry_source.h"
 #include "core/support/atomic_file.h"
+#include "core/support/digest.h"
 #include "core/support/heap.h"
 #include "core/support/private_dir.h"
 #include "core/system/system_packages.h"
@@ -671,8 +672,15 @@ int PrintSbom(const std::string& project, const std::string& format, ImageFlags 
   return Fail(ocifs::Internal(fmt::format("the sbom plugin attached no {} document", format)));
 }
 
+// Loads libcrypto's SHA-256 (ocifs::PrepareSha256) on a thread of its own, while the caller reads
+// and plans the project on this one: the 2-3 ms it takes then leave the path to the first hash.
+std::jthread PrepareSha256Behind() {
+  return std::jthread([] { ocifs::PrepareSha256(); });
+}
+
 int Build(const std::string& project, const std::string& output, const ImageFlags& flags,
           const CLI::App& app) {
+  std::jthread sha256 = PrepareSha256Behind();
   auto in = Inputs(project, flags, app);
   if (!in.ok()) return Fail(in.status());
   auto plan = Plan(*in);
@@ -743,6 +751,7 @@ int Mount(const std::string& project, const ocifs::vfs::MountOptions& mo, bool w
     if (!forked.ok()) return Fail(forked.status());
     daemon.emplace(std::move(forked).value());
   }
+  std::jthread sha256 = PrepareSha256Behind();  // after the fork: see ocifs::PrepareSha256
   auto in = Inputs(project, flags, app, mo.mountpoint);
   if (!in.ok()) return Fail(in.status());
   in->plugins->set_log(ocifs::vfs::Log);

@@ -204,6 +204,36 @@ TEST(TarTest, CacheKeyOfEveryFieldIsPinned) {
             "sha256:4743f2ed48860a467c010c2c3f75bc4f6e713c66357ea08641bdb883d18b06bd");
 }
 
+// The key of a layer of thousands of entries (a dependencies tree) is hashed in pieces as its
+// serialization grows; the pieces hash as the one serialization would. Pinned like the others.
+TEST(TarTest, CacheKeyOfManyEntriesIsPinned) {
+  auto tree = std::make_shared<MemTree>();
+  std::vector<TarEntry> entries;
+  for (int d = 0; d < 100; ++d) {
+    TarEntry& dir = entries.emplace_back();
+    dir.name = fmt::format("site-packages/pkg{:03}", d);
+    dir.type = TarEntry::Type::kDirectory;
+    dir.mode = 0755;
+    for (int f = 0; f < 99; ++f) {
+      TarEntry& e = entries.emplace_back();
+      e.name = fmt::format("site-packages/pkg{:03}/module_{:02}.py", d, f);
+      e.mode = 0644;
+      e.size = static_cast<uint64_t>(d * 1000 + f);
+      e.tree = tree;
+      e.source_path = e.name.substr(14);
+      e.source_info = {.type = FileType::kRegular,
+                       .size = e.size,
+                       .mtime_ns = 1'700'000'000'000'000'000 + d * 7 + f,
+                       .ctime_ns = 1'700'000'000'000'000'000 + f * 13 + d,
+                       .ino = static_cast<uint64_t>(d * 100 + f + 2),
+                       .dev = 2049};
+    }
+  }
+  ASSERT_EQ(entries.size(), 10'000u);
+  EXPECT_EQ(VirtualTar::Build(std::move(entries), 0)->CacheKey().str(),
+            "sha256:292b2bd9ed77f87426308d15f5fe04e17062ac7c5bc687ada8b377bb036c8260");
+}
+
 TEST(TarTest, ChangedSourceFailsTheRead) {
   auto tree = std::make_shared<MemTree>();
   tree->AddFile("a.txt", "aaaa");

@@ -40,6 +40,23 @@ Digest Digest::Of(std::string_view data) {
   return Of(std::as_bytes(std::span(data.data(), data.size())));
 }
 
+namespace {
+
+// SHA-256, fetched from libcrypto once (EVP_sha256() would have every EVP_DigestInit_ex look it
+// up again).
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) std::abort();  // a broken libcrypto: nothing can be hashed
+    return fetched;
+  }();
+  return md;
+}
+
+}  // namespace
+
+void PrepareSha256() { Sha256Md(); }
+
 struct Sha256::Ctx {
   EVP_MD_CTX* md = nullptr;
   ~Ctx() { EVP_MD_CTX_free(md); }
@@ -47,7 +64,7 @@ struct Sha256::Ctx {
 
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
   ctx_->md = EVP_MD_CTX_new();
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1) {
+  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) != 1) {
     std::abort();  // out of memory or a broken libcrypto: nothing sensible to return
   }
 }
