@@ -192,6 +192,18 @@ Digest VirtualTar::CacheKey() const {
   return key_;
 }
 
+void VirtualTar::StartCacheKey() const {
+  std::call_once(key_started_, [this] {
+    key_thread_ = std::jthread([this] {
+      // A failure (out of memory) leaves the key to the next caller of CacheKey, who gets it.
+      try {
+        CacheKey();
+      } catch (...) {
+      }
+    });
+  });
+}
+
 Digest VirtualTar::ComputeCacheKey() const {
   // Every field is written as "<length>:<bytes>;", so no name or link can forge another entry.
   // Fields are gathered in a buffer and hashed in large pieces, and numbers are written with

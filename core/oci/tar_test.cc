@@ -234,6 +234,48 @@ TEST(TarTest, CacheKeyOfManyEntriesIsPinned) {
             "sha256:292b2bd9ed77f87426308d15f5fe04e17062ac7c5bc687ada8b377bb036c8260");
 }
 
+// A key started on its own thread is the key, however the calls come; a tar dropped while its key
+// is being computed waits for it (the thread reads the tar's entries).
+TEST(TarTest, StartedKeyIsTheKey) {
+  const Digest want = FixtureTar()->CacheKey();
+  struct Case {
+    const char* name;
+    std::function<Digest(const VirtualTar&)> key;
+  };
+  const Case cases[] = {
+      {"started, then asked",
+       [](const VirtualTar& t) {
+         t.StartCacheKey();
+         return t.CacheKey();
+       }},
+      {"started twice",
+       [](const VirtualTar& t) {
+         t.StartCacheKey();
+         t.StartCacheKey();
+         return t.CacheKey();
+       }},
+      {"asked, then started",
+       [](const VirtualTar& t) {
+         Digest d = t.CacheKey();
+         t.StartCacheKey();
+         return d;
+       }},
+      {"asked from threads while started",
+       [](const VirtualTar& t) {
+         t.StartCacheKey();
+         std::vector<Digest> got(4);
+         {
+           std::vector<std::jthread> threads;
+           for (auto& d : got) threads.emplace_back([&t, &d] { d = t.CacheKey(); });
+         }
+         for (const Digest& d : got) EXPECT_EQ(d, got.front());
+         return got.front();
+       }},
+  };
+  for (const auto& c : cases) EXPECT_EQ(c.key(*FixtureTar()), want) << c.name;
+  for (int i = 0; i < 20; ++i) FixtureTar()->StartCacheKey();  // dropped at once
+}
+
 TEST(TarTest, ChangedSourceFailsTheRead) {
   auto tree = std::make_shared<MemTree>();
   tree->AddFile("a.txt", "aaaa");

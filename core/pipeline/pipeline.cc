@@ -1,7 +1,6 @@
 #include "core/pipeline/pipeline.h"
 
 #include <algorithm>
-#include <future>
 #include <map>
 #include <optional>
 
@@ -56,14 +55,16 @@ Result<ImagePlan> AddSystemLayer(const PlanInputs& in, ImagePlan plan, const Pla
   return plan;
 }
 
-// Computes the cache keys of `plan`'s layers (VirtualTar::CacheKey, once per layer) on a thread
-// of their own; the future is ready when they are.
-std::future<void> CacheKeysBehind(const ImagePlan& plan) {
-  std::vector<std::shared_ptr<const VirtualTar>> tars;
-  for (const PlannedLayer& l : plan.layers) tars.push_back(l.tar);
-  return std::async(std::launch::async, [tars = std::move(tars)] {
-    for (const auto& tar : tars) tar->CacheKey();
-  });
+// Whatever serves or writes a plan looks each layer up by its cache key before it hashes it, and
+// the key of a large tree takes milliseconds (4 for the benchmark corpus's 12k dependencies):
+// the keys of `plan`'s large layers are started on threads of their own (VirtualTar::
+// StartCacheKey), to be computed while the plugins run and the mount gets ready. A key of fewer
+// entries takes less than a thread's start.
+constexpr size_t kKeyBehindEntries = 1024;
+void StartCacheKeys(const ImagePlan& plan) {
+  for (const PlannedLayer& l : plan.layers) {
+    if (l.tar->entries().size() >= kKeyBehindEntries) l.tar->StartCacheKey();
+  }
 }
 
 const PlannedLayer* FindLayer(const ImagePlan& plan, std::string_view name) {
@@ -111,14 +112,9 @@ Result<ImagePlan> PlanPlatforms(
     if (plan.ok())
       plan =
           AddSystemLayer(in, std::move(plan).value(), reuse_system ? reuse_system(*view) : nullptr);
-    // Whatever serves or writes the plan looks each layer up by its key before it hashes it, and
-    // the key of a large dependencies tree takes milliseconds (4-5 for the benchmark corpus's
-    // 12k entries): computed on the other core while the plugins run on this one, they are ready
-    // when hashing starts. (A layer the plugins pack again gets its key when it is asked for.)
-    std::future<void> keys;
-    if (plan.ok()) keys = CacheKeysBehind(*plan);
+    // (A layer the plugins pack again gets its key when it is asked for.)
+    if (plan.ok()) StartCacheKeys(*plan);
     if (plan.ok()) plan = ApplyPlugins(in, std::move(plan).value());
-    if (keys.valid()) keys.wait();
     if (!plan.ok()) return fail(plan.status());
     plans.push_back(std::move(plan).value());
   }
