@@ -195,7 +195,7 @@ Digest VirtualTar::CacheKey() const {
 void VirtualTar::StartCacheKey() const {
   std::call_once(key_started_, [this] {
     key_thread_ = std::jthread([this] {
-      // A failure (out of memory) leaves the key to the next caller of CacheKey, who gets it.
+      // A failure (out of memory) leaves the key to the next caller of CacheKey, which tries again.
       try {
         CacheKey();
       } catch (...) {

@@ -88,8 +88,8 @@ class VirtualTar {
   // Equal keys mean equal bytes, so the key can stand for the content in the digest cache.
   // Computed once per VirtualTar (a reused layer is not serialized again).
   Digest CacheKey() const;
-  // Starts computing CacheKey on a thread of its own, unless it was started or computed before,
-  // and returns at once; a later CacheKey() waits for that thread's key. The thread is joined
+  // Starts computing CacheKey on a thread of its own (once: later calls do nothing), and returns
+  // at once; a later CacheKey() waits for that thread's key. The thread is joined
   // when the VirtualTar goes. (The key of the benchmark corpus's 12k dependencies takes 4 ms:
   // a plan starts it, and the mount gets ready meanwhile.)
   void StartCacheKey() const;

@@ -45,7 +45,8 @@ bool IsLowerHex64(std::string_view s);
 // Loads libcrypto's SHA-256 if it is not loaded yet. The first hasher of a process waits for it:
 // libcrypto 3 loads its default provider then, 2-3 ms. A command that will hash can call this
 // on a thread of its own while it reads its inputs, so that the first hash does not wait.
-// Thread-safe. Never call it before a fork: a child could inherit a lock the load holds.
+// Thread-safe. Not on a thread while the process may fork: the child could inherit a lock the
+// load holds.
 void PrepareSha256();
 
 class Sha256 {
